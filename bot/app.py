@@ -1,0 +1,82 @@
+"""The one place that builds the PTB ``Application``: dependencies, handlers, start-up work."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.context import CONTEXT_TYPES, AppState
+from bot.i18n import I18n, Translator
+from bot.services import Services
+from handlers import register_handlers
+from handlers.commands import resident_commands
+from storage.db import create_session_factory
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, Any, Any, Any, AppState, Any]
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    i18n: I18n,
+    *,
+    request: BaseRequest | None = None,
+) -> BotApplication:
+    """Build the application. ``request`` replaces the HTTP layer (tests record with it)."""
+    if not settings.token:
+        raise ValueError("a bot token is needed to build the application")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(CONTEXT_TYPES)
+        # PTB's limiter keeps us under Telegram's flood limits and waits out a RetryAfter.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(on_startup)
+        .concurrent_updates(True)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()
+    state = application.bot_data
+    state.settings = settings
+    state.i18n = i18n
+    state.services = services
+    register_handlers(application)
+    return application
+
+
+def build_services(settings: Settings, engine: Any) -> Services:
+    return Services.build(
+        create_session_factory(engine),
+        admin_ids=frozenset(settings.admin_ids),
+        topics=tuple(settings.topics),
+    )
+
+
+def build_i18n(settings: Settings) -> I18n:
+    return I18n(settings.locales, settings.default_locale, settings.tz)
+
+
+def _commands(t: Translator) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in resident_commands(t)]
+
+
+async def on_startup(application: BotApplication) -> None:
+    """Command menus in every language; the default language also for everyone else."""
+    state = application.bot_data
+    bot = application.bot
+    for translator in state.i18n.all():
+        await bot.set_my_commands(_commands(translator), language_code=translator.locale)
+    await bot.set_my_commands(_commands(state.i18n.translator(state.settings.default_locale)))
+    log.info("command menus set for %d languages", len(state.i18n.locales))

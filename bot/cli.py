@@ -1,0 +1,231 @@
+"""``quartierbot``: run the bot, the sandbox, migrations, roles and the catalog workflow.
+
+Wrong or missing settings print one line and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # One line per HTTP request to Telegram is noise at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _run(coroutine: Coroutine[Any, Any, int | None]) -> int:
+    return asyncio.run(coroutine) or 0
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import run
+
+    if not settings.token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather, "
+            "or try the bot without one with `quartierbot sandbox` (make demo)"
+        )
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not; set both")
+    _configure_logging(settings.log_level)
+    return _run(_guarded(run(settings)))
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.runner import run_sandbox
+
+    _configure_logging(settings.log_level)
+    return _run(run_sandbox(settings, host=args.host, port=args.port, database_url=args.database))
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import create_engine
+
+    async def main() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            if args.db_command == "upgrade":
+                await migrate.upgrade(engine, args.revision)
+            elif args.db_command == "downgrade":
+                await migrate.downgrade(engine, args.revision)
+            current = await migrate.current_revision(engine)
+            print(f"database at revision {current or 'none'} (code head: {migrate.head_revision()})")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return _run(_guarded(main()))
+
+
+def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services
+    from bot.runtime import prepare_database
+    from storage.db import create_engine
+    from storage.models import Role
+
+    async def main() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await prepare_database(engine)
+            residents = build_services(settings, engine).residents
+            role = Role(args.role) if hasattr(args, "role") else Role.ADMIN
+            if args.admin_command == "add":
+                added = await residents.grant_role(args.telegram_id, role)
+                print(f"{args.telegram_id} {'is now' if added else 'already was'} {role.value}")
+            elif args.admin_command == "remove":
+                removed = await residents.revoke_role(args.telegram_id, role)
+                print(f"{args.telegram_id} {'is no longer' if removed else 'was not'} {role.value}")
+            else:
+                for assignment in await residents.staff():
+                    print(f"{assignment.telegram_id}\t{assignment.role.value}")
+                for telegram_id in sorted(settings.admin_ids):
+                    print(f"{telegram_id}\tadmin (ADMIN_IDS)")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return _run(_guarded(main()))
+
+
+def cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import i18n_tools
+
+    if args.i18n_command == "extract":
+        print(f"wrote {i18n_tools.write_template()}")
+        return 0
+    if args.i18n_command == "update":
+        for path in i18n_tools.update_catalogs(settings.locales):
+            print(f"updated {path}")
+        return 0
+    problems = i18n_tools.check(settings.locales)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in the catalogs", file=sys.stderr)
+        return 1
+    print(f"catalogs complete: {len(settings.locales)} locales ({', '.join(settings.locales)})")
+    return 0
+
+
+async def _guarded(coroutine: Coroutine[Any, Any, int | None]) -> int | None:
+    """Turn the start-up failures a person can fix into one clear line."""
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        return await coroutine
+    except InvalidToken:
+        raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
+    except NetworkError as exc:
+        raise ConfigError(f"cannot reach the Telegram Bot API at the configured URL: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{exc.strerror or exc}") from None
+
+
+# --- parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quartierbot",
+        description="A multilingual Telegram bot for neighbourhood management. "
+        "Settings come from the environment and an optional .env file (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"quartierbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot and its HTTP server (production entry point)",
+        description="Run the bot (polling, or webhook when WEBHOOK_URL is set) and the HTTP "
+        "server (health, webhook) on HTTP_HOST:HTTP_PORT until SIGINT/SIGTERM.",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the bot against the local Telegram emulator (no token, no internet)",
+        description="Start the local Telegram Bot API emulator with its browser chat page, and "
+        "the real bot against it, with a fresh SQLite database and a small demo neighbourhood.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address of the page (default: %(default)s)")
+    sandbox.add_argument("--port", type=int, default=8080, help="port of the page (default: %(default)s)")
+    sandbox.add_argument(
+        "--database", default=None, help="database URL to keep (default: a temporary SQLite file)"
+    )
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    db = commands.add_parser(
+        "db",
+        help="database migrations",
+        description="Apply or roll back Alembic migrations on DATABASE_URL.",
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="migrate to the newest (or a given) revision")
+    upgrade.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    downgrade = db_commands.add_parser("downgrade", help="roll back to a revision")
+    downgrade.add_argument("revision", help="target revision, e.g. -1 or base")
+    db_commands.add_parser("current", help="show the database's revision")
+    db.set_defaults(handler=cmd_db)
+
+    admin = commands.add_parser(
+        "admin",
+        help="grant or revoke roles",
+        description="Grant or revoke roles by Telegram user id. ADMIN_IDS are admins too.",
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    roles = ["admin", "coordinator", "partner", "translator"]
+    for name, text in (("add", "grant a role"), ("remove", "revoke a role")):
+        action = admin_commands.add_parser(name, help=f"{text} (default role: admin)")
+        action.add_argument("telegram_id", type=int, help="the person's numeric Telegram user id")
+        action.add_argument("--role", choices=roles, default="admin", help="default: %(default)s")
+    admin_commands.add_parser("list", help="list everyone with a role")
+    admin.set_defaults(handler=cmd_admin)
+
+    i18n = commands.add_parser(
+        "i18n",
+        help="translation catalogs: extract, update, check",
+        description="The catalog workflow. `check` fails on an untranslated message, a changed "
+        "placeholder or HTML tag, a wrong number of plural forms, or a stale messages.pot.",
+    )
+    i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True, metavar="ACTION")
+    i18n_commands.add_parser("extract", help="write locales/messages.pot from the code")
+    i18n_commands.add_parser("update", help="merge messages.pot into every locale's .po file")
+    i18n_commands.add_parser("check", help="check every configured locale's catalog")
+    i18n.set_defaults(handler=cmd_i18n)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    try:
+        return handler(args, load_settings())
+    except ConfigError as exc:
+        print(f"quartierbot: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

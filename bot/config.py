@@ -1,0 +1,135 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+Every knob a neighbourhood office turns lives here, so that nothing in the code is specific to
+one district. ``load_settings`` turns validation errors into one readable line for the CLI.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The district's languages, in the order it needs them. Configurable through ``LOCALES``.
+DEFAULT_LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
+
+#: Topics a resident can follow. Keys, not labels: labels live in the catalogs (bot/topics.py).
+DEFAULT_TOPICS = ("children", "intercultural", "environment", "housing", "culture_sport", "seniors")
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """Settings that cannot work; the message is one line meant for a person."""
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = DEFAULT_API_URL
+    database_url: str = "sqlite+aiosqlite:///quartierbot.sqlite3"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_locale: str = "de"
+    locales: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_LOCALES))
+    timezone: str = "Europe/Berlin"
+    topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+    neighbourhood_name: str = "Unser Quartier"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    log_level: str = "INFO"
+
+    _split = field_validator("admin_ids", "locales", "topics", mode="before")(_split_list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram only accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as secret_token.
+        if value is not None:
+            secret = value.get_secret_value()
+            allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+            if not 1 <= len(secret) <= 256 or not set(secret) <= allowed:
+                raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _default_locale_is_configured(self) -> Settings:
+        from bot.topics import TOPIC_LABELS  # late: topics imports i18n markers only
+
+        if not self.locales:
+            raise ValueError("LOCALES must name at least one language")
+        if self.default_locale not in self.locales:
+            raise ValueError(
+                f"DEFAULT_LOCALE {self.default_locale!r} is not one of LOCALES "
+                f"({', '.join(self.locales)})"
+            )
+        unknown = [topic for topic in self.topics if topic not in TOPIC_LABELS]
+        if unknown:
+            raise ValueError(
+                f"TOPICS has unknown keys {', '.join(unknown)}; known: {', '.join(TOPIC_LABELS)}"
+            )
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def telegram_file_url(self) -> str:
+        """PTB's ``base_file_url``: Telegram serves files under ``/file/bot<token>/``."""
+        base = self.telegram_api_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning validation errors into a single readable ``ConfigError``."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{field}: {message}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,57 @@
+"""The typed ``CallbackContext`` every handler receives, and the application state behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.config import Settings
+from bot.i18n import I18n, Translator
+from bot.services import Services
+from bot.services.residents import ResidentProfile
+
+
+class AppState:
+    """Shared dependencies, filled in once by ``bot.app.build_application``.
+
+    PTB creates this object itself (as ``bot_data``), hence no constructor arguments.
+    """
+
+    settings: Settings
+    i18n: I18n
+    services: Services
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):
+    """Adds the dependencies and the current resident, loaded once per update in group -1."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.resident: ResidentProfile | None = None
+        self.locale: str | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def i18n(self) -> I18n:
+        return self.bot_data.i18n
+
+    @property
+    def t(self) -> Translator:
+        """The translator in the current resident's language (the default before loading)."""
+        return self.i18n.translator(self.locale)
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=AppState)

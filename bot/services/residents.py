@@ -1,0 +1,187 @@
+"""Residents: consent, language, topics, broadcast opt-in, roles, and forgetting them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import Resident, ResidentStatus, Role, RoleAssignment, utcnow
+from storage.repositories import ResidentRepository, RoleRepository
+
+#: Raise when the privacy notice changes in substance: residents are then asked again.
+PRIVACY_NOTICE_VERSION = 1
+
+#: last_seen_at is refreshed at most this often, so that reading a resident stays a read.
+SEEN_RESOLUTION = timedelta(minutes=5)
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
+
+
+@dataclass(frozen=True)
+class ResidentProfile:
+    telegram_id: int
+    locale: str
+    consent_version: int
+    consent_at: datetime
+    broadcast_opt_in: bool
+    status: ResidentStatus
+    topics: frozenset[str]
+    created_at: datetime
+    last_seen_at: datetime
+
+    @property
+    def consent_is_current(self) -> bool:
+        return self.consent_version >= PRIVACY_NOTICE_VERSION
+
+    @classmethod
+    def of(cls, resident: Resident) -> ResidentProfile:
+        return cls(
+            telegram_id=resident.telegram_id,
+            locale=resident.locale,
+            consent_version=resident.consent_version,
+            consent_at=resident.consent_at,
+            broadcast_opt_in=resident.broadcast_opt_in,
+            status=resident.status,
+            topics=frozenset(resident.topic_keys),
+            created_at=resident.created_at,
+            last_seen_at=resident.last_seen_at,
+        )
+
+
+class UnknownTopicError(ValueError):
+    pass
+
+
+class ResidentService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        admin_ids: frozenset[int] = frozenset(),
+        topics: tuple[str, ...] = (),
+    ) -> None:
+        self._sessions = sessions
+        self._admin_ids = admin_ids
+        self.topics = topics
+
+    async def get(self, telegram_id: int) -> ResidentProfile | None:
+        async with self._sessions() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            return ResidentProfile.of(resident) if resident else None
+
+    async def seen(self, telegram_id: int) -> ResidentProfile | None:
+        """The resident behind an incoming update, with ``last_seen_at`` kept roughly current.
+
+        A resident who writes to us has evidently unblocked the bot, so a ``blocked`` status
+        is lifted here too.
+        """
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            repo = ResidentRepository(session)
+            resident = await repo.by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            if resident.last_seen_at < now - SEEN_RESOLUTION:
+                resident.last_seen_at = now
+            if resident.status == ResidentStatus.BLOCKED:
+                resident.status = ResidentStatus.ACTIVE
+            return ResidentProfile.of(resident)
+
+    async def register(self, telegram_id: int, locale: str) -> ResidentProfile:
+        """Store a resident who accepted the privacy notice (idempotent under double taps)."""
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            repo = ResidentRepository(session)
+            await repo.insert_if_absent(
+                {
+                    "telegram_id": telegram_id,
+                    "locale": locale,
+                    "consent_version": PRIVACY_NOTICE_VERSION,
+                    "consent_at": now,
+                    "broadcast_opt_in": True,
+                    "status": ResidentStatus.ACTIVE,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+            )
+            resident = await repo.by_telegram_id(telegram_id)
+            assert resident is not None
+            # A resident re-accepting a newer notice keeps their row and renews consent.
+            resident.locale = locale
+            resident.consent_version = PRIVACY_NOTICE_VERSION
+            resident.consent_at = now
+            resident.status = ResidentStatus.ACTIVE
+            return ResidentProfile.of(resident)
+
+    async def set_locale(self, telegram_id: int, locale: str) -> ResidentProfile | None:
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.locale = locale
+            return ResidentProfile.of(resident)
+
+    async def toggle_topic(self, telegram_id: int, topic: str) -> ResidentProfile | None:
+        if topic not in self.topics:
+            raise UnknownTopicError(topic)
+        async with self._sessions.begin() as session:
+            repo = ResidentRepository(session)
+            resident = await repo.by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            if topic in resident.topic_keys:
+                await repo.remove_topic(resident.id, topic)
+            else:
+                await repo.add_topic(resident.id, topic)
+            await session.flush()
+            await session.refresh(resident, ["topics"])
+            return ResidentProfile.of(resident)
+
+    async def set_broadcast_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.broadcast_opt_in = opt_in
+            return ResidentProfile.of(resident)
+
+    async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is not None:
+                resident.status = status
+
+    async def forget(self, telegram_id: int) -> bool:
+        """Delete everything stored about a resident (their topics go with them)."""
+        async with self._sessions.begin() as session:
+            return await ResidentRepository(session).delete(telegram_id)
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return await ResidentRepository(session).count()
+
+    # Roles -----------------------------------------------------------------------------
+
+    async def roles(self, telegram_id: int) -> frozenset[Role]:
+        async with self._sessions() as session:
+            roles = await RoleRepository(session).roles_of(telegram_id)
+        if telegram_id in self._admin_ids:
+            roles.add(Role.ADMIN)
+        return frozenset(roles)
+
+    async def is_staff(self, telegram_id: int) -> bool:
+        return bool(await self.roles(telegram_id) & STAFF_ROLES)
+
+    async def grant_role(self, telegram_id: int, role: Role) -> bool:
+        async with self._sessions.begin() as session:
+            return await RoleRepository(session).grant(telegram_id, role, utcnow())
+
+    async def revoke_role(self, telegram_id: int, role: Role) -> bool:
+        async with self._sessions.begin() as session:
+            return await RoleRepository(session).revoke(telegram_id, role)
+
+    async def staff(self) -> list[RoleAssignment]:
+        async with self._sessions() as session:
+            return await RoleRepository(session).holders(Role)

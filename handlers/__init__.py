@@ -1,0 +1,53 @@
+"""Telegram handlers: read the update, call a service, render translated text and keyboards.
+
+``register_handlers`` is the one ordered list of handlers (group -1 loads the resident).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers import callbacks, fallback, menu, onboarding, resident, settings
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def handler_list() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        CommandHandler("start", onboarding.start, filters=PRIVATE),
+        CommandHandler("menu", menu.menu_command, filters=PRIVATE),
+        CommandHandler("help", menu.help_command, filters=PRIVATE),
+        CommandHandler("language", settings.language_command, filters=PRIVATE),
+        CommandHandler("settings", settings.show_settings, filters=PRIVATE),
+        CommandHandler("privacy", settings.show_privacy, filters=PRIVATE),
+        CommandHandler("stop", settings.stop_command, filters=PRIVATE),
+        CallbackQueryHandler(onboarding.choose_language, pattern=callbacks.LANGUAGE),
+        CallbackQueryHandler(onboarding.answer_consent, pattern=callbacks.CONSENT),
+        CallbackQueryHandler(onboarding.toggle_topic, pattern=callbacks.TOPIC),
+        CallbackQueryHandler(onboarding.topics_done, pattern=callbacks.TOPICS_DONE),
+        CallbackQueryHandler(menu.menu_entry, pattern=callbacks.MENU),
+        CallbackQueryHandler(settings.settings_entry, pattern=callbacks.SETTINGS),
+        CallbackQueryHandler(settings.privacy_step, pattern=callbacks.PRIVACY),
+        ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
+        # Last: whatever nothing above took.
+        CallbackQueryHandler(fallback.unknown_callback),
+        MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, fallback.unknown_message),
+    ]
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(TypeHandler(Update, resident.load_resident), group=-1)
+    application.add_handlers(handler_list())
+    application.add_error_handler(fallback.on_error)

@@ -1,0 +1,50 @@
+"""Callback data: one short, parseable string per button (Telegram allows 64 bytes).
+
+Every callback handler matches one of these patterns; anything else (old buttons, forged data)
+falls through to ``handlers.fallback.unknown_callback``. Values are validated again by the
+handler, because a pattern match only says the shape is right.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Deep link payloads, as in t.me/<bot>?start=event_42 (Telegram allows [A-Za-z0-9_-]{1,64}).
+DEEP_LINK = r"(?:event|project|group|idea)_\d{1,10}"
+
+LANGUAGE = re.compile(rf"^lang:(?P<locale>[a-z]{{2,3}})(?::(?P<link>{DEEP_LINK}))?$")
+CONSENT = re.compile(
+    rf"^consent:(?P<answer>yes|no):(?P<locale>[a-z]{{2,3}})(?::(?P<link>{DEEP_LINK}))?$"
+)
+TOPIC = re.compile(r"^topic:(?P<topic>[a-z_]{1,40})$")
+TOPICS_DONE = re.compile(r"^topics:done$")
+MENU = re.compile(r"^menu:(?P<entry>home|events|projects|idea|signups)$")
+SETTINGS = re.compile(r"^set:(?P<entry>open|language|topics|news_on|news_off|privacy)$")
+PRIVACY = re.compile(r"^privacy:(?P<step>ask|delete|keep)$")
+
+
+def language(locale: str, link: str | None = None) -> str:
+    return f"lang:{locale}:{link}" if link else f"lang:{locale}"
+
+
+def consent(answer: str, locale: str, link: str | None = None) -> str:
+    return f"consent:{answer}:{locale}:{link}" if link else f"consent:{answer}:{locale}"
+
+
+def topic(key: str) -> str:
+    return f"topic:{key}"
+
+
+TOPICS_DONE_DATA = "topics:done"
+
+
+def menu(entry: str) -> str:
+    return f"menu:{entry}"
+
+
+def settings(entry: str) -> str:
+    return f"set:{entry}"
+
+
+def privacy(step: str) -> str:
+    return f"privacy:{step}"

@@ -1,0 +1,18 @@
+"""The command menu, per language (``set_my_commands`` with ``language_code``)."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator
+
+
+def resident_commands(t: Translator) -> list[tuple[str, str]]:
+    _ = t.gettext
+    return [
+        ("start", _("Start and choose your language")),
+        ("menu", _("Main menu")),
+        ("language", _("Change the language")),
+        ("settings", _("Your settings")),
+        ("privacy", _("Your data and privacy")),
+        ("stop", _("No more news messages")),
+        ("help", _("Help")),
+    ]

@@ -1,0 +1,50 @@
+"""Never silence: whatever we don't understand gets a short help in the resident's language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden
+
+from bot.context import BotContext
+from handlers.menu import not_started
+from handlers.render import answer_expired, show
+
+log = logging.getLogger(__name__)
+
+
+async def unknown_message(update: Update, context: BotContext) -> None:
+    """Text we can't place, a sticker, a photo out of context, an unknown command."""
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    _ = context.t.gettext
+    await show(
+        update,
+        _(
+            "Sorry, I didn't understand that. 🙂\n"
+            "Please use the buttons, or send /menu. /help shows everything I can do."
+        ),
+    )
+
+
+async def unknown_callback(update: Update, context: BotContext) -> None:
+    await answer_expired(update, context.t)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the error and tell the resident something went wrong, in their language."""
+    if isinstance(context.error, Forbidden):
+        log.info("resident blocked the bot: %s", context.error)
+        return
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    _ = context.t.gettext
+    try:
+        await update.effective_chat.send_message(
+            _("😕 Something went wrong on our side. Please try again in a moment.")
+        )
+    except Exception:  # the network may be what failed; the log has the original error
+        log.warning("could not tell the resident about the error", exc_info=True)

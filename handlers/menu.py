@@ -1,0 +1,76 @@
+"""The main menu, help, and the entries whose features are still to come."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from handlers import keyboards
+from handlers.render import show
+
+
+def menu_text(context: BotContext) -> str:
+    _ = context.t.gettext
+    return _("🏠 <b>Main menu</b>\nWhat would you like to do?")
+
+
+async def show_menu(update: Update, context: BotContext) -> None:
+    await show(update, menu_text(context), keyboards.main_menu(context.t))
+
+
+async def menu_command(update: Update, context: BotContext) -> None:
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    await show_menu(update, context)
+
+
+def help_text(context: BotContext) -> str:
+    _ = context.t.gettext
+    return _(
+        "ℹ️ <b>How this bot works</b>\n"
+        "Tap the buttons, or send one of these commands:\n"
+        "/menu – main menu\n"
+        "/language – change the language\n"
+        "/settings – your topics and news messages\n"
+        "/privacy – your data, and how to delete it\n"
+        "/stop – no more news messages\n"
+        "/start – start again"
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    keyboard = keyboards.back_to_menu(context.t) if context.resident else None
+    await show(update, help_text(context), keyboard)
+
+
+async def not_started(update: Update, context: BotContext) -> None:
+    _ = context.t.gettext
+    await show(update, _("👋 To begin, send /start and choose your language."))
+
+
+def coming_soon_text(context: BotContext, entry: str) -> str:
+    _ = context.t.gettext
+    texts = {
+        "events": _("📅 Events are coming soon. We will tell you here when you can sign up."),
+        "projects": _(
+            "🤝 Projects and groups are coming soon. We will tell you here when you can join."
+        ),
+        "idea": _("💡 Sharing ideas is coming soon. We look forward to hearing from you!"),
+        "signups": _("📝 Your sign-ups will appear here once events have started."),
+    }
+    return texts[entry]
+
+
+async def menu_entry(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches
+    entry = context.matches[0].group("entry")
+    await query.answer()
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    if entry == "home":
+        await show_menu(update, context)
+    else:
+        await show(update, coming_soon_text(context, entry), keyboards.back_to_menu(context.t))

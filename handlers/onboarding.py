@@ -1,0 +1,157 @@
+"""/start: language picker, privacy notice, consent, topics, then the menu.
+
+The flow keeps its state in the buttons (the chosen language and a pending deep link travel in
+the callback data), so nothing is stored before the resident agrees, and any replica can
+answer any step.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from handlers import keyboards
+from handlers.deeplinks import DeepLink, parse_deep_link
+from handlers.menu import coming_soon_text, not_started, show_menu
+from handlers.render import answer_expired, escape, show, update_keyboard
+
+
+def privacy_notice(context: BotContext) -> str:
+    _ = context.t.gettext
+    return _(
+        "🔒 <b>Your data</b>\n"
+        "So that we can help you, we store your Telegram ID, your language, the topics you "
+        "choose and whether you want news from us.\n"
+        "We use this only for the neighbourhood bot of {neighbourhood} and never pass it on.\n"
+        "You can see and delete everything at any time with /privacy."
+    ).format(neighbourhood=escape(context.t, context.settings.neighbourhood_name))
+
+
+async def start(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    payload = context.args[0] if context.args else None
+    link = parse_deep_link(payload)
+    resident = context.resident
+    if resident is not None and resident.consent_is_current:
+        if link is not None:
+            await open_deep_link(update, context, link)
+        else:
+            await show_menu(update, context)
+        return
+    _ = context.t.gettext
+    text = _("👋 Hello, {name}! Welcome to {neighbourhood}.\nPlease choose your language:").format(
+        name=escape(context.t, user.first_name),
+        neighbourhood=escape(context.t, context.settings.neighbourhood_name),
+    )
+    suggested = context.i18n.match(user.language_code)
+    keyboard = keyboards.language_picker(
+        context.i18n.locales, suggested, link.payload if link else None
+    )
+    await show(update, text, keyboard)
+
+
+async def open_deep_link(update: Update, context: BotContext, link: DeepLink) -> None:
+    """Route a deep link to its feature. Features register here as they arrive."""
+    entry = {"event": "events", "project": "projects", "group": "projects", "idea": "idea"}
+    await show(
+        update, coming_soon_text(context, entry[link.kind]), keyboards.back_to_menu(context.t)
+    )
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    """A language button: for a resident it's a change of language; else the next step."""
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user
+    match = context.matches[0]
+    locale, link = match.group("locale"), match.group("link")
+    if locale not in context.i18n.locales:
+        await answer_expired(update, context.t)
+        return
+    context.locale = locale
+    _ = context.t.gettext
+    if context.resident is not None and context.resident.consent_is_current:
+        context.resident = await context.services.residents.set_locale(
+            update.effective_user.id, locale
+        )
+        await query.answer(
+            _("✅ Language changed to {language}.").format(language=context.t.language_name)
+        )
+        await show_menu(update, context)
+        return
+    await query.answer()
+    await show(
+        update,
+        privacy_notice(context) + "\n\n" + _("Do you agree?"),
+        keyboards.consent(context.t, link),
+    )
+
+
+async def answer_consent(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user
+    match = context.matches[0]
+    locale, link = match.group("locale"), match.group("link")
+    if locale not in context.i18n.locales:
+        await answer_expired(update, context.t)
+        return
+    context.locale = locale
+    _ = context.t.gettext
+    await query.answer()
+    if match.group("answer") == "no":
+        # Nothing is written. A resident who had agreed before keeps their data until they
+        # delete it under /privacy; declining a newer notice doesn't silently erase it.
+        await show(
+            update,
+            _(
+                "No problem. We have stored nothing about you.\n"
+                "You can still ask for /help. If you change your mind, just send /start."
+            ),
+        )
+        return
+    context.resident = await context.services.residents.register(update.effective_user.id, locale)
+    parsed = parse_deep_link(link)
+    if parsed is not None:
+        await open_deep_link(update, context, parsed)
+        return
+    await show_topics(update, context, first_time=True)
+
+
+async def show_topics(update: Update, context: BotContext, *, first_time: bool = False) -> None:
+    assert context.resident is not None
+    _ = context.t.gettext
+    text = _("Which topics interest you? Tap to choose, then press “Done”.")
+    if first_time:
+        text = _("Thank you! 🎉") + "\n" + text + "\n" + _("You can also skip this.")
+    keyboard = keyboards.topics(context.t, context.settings.topics, context.resident.topics)
+    await show(update, text, keyboard)
+
+
+async def toggle_topic(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user
+    topic = context.matches[0].group("topic")
+    _ = context.t.gettext
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    if topic not in context.settings.topics:
+        await answer_expired(update, context.t)
+        return
+    context.resident = await context.services.residents.toggle_topic(
+        update.effective_user.id, topic
+    )
+    if context.resident is None:  # deleted their data in the meantime
+        await query.answer()
+        return
+    await query.answer(_("Saved"))
+    keyboard = keyboards.topics(context.t, context.settings.topics, context.resident.topics)
+    await update_keyboard(update, keyboard)
+
+
+async def topics_done(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await show_menu(update, context)

@@ -1,0 +1,48 @@
+"""Showing a screen: edit the message a button belongs to, or send a new one."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.i18n import Translator
+
+
+def escape(t: Translator, text: str) -> str:
+    """Resident-written text, safe inside HTML parse mode and isolated in RTL messages."""
+    return t.isolate(html.escape(text, quote=False))
+
+
+async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None and query.message.is_accessible:
+        try:
+            await query.edit_message_text(text, reply_markup=keyboard)
+        except BadRequest as exc:
+            # A double tap re-renders the same screen; Telegram refuses that, and it's fine.
+            if "not modified" not in exc.message:
+                raise
+        return
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def update_keyboard(update: Update, keyboard: InlineKeyboardMarkup) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def answer_expired(update: Update, t: Translator) -> None:
+    """Old or forged buttons: say so, change nothing."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            t.gettext("⚠️ This button is no longer valid. Please send /menu."), show_alert=True
+        )

@@ -1,0 +1,106 @@
+"""Queries, kept behind small repository classes so services never build SQL themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Resident, ResidentTopic, Role, RoleAssignment
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, model: type[object], values: dict[str, object]
+) -> bool:
+    """INSERT that silently does nothing when the row exists (double taps, two replicas).
+
+    Returns whether a row was inserted.
+    """
+    dialect = session.bind.dialect.name
+    table = model.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class ResidentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_telegram_id(self, telegram_id: int) -> Resident | None:
+        return await self.session.scalar(
+            select(Resident).where(Resident.telegram_id == telegram_id)
+        )
+
+    async def insert_if_absent(self, values: dict[str, object]) -> bool:
+        return await insert_ignoring_conflict(self.session, Resident, values)
+
+    async def mark_seen(self, telegram_id: int, now: datetime, older_than: datetime) -> None:
+        await self.session.execute(
+            update(Resident)
+            .where(Resident.telegram_id == telegram_id, Resident.last_seen_at < older_than)
+            .values(last_seen_at=now)
+        )
+
+    async def add_topic(self, resident_id: int, topic: str) -> bool:
+        return await insert_ignoring_conflict(
+            self.session, ResidentTopic, {"resident_id": resident_id, "topic": topic}
+        )
+
+    async def remove_topic(self, resident_id: int, topic: str) -> None:
+        await self.session.execute(
+            delete(ResidentTopic).where(
+                ResidentTopic.resident_id == resident_id, ResidentTopic.topic == topic
+            )
+        )
+
+    async def delete(self, telegram_id: int) -> bool:
+        result = await self.session.execute(
+            delete(Resident).where(Resident.telegram_id == telegram_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Resident)) or 0)
+
+
+class RoleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def roles_of(self, telegram_id: int) -> set[Role]:
+        rows = await self.session.scalars(
+            select(RoleAssignment.role).where(RoleAssignment.telegram_id == telegram_id)
+        )
+        return set(rows)
+
+    async def grant(self, telegram_id: int, role: Role, now: datetime) -> bool:
+        return await insert_ignoring_conflict(
+            self.session,
+            RoleAssignment,
+            {"telegram_id": telegram_id, "role": role, "created_at": now},
+        )
+
+    async def revoke(self, telegram_id: int, role: Role) -> bool:
+        result = await self.session.execute(
+            delete(RoleAssignment).where(
+                RoleAssignment.telegram_id == telegram_id, RoleAssignment.role == role
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def holders(self, roles: Iterable[Role]) -> list[RoleAssignment]:
+        rows = await self.session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.role.in_(list(roles)))
+            .order_by(RoleAssignment.telegram_id)
+        )
+        return list(rows)

@@ -1,0 +1,270 @@
+"""Onboarding and the basics, through the real handlers with Telegram's side recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.residents import PRIVACY_NOTICE_VERSION
+from tests.conftest import BotHarness
+from tests.support import updates
+from tests.support.recording import RecordingRequest
+
+AYSE = updates.user(1001, "Ayşe", "tr")
+OMAR = updates.user(1002, "Omar", "ar")
+NO_LANGUAGE = updates.user(1003, "Sam", None)
+
+
+def _picker_locales(request: RecordingRequest) -> list[str]:
+    return [data.split(":")[1] for _, data in request.last_message().buttons]
+
+
+async def test_start_offers_every_language_named_in_itself_suggested_first(
+    harness: BotHarness,
+) -> None:
+    await harness.send(AYSE, "/start")
+    message = harness.request.last_message()
+    labels = [label for label, _ in message.buttons]
+    assert _picker_locales(harness.request)[0] == "tr"
+    assert labels[0] == "Türkçe"
+    assert set(labels) == {
+        "Deutsch",
+        "Türkçe",
+        "العربية",
+        "Українська",
+        "Ελληνικά",
+        "Română",
+        "Polski",
+        "Italiano",
+        "فارسی",
+        "Kurdî",
+        "Русский",
+        "English",
+    }
+    # Greeted by name, in Turkish (Telegram's language_code), before any choice is stored.
+    assert "Ayşe" in message.text
+    assert "Testviertel" in message.text
+    assert await harness.resident_rows(AYSE["id"]) == []
+
+
+async def test_without_language_code_the_default_language_greets(harness: BotHarness) -> None:
+    await harness.send(NO_LANGUAGE, "/start")
+    de_text = harness.application.bot_data.i18n.translator("de").gettext(
+        "👋 Hello, {name}! Welcome to {neighbourhood}.\nPlease choose your language:"
+    )
+    assert harness.request.last_message().text == de_text.format(
+        name="Sam", neighbourhood="Testviertel"
+    )
+    assert _picker_locales(harness.request)[0] == "de"
+
+
+async def test_full_onboarding_stores_consent_language_and_topics(harness: BotHarness) -> None:
+    t = harness.application.bot_data.i18n.translator("tr")
+    await harness.send(AYSE, "/start")
+    await harness.tap(AYSE, "lang:tr")
+    notice = harness.request.last_message()
+    assert t.gettext("Do you agree?") in notice.text
+    assert [data for _, data in notice.buttons] == ["consent:yes:tr", "consent:no:tr"]
+    assert await harness.resident_rows(AYSE["id"]) == []
+
+    await harness.tap(AYSE, "consent:yes:tr")
+    rows = await harness.resident_rows(AYSE["id"])
+    assert len(rows) == 1
+    assert rows[0].locale == "tr"
+    assert rows[0].consent_version == PRIVACY_NOTICE_VERSION
+    topics_screen = harness.request.last_message()
+    assert [data for _, data in topics_screen.buttons] == [
+        *(f"topic:{key}" for key in harness.application.bot_data.settings.topics),
+        "topics:done",
+    ]
+
+    await harness.tap(AYSE, "topic:children")
+    await harness.tap(AYSE, "topic:seniors")
+    await harness.tap(AYSE, "topic:seniors")  # tapped twice: off again
+    resident = await harness.application.bot_data.services.residents.get(AYSE["id"])
+    assert resident is not None and resident.topics == {"children"}
+    keyboard = harness.request.sent("editMessageReplyMarkup")[-1].buttons
+    assert keyboard[0][0].startswith("✅ ")  # children, marked chosen
+
+    await harness.tap(AYSE, "topics:done")
+    menu = harness.request.last_message()
+    assert menu.text == t.gettext("🏠 <b>Main menu</b>\nWhat would you like to do?")
+    assert [data for _, data in menu.buttons] == [
+        "menu:events",
+        "menu:projects",
+        "menu:idea",
+        "menu:signups",
+        "set:open",
+    ]
+
+
+async def test_declining_consent_stores_nothing(harness: BotHarness) -> None:
+    await harness.send(OMAR, "/start")
+    await harness.tap(OMAR, "lang:ar")
+    await harness.tap(OMAR, "consent:no:ar")
+    assert await harness.resident_rows(OMAR["id"]) == []
+    reply = harness.request.last_message().text
+    assert any("\u0600" <= ch <= "\u06ff" for ch in reply), reply  # answered in Arabic script
+    # Later messages are still answered, from Telegram's language, and still store nothing.
+    await harness.send(OMAR, "مرحبا")
+    assert harness.request.last_message().text.startswith("👋")
+    assert await harness.resident_rows(OMAR["id"]) == []
+
+
+async def _onboard(harness: BotHarness, sender: dict, locale: str) -> None:
+    await harness.send(sender, "/start")
+    await harness.tap(sender, f"lang:{locale}")
+    await harness.tap(sender, f"consent:yes:{locale}")
+    await harness.tap(sender, "topics:done")
+
+
+async def test_switching_language_changes_the_replies(harness: BotHarness) -> None:
+    await _onboard(harness, AYSE, "tr")
+    i18n = harness.application.bot_data.i18n
+    await harness.send(AYSE, "/language")
+    assert _picker_locales(harness.request)[0] == "tr"
+    await harness.tap(AYSE, "lang:uk")
+    assert harness.request.last_message().text == i18n.translator("uk").gettext(
+        "🏠 <b>Main menu</b>\nWhat would you like to do?"
+    )
+    answer = harness.request.callback_answers()[-1].params["text"]
+    assert "Українська" in answer
+    await harness.send(AYSE, "/help")
+    assert harness.request.last_message().text == i18n.translator("uk").gettext(
+        "ℹ️ <b>How this bot works</b>\n"
+        "Tap the buttons, or send one of these commands:\n"
+        "/menu – main menu\n"
+        "/language – change the language\n"
+        "/settings – your topics and news messages\n"
+        "/privacy – your data, and how to delete it\n"
+        "/stop – no more news messages\n"
+        "/start – start again"
+    )
+
+
+async def test_stop_turns_news_off_and_settings_turn_it_on(harness: BotHarness) -> None:
+    await _onboard(harness, AYSE, "tr")
+    residents = harness.application.bot_data.services.residents
+    await harness.send(AYSE, "/stop")
+    assert (await residents.get(AYSE["id"])).broadcast_opt_in is False
+    await harness.send(AYSE, "/settings")
+    assert "set:news_on" in [d for _, d in harness.request.last_message().buttons]
+    await harness.tap(AYSE, "set:news_on")
+    assert (await residents.get(AYSE["id"])).broadcast_opt_in is True
+
+
+async def test_privacy_shows_what_is_stored_and_deletes_it(harness: BotHarness) -> None:
+    await _onboard(harness, AYSE, "tr")
+    await harness.tap(AYSE, "topic:children")
+    await harness.send(AYSE, "/privacy")
+    t = harness.application.bot_data.i18n.translator("tr")
+    shown = harness.request.last_message().text
+    assert t.ngettext("{count} topic", "{count} topics", 1).format(count="1") in shown
+    await harness.tap(AYSE, "privacy:ask")
+    assert await harness.resident_rows(AYSE["id"]) != []
+    await harness.tap(AYSE, "privacy:delete")
+    assert await harness.resident_rows(AYSE["id"]) == []
+
+
+async def test_deep_link_is_kept_through_onboarding(harness: BotHarness) -> None:
+    await harness.send(AYSE, "/start event_42")
+    assert {data for _, data in harness.request.last_message().buttons} >= {"lang:tr:event_42"}
+    await harness.tap(AYSE, "lang:tr:event_42")
+    assert "consent:yes:tr:event_42" in [d for _, d in harness.request.last_message().buttons]
+    await harness.tap(AYSE, "consent:yes:tr:event_42")
+    t = harness.application.bot_data.i18n.translator("tr")
+    assert harness.request.last_message().text == t.gettext(
+        "📅 Events are coming soon. We will tell you here when you can sign up."
+    )
+
+
+async def test_unknown_deep_link_gets_the_normal_welcome(harness: BotHarness) -> None:
+    await _onboard(harness, AYSE, "tr")
+    await harness.send(AYSE, "/start nonsense_payload")
+    t = harness.application.bot_data.i18n.translator("tr")
+    assert harness.request.last_message().text == t.gettext(
+        "🏠 <b>Main menu</b>\nWhat would you like to do?"
+    )
+
+
+async def test_command_menus_are_set_in_every_language(harness: BotHarness) -> None:
+    from bot.app import on_startup
+
+    await on_startup(harness.application)
+    calls = harness.request.sent("setMyCommands")
+    languages = {call.params.get("language_code") for call in calls}
+    assert languages == set(harness.application.bot_data.i18n.locales) | {None}
+    by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
+    assert by_language["ar"] != by_language["de"]
+    assert [c["command"] for c in by_language["fa"]][:2] == ["start", "menu"]
+
+
+async def test_admin_ids_are_admins(harness: BotHarness) -> None:
+    residents = harness.application.bot_data.services.residents
+    assert await residents.is_staff(9000)
+    assert not await residents.is_staff(AYSE["id"])
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "lang:xx",
+        "consent:yes:zz",
+        "topic:nonexistent",
+        "menu:admin",
+        "privacy:delete_all_users",
+        "x" * 64,
+        "set:open;DROP TABLE residents",
+    ],
+)
+async def test_forged_callback_data_changes_nothing(harness: BotHarness, forged: str) -> None:
+    await _onboard(harness, AYSE, "tr")
+    before = await harness.resident_rows(AYSE["id"])
+    harness.request.clear()
+    await harness.tap(AYSE, forged)
+    assert await harness.resident_rows(AYSE["id"]) == before
+    answers = harness.request.callback_answers()
+    t = harness.application.bot_data.i18n.translator("tr")
+    assert answers and answers[-1].params["text"] == t.gettext(
+        "⚠️ This button is no longer valid. Please send /menu."
+    )
+    assert harness.request.messages() == []
+
+
+async def test_text_while_the_picker_is_open_gets_a_hint(harness: BotHarness) -> None:
+    await harness.send(OMAR, "/start")
+    await harness.send(OMAR, "hello?")
+    t = harness.application.bot_data.i18n.translator("ar")
+    assert harness.request.last_message().text == t.gettext(
+        "👋 To begin, send /start and choose your language."
+    )
+
+
+async def test_overlong_message_and_sticker_get_short_help(harness: BotHarness) -> None:
+    await _onboard(harness, AYSE, "tr")
+    t = harness.application.bot_data.i18n.translator("tr")
+    help_text = t.gettext(
+        "Sorry, I didn't understand that. 🙂\n"
+        "Please use the buttons, or send /menu. /help shows everything I can do."
+    )
+    await harness.send(AYSE, "ä" * 5000)
+    assert harness.request.last_message().text == help_text
+    harness.request.clear()
+    await harness.feed(updates.sticker(harness.bot, AYSE))
+    assert harness.request.last_message().text == help_text
+
+
+@pytest.mark.parametrize("name", ["<b>Boss</b>", "<script>alert(1)</script>", "Tom & Jerry"])
+async def test_markup_in_a_name_is_escaped(harness: BotHarness, name: str) -> None:
+    sender = updates.user(1010, name, "de")
+    await harness.send(sender, "/start")
+    text = harness.request.last_message().text
+    assert "<script>" not in text and "<b>Boss" not in text
+    assert name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in text
+
+
+async def test_rtl_messages_isolate_inserted_names(harness: BotHarness) -> None:
+    sender = updates.user(1011, "Omar Smith", "ar")
+    await harness.send(sender, "/start")
+    assert "\u2068Omar Smith\u2069" in harness.request.last_message().text
+    await harness.send(updates.user(1012, "Omar Smith", "de"), "/start")
+    assert "\u2068" not in harness.request.last_message().text
