@@ -68,7 +68,9 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
             elif args.db_command == "downgrade":
                 await migrate.downgrade(engine, args.revision)
             current = await migrate.current_revision(engine)
-            print(f"database at revision {current or 'none'} (code head: {migrate.head_revision()})")
+            print(
+                f"database at revision {current or 'none'} (code head: {migrate.head_revision()})"
+            )
         finally:
             await engine.dispose()
         return 0
@@ -135,7 +137,9 @@ async def _guarded(coroutine: Coroutine[Any, Any, int | None]) -> int | None:
     except InvalidToken:
         raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
     except NetworkError as exc:
-        raise ConfigError(f"cannot reach the Telegram Bot API at the configured URL: {exc}") from None
+        raise ConfigError(
+            f"cannot reach the Telegram Bot API at the configured URL: {exc}"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{exc.strerror or exc}") from None
 
@@ -166,8 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the local Telegram Bot API emulator with its browser chat page, and "
         "the real bot against it, with a fresh SQLite database and a small demo neighbourhood.",
     )
-    sandbox.add_argument("--host", default="127.0.0.1", help="address of the page (default: %(default)s)")
-    sandbox.add_argument("--port", type=int, default=8080, help="port of the page (default: %(default)s)")
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="address of the page (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="port of the page (default: %(default)s)"
+    )
     sandbox.add_argument(
         "--database", default=None, help="database URL to keep (default: a temporary SQLite file)"
     )

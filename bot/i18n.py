@@ -81,37 +81,37 @@ class Translator:
         self.rtl = self.babel_locale.character_order == "right-to-left"
 
     def gettext(self, message: str) -> str:
-        return self._translations.gettext(message)
+        return str(self._translations.gettext(message))
 
     _ = gettext
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
-        return self._translations.ngettext(singular, plural, count)
+        return str(self._translations.ngettext(singular, plural, count))
 
     def pgettext(self, context: str, message: str) -> str:
-        return self._translations.pgettext(context, message)
+        return str(self._translations.pgettext(context, message))
 
     def isolate(self, value: object) -> str:
         """Keep left-to-right data (dates, numbers, names, addresses) intact in RTL text."""
         text = str(value)
         return f"{FSI}{text}{PDI}" if self.rtl and text else text
 
-    def datetime(self, value: datetime, format: str = "medium") -> str:
+    def format_datetime(self, value: datetime, format: str = "medium") -> str:
         return self.isolate(
             dates.format_datetime(value, format, tzinfo=self.tz, locale=self.babel_locale)
         )
 
-    def date(self, value: date | datetime, format: str = "long") -> str:
+    def format_date(self, value: date | datetime, format: str = "long") -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
         return self.isolate(dates.format_date(value, format, locale=self.babel_locale))
 
-    def time(self, value: time | datetime, format: str = "short") -> str:
+    def format_time(self, value: time | datetime, format: str = "short") -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.tz)
         return self.isolate(dates.format_time(value, format, tzinfo=None, locale=self.babel_locale))
 
-    def number(self, value: int | float | Decimal) -> str:
+    def format_number(self, value: int | float | Decimal) -> str:
         return self.isolate(numbers.format_decimal(value, locale=self.babel_locale))
 
     @cached_property

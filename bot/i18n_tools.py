@@ -12,6 +12,7 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -49,14 +50,15 @@ def extract(root: Path = PROJECT_ROOT) -> Catalog:
             strip_comment_tags=True,
         )
         for filename, _lineno, message, comments, context in found:
-            location = (f"{directory}/{filename}", None)
+            # Files only, no line numbers: the template changes only when messages do.
+            location: Any = (f"{directory}/{filename}", None)
             catalog.add(message, None, [location], auto_comments=comments, context=context)
     return catalog
 
 
 def render_pot(catalog: Catalog) -> bytes:
     buffer = io.BytesIO()
-    # No line numbers and no creation date: the template changes only when messages do.
+    # No creation date either, for the same reason.
     write_po(buffer, catalog, width=100, omit_header=False, include_lineno=False, sort_output=True)
     return re.sub(rb'"POT-Creation-Date: [^"]*\\n"\n', b"", buffer.getvalue())
 
@@ -138,10 +140,14 @@ def check_message(locale: str, message: Message, plural_count: int) -> list[Prob
 
     if message.fuzzy:
         return [problem("marked fuzzy (needs review)")]
-    if not strings or not all(s.strip() for s in strings):
+    filled = [text for text in strings if text.strip()]
+    if not filled:
         return [problem("untranslated")]
-    if len(ids) > 1 and len(strings) != plural_count:
-        return [problem(f"{len(strings)} plural forms, {locale} needs {plural_count}")]
+    if len(ids) > 1 and (len(strings) != plural_count or len(filled) != len(strings)):
+        # babel pads missing plural forms with empty strings when it reads a catalog
+        return [problem(f"{len(filled)} plural forms, {locale} needs {plural_count}")]
+    if len(filled) != len(strings):
+        return [problem("untranslated")]
     try:
         expected = set().union(*(placeholders(text) for text in ids))
         found = [placeholders(text) for text in strings]
@@ -150,7 +156,9 @@ def check_message(locale: str, message: Message, plural_count: int) -> list[Prob
     problems = []
     if len(ids) == 1:
         if found[0] != expected:
-            problems.append(problem(f"placeholders {sorted(found[0])} instead of {sorted(expected)}"))
+            problems.append(
+                problem(f"placeholders {sorted(found[0])} instead of {sorted(expected)}")
+            )
     else:
         # A singular form may leave out {count} ("one seat"), but may not invent a field, and
         # the last form serves most numbers, so it must carry every field.
@@ -178,12 +186,30 @@ def check(
         template = read_po(handle)
     if root is not None:
         fresh = extract(root)
-        expected = {message.id if isinstance(message.id, str) else tuple(message.id) for message in fresh if message.id}
-        committed = {message.id if isinstance(message.id, str) else tuple(message.id) for message in template if message.id}
+        expected = {
+            message.id if isinstance(message.id, str) else tuple(message.id)
+            for message in fresh
+            if message.id
+        }
+        committed = {
+            message.id if isinstance(message.id, str) else tuple(message.id)
+            for message in template
+            if message.id
+        }
         for missing in sorted(map(str, expected - committed)):
-            problems.append(Problem("pot", missing, "in the code but not in messages.pot; run `make i18n-extract`"))
+            problems.append(
+                Problem(
+                    "pot", missing, "in the code but not in messages.pot; run `make i18n-extract`"
+                )
+            )
         for stale in sorted(map(str, committed - expected)):
-            problems.append(Problem("pot", stale, "in messages.pot but no longer in the code; run `make i18n-extract`"))
+            problems.append(
+                Problem(
+                    "pot",
+                    stale,
+                    "in messages.pot but no longer in the code; run `make i18n-extract`",
+                )
+            )
     for locale in locales:
         path = po_path(locale, locales_dir)
         if not path.exists():
@@ -201,7 +227,9 @@ def check(
                 continue
             translated = catalog.get(message.id, context=message.context)
             if translated is None:
-                problems.append(Problem(locale, _first(message.id), "missing; run `make i18n-update`"))
+                problems.append(
+                    Problem(locale, _first(message.id), "missing; run `make i18n-update`")
+                )
                 continue
             problems.extend(check_message(locale, translated, plural_count))
     return problems

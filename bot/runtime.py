@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +17,7 @@ from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, build_i18n, build_services, on_startup
 from bot.config import ConfigError, Settings
+from bot.services import Services
 from bot.web.app import create_web_app
 from storage import migrate
 from storage.db import create_engine
@@ -51,6 +53,7 @@ class Runtime:
         self._serve_http = serve_http
         self._poll_timeout = poll_timeout
         self.engine: AsyncEngine | None = None
+        self.services: Services | None = None
         self.application: BotApplication | None = None
         self._web_runner: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -60,6 +63,7 @@ class Runtime:
         self.engine = create_engine(settings.database_url)
         await prepare_database(self.engine)
         services = build_services(settings, self.engine)
+        self.services = services
         application = build_application(
             settings, services, build_i18n(settings), request=self._request
         )
@@ -76,7 +80,7 @@ class Runtime:
         else:
             assert application.updater is not None
             await application.updater.start_polling(
-                timeout=self._poll_timeout, allowed_updates=Update.ALL_TYPES
+                timeout=timedelta(seconds=self._poll_timeout), allowed_updates=Update.ALL_TYPES
             )
             log.info("polling %s", settings.telegram_api_url)
         if self._serve_http:

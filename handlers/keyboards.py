@@ -21,7 +21,7 @@ def language_picker(
     locales: Sequence[str], suggested: str | None, link: str | None = None
 ) -> InlineKeyboardMarkup:
     """Every language named in itself; the one Telegram suggests comes first, on its own row."""
-    ordered = [suggested] if suggested in locales else []
+    ordered = [suggested] if suggested is not None and suggested in locales else []
     ordered += [locale for locale in locales if locale != suggested]
     buttons = [
         InlineKeyboardButton(language_name(locale), callback_data=callbacks.language(locale, link))

@@ -115,9 +115,11 @@ async def show_privacy(update: Update, context: BotContext) -> None:
         "You agreed on {date}."
     ).format(
         language=t.language_name,
-        topics=t.ngettext("{count} topic", "{count} topics", count).format(count=t.number(count)),
+        topics=t.ngettext("{count} topic", "{count} topics", count).format(
+            count=t.format_number(count)
+        ),
         news=_("on") if resident.broadcast_opt_in else _("off"),
-        date=t.date(resident.consent_at),
+        date=t.format_date(resident.consent_at),
     )
     await show(update, privacy_notice(context) + "\n\n" + details, keyboards.privacy(t))
 

@@ -19,15 +19,16 @@ async def insert_ignoring_conflict(
 
     Returns whether a row was inserted.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     table = model.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
+        result = await session.execute(
+            postgresql.insert(table).values(values).on_conflict_do_nothing()
+        )
     elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+        result = await session.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
-    result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

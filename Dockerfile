@@ -1,0 +1,33 @@
+# Quartierbot: `quartierbot run` (bot + HTTP server on port 8080).
+FROM python:3.12-slim AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HTTP_HOST=0.0.0.0 \
+    HTTP_PORT=8080
+
+RUN groupadd --system quartierbot && useradd --system --gid quartierbot --home /app quartierbot
+WORKDIR /app
+
+# Dependencies first, so that a code change doesn't reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir -p bot handlers storage && touch bot/__init__.py handlers/__init__.py storage/__init__.py \
+    && pip install . && pip uninstall -y quartierbot
+
+COPY bot ./bot
+COPY handlers ./handlers
+COPY storage ./storage
+COPY locales ./locales
+# Editable install: the catalogs under /app/locales are read (and compiled in memory) at start.
+RUN pip install --no-deps -e . \
+    && quartierbot i18n check \
+    && chown -R quartierbot:quartierbot /app
+
+USER quartierbot
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"HTTP_PORT\",\"8080\")}/health', timeout=4)"
+ENTRYPOINT ["quartierbot"]
+CMD ["run"]

@@ -1,0 +1,121 @@
+"""The catalogs are complete, and the check that guards them really catches mistakes."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.pofile import read_po, write_po
+
+from bot.config import DEFAULT_LOCALES
+from bot.i18n import FSI, LOCALES_DIR, PDI, I18n
+from bot.i18n_tools import check, extract, po_path, render_pot
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_every_locale_is_complete_and_the_template_is_current() -> None:
+    problems = check(DEFAULT_LOCALES)
+    assert problems == [], "\n".join(map(str, problems))
+
+
+@pytest.fixture
+def locales_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, target)
+    return target
+
+
+def _edit(locales_dir: Path, locale: str, msgid: str, new: str | tuple[str, ...]) -> None:
+    path = po_path(locale, locales_dir)
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    catalog[msgid].string = new
+    with path.open("wb") as handle:
+        write_po(handle, catalog)
+
+
+def test_check_fails_when_a_translation_is_removed(locales_copy: Path) -> None:
+    _edit(locales_copy, "tr", "Main menu", "")
+    problems = check(DEFAULT_LOCALES, locales_copy, root=None)
+    assert [(p.locale, p.msgid, p.what) for p in problems] == [("tr", "Main menu", "untranslated")]
+
+
+def test_check_fails_when_a_placeholder_is_changed(locales_copy: Path) -> None:
+    msgid = "✅ Language changed to {language}."
+    _edit(locales_copy, "ar", msgid, "✅ تم تغيير اللغة إلى {lugha}.")
+    problems = check(DEFAULT_LOCALES, locales_copy, root=None)
+    assert len(problems) == 1 and problems[0].locale == "ar"
+    assert "placeholders" in problems[0].what
+
+
+def test_check_fails_on_a_broken_placeholder_or_missing_tag(locales_copy: Path) -> None:
+    _edit(locales_copy, "de", "✅ Language changed to {language}.", "Sprache: {language")
+    _edit(locales_copy, "pl", "🏠 <b>Main menu</b>\nWhat would you like to do?", "Menu główne")
+    problems = {
+        (p.locale, p.what.split(" ")[0]) for p in check(DEFAULT_LOCALES, locales_copy, root=None)
+    }
+    assert problems == {("de", "broken"), ("pl", "HTML")}
+
+
+def test_check_fails_on_a_wrong_number_of_plural_forms(locales_copy: Path) -> None:
+    _edit(locales_copy, "ar", "{count} topic", ("{count}", "{count}"))
+    problems = check(DEFAULT_LOCALES, locales_copy, root=None)
+    assert [p.what for p in problems] == ["2 plural forms, ar needs 6"]
+
+
+def test_check_fails_when_the_template_is_stale(locales_copy: Path, tmp_path: Path) -> None:
+    fake_root = tmp_path / "code"
+    (fake_root / "bot").mkdir(parents=True)
+    (fake_root / "handlers").mkdir()
+    (fake_root / "handlers" / "new.py").write_text('_ = str\nprint(_("A brand new message"))\n')
+    problems = check(["de"], locales_copy, root=fake_root)
+    whats = {p.msgid: p.what for p in problems}
+    assert "not in messages.pot" in whats["A brand new message"]
+    assert any("no longer in the code" in what for what in whats.values())
+
+
+def test_committed_template_is_exactly_what_extraction_writes() -> None:
+    assert (LOCALES_DIR / "messages.pot").read_bytes() == render_pot(extract())
+
+
+def test_plural_forms_follow_cldr_in_arabic_and_ukrainian() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    ar, uk = i18n.translator("ar"), i18n.translator("uk")
+    arabic = {n: ar.ngettext("{count} topic", "{count} topics", n) for n in (0, 1, 2, 3, 11, 100)}
+    assert len(set(arabic.values())) == 6, arabic
+    ukrainian = {
+        n: uk.ngettext("{count} topic", "{count} topics", n) for n in (1, 2, 5, 21, 22, 25)
+    }
+    assert ukrainian[1] == ukrainian[21] and ukrainian[2] == ukrainian[22]
+    assert ukrainian[5] == ukrainian[25] and len(set(ukrainian.values())) == 3
+
+
+def test_locale_resolution_order() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    assert i18n.resolve("fa", "tr") == "fa"  # the saved choice wins
+    assert i18n.resolve(None, "tr") == "tr"  # then Telegram's language_code
+    assert i18n.resolve(None, "uk-UA") == "uk"
+    assert i18n.resolve(None, "pt-BR") == "de"  # then the default
+    assert i18n.resolve("xx", None) == "de"
+
+
+def test_dates_and_numbers_in_the_residents_locale_and_time_zone() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    moment = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)  # 10:30 in Berlin, after the DST change
+    assert i18n.translator("de").format_datetime(moment, "short") == "29.03.26, 10:30"
+    assert i18n.translator("en").format_time(moment) == "10:30\u202fAM"
+    assert i18n.translator("de").format_number(1234567) == "1.234.567"
+    arabic = i18n.translator("ar").format_date(moment)
+    assert arabic.startswith(FSI) and arabic.endswith(PDI)
+
+
+def test_missing_translation_falls_back_to_the_default_language(tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales)
+    _edit(locales, "it", "Main menu", "")
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN, locales_dir=locales)
+    assert i18n.translator("it").gettext("Main menu") == i18n.translator("de").gettext("Main menu")
