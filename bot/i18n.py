@@ -9,6 +9,7 @@ translating. Right-to-left locales wrap inserted data in Unicode direction isola
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
@@ -44,6 +45,8 @@ LANGUAGE_NAMES: dict[str, str] = {
 # First strong isolate / pop directional isolate: the data inside keeps its own direction.
 FSI = "\u2068"
 PDI = "\u2069"
+
+_COMMAND = re.compile(r"(?<![\w/<\u2068])(/[A-Za-z][A-Za-z0-9_]*)")
 
 
 def N_(message: str) -> str:
@@ -81,15 +84,19 @@ class Translator:
         self.rtl = self.babel_locale.character_order == "right-to-left"
 
     def gettext(self, message: str) -> str:
-        return str(self._translations.gettext(message))
+        return self._directional(str(self._translations.gettext(message)))
 
     _ = gettext
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
-        return str(self._translations.ngettext(singular, plural, count))
+        return self._directional(str(self._translations.ngettext(singular, plural, count)))
 
     def pgettext(self, context: str, message: str) -> str:
-        return str(self._translations.pgettext(context, message))
+        return self._directional(str(self._translations.pgettext(context, message)))
+
+    def _directional(self, text: str) -> str:
+        # "/menu" in an Arabic line would show as "menu/": keep each command one LTR unit.
+        return _COMMAND.sub(rf"{FSI}\1{PDI}", text) if self.rtl else text
 
     def isolate(self, value: object) -> str:
         """Keep left-to-right data (dates, numbers, names, addresses) intact in RTL text."""

@@ -6,11 +6,16 @@ Outside CI they skip when it can't be reached; with ``CI=true`` that is a failur
 
 from __future__ import annotations
 
+import os
+
+# PTB 22 warns (an error here) when RetryAfter reports seconds as int; opt into timedelta now.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 import asyncio
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,3 +223,29 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
             )
         finally:
             await transaction.rollback()
+
+
+# --- the real bot against the sandbox ---------------------------------------------------
+
+
+@pytest.fixture
+async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
+    from bot.runtime import Runtime
+    from bot.sandbox.emulator import BotApiEmulator, SandboxServer
+    from tests.support.live import LiveBot
+
+    emulator = BotApiEmulator()
+    server = SandboxServer(emulator)
+    await server.start()
+    settings = make_settings(
+        tmp_path,
+        telegram_api_url=server.base_url,
+        telegram_bot_token="654321:LIVE",
+    )
+    runtime = Runtime(settings, serve_http=False, poll_timeout=1)
+    try:
+        await runtime.start()
+        yield LiveBot(emulator, runtime)
+    finally:
+        await runtime.stop()
+        await server.stop()

@@ -119,3 +119,12 @@ def test_missing_translation_falls_back_to_the_default_language(tmp_path: Path) 
     _edit(locales, "it", "Main menu", "")
     i18n = I18n(DEFAULT_LOCALES, "de", BERLIN, locales_dir=locales)
     assert i18n.translator("it").gettext("Main menu") == i18n.translator("de").gettext("Main menu")
+
+
+def test_commands_stay_one_left_to_right_unit_in_rtl_messages() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    msgid = "👋 To begin, send /start and choose your language."
+    assert f"{FSI}/start{PDI}" in i18n.translator("fa").gettext(msgid)
+    assert FSI not in i18n.translator("tr").gettext(msgid)
+    menu = i18n.translator("ar").gettext("🏠 <b>Main menu</b>\nWhat would you like to do?")
+    assert "</b>" in menu  # closing tags are not commands

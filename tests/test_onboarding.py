@@ -268,3 +268,34 @@ async def test_rtl_messages_isolate_inserted_names(harness: BotHarness) -> None:
     assert "\u2068Omar Smith\u2069" in harness.request.last_message().text
     await harness.send(updates.user(1012, "Omar Smith", "de"), "/start")
     assert "\u2068" not in harness.request.last_message().text
+
+
+async def test_blocking_the_bot_marks_the_resident_blocked(harness: BotHarness) -> None:
+    from telegram import Update
+
+    from storage.models import ResidentStatus
+
+    await _onboard(harness, AYSE, "tr")
+
+    def member_update(old: str, new: str) -> Update:
+        chat = {"id": AYSE["id"], "type": "private", "first_name": AYSE["first_name"]}
+        bot_user = {"id": 123456, "is_bot": True, "first_name": "Quartierbot"}
+        return Update.de_json(
+            {
+                "update_id": 77_000 + len(new),
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": AYSE,
+                    "date": 1_700_000_000,
+                    "old_chat_member": {"status": old, "user": bot_user, "until_date": 0},
+                    "new_chat_member": {"status": new, "user": bot_user, "until_date": 0},
+                },
+            },
+            harness.bot,
+        )
+
+    residents = harness.application.bot_data.services.residents
+    await harness.feed(member_update("member", "kicked"))
+    assert (await residents.get(AYSE["id"])).status == ResidentStatus.BLOCKED
+    await harness.feed(member_update("kicked", "member"))
+    assert (await residents.get(AYSE["id"])).status == ResidentStatus.ACTIVE
