@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +85,11 @@ class Resident(Base):
     consent_version: Mapped[int] = mapped_column(Integer)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     broadcast_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Quiet hours in the neighbourhood's time zone, as minutes after midnight; start == end
+    # means none. The default 21:00-08:00 wraps around midnight.
+    quiet_start: Mapped[int] = mapped_column(Integer, default=21 * 60)
+    quiet_end: Mapped[int] = mapped_column(Integer, default=8 * 60)
     status: Mapped[ResidentStatus] = mapped_column(
         Enum(
             ResidentStatus, name="resident_status", values_callable=lambda e: [m.value for m in e]
@@ -120,4 +130,121 @@ class RoleAssignment(Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="role", values_callable=lambda e: [m.value for m in e]), primary_key=True
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- Broadcasts and the delivery outbox (issue 3) ---------------------------------------
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"  # being composed
+    SCHEDULED = "scheduled"  # waits for send_at; a repeating one waits for its next occurrence
+    SENDING = "sending"  # recipients are in the outbox
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """A message to many residents, with a version per language."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="broadcast")  # broadcast, digest
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus, "broadcast_status"), default=BroadcastStatus.DRAFT, index=True
+    )
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    # Who receives it: {"locales": [...], "topics": [...]}; empty lists mean everyone.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    default_locale: Mapped[str] = mapped_column(String(16))
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # ignores quiet hours
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A repeating broadcast: {"day_of_week": "mon", "hour": 10, "minute": 0} in TIMEZONE.
+    repeat: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The repeating broadcast this one is an occurrence of.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
+    # Where the coordinator watches progress (their chat and the message that is kept updated).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    versions: Mapped[list[BroadcastVersion]] = relationship(
+        back_populates="broadcast", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class BroadcastVersion(Base):
+    """The text (HTML, already made safe) or voice note of a broadcast in one language."""
+
+    __tablename__ = "broadcast_versions"
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(255))
+
+    broadcast: Mapped[Broadcast] = relationship(back_populates="versions")
+
+
+class OutboxMessage(Base):
+    """One rendered message (what a Bot API call sends), shared by all its recipients."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # {"method": "sendMessage"|"sendPhoto"|"sendVoice", "text"|"caption": ..., "photo"|"voice":
+    #  file_id, "reply_markup": {...}} -- everything but chat_id.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker until claimed_until
+    SENT = "sent"
+    FAILED = "failed"  # gave up: a 400, or too many transient errors
+    SKIPPED = "skipped"  # the recipient blocked the bot or is inactive
+    CANCELLED = "cancelled"
+
+
+class Delivery(Base):
+    """One message to one chat: a row of the durable outbox."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # A recipient gets a message at most once per source, even if it's enqueued twice.
+        UniqueConstraint("source", "chat_id", name="uq_deliveries_source_chat"),
+        Index("ix_deliveries_due", "state", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # What the message belongs to, e.g. "broadcast:12"; `kind` says what sort it is.
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), default="broadcast")
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
