@@ -10,17 +10,22 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
-from bot.config import Settings
+from bot.config import Settings, parse_weekly
 from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
+from bot.rendering import BroadcastRenderer
 from bot.services import Services
-from handlers import register_handlers
+from bot.services.broadcasts import WeeklyRule
+from handlers import jobs, register_handlers
 from handlers.commands import resident_commands
 from storage.db import create_session_factory
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, Any, Any, Any, AppState, Any]
+
+DUE_WORK_INTERVAL = 10  # seconds between looks for due broadcasts and digests
+PROGRESS_INTERVAL = 5  # seconds between edits of a coordinator's progress message
 
 
 def build_application(
@@ -56,11 +61,15 @@ def build_application(
     return application
 
 
-def build_services(settings: Settings, engine: Any) -> Services:
+def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) -> Services:
     return Services.build(
         create_session_factory(engine),
         admin_ids=frozenset(settings.admin_ids),
         topics=tuple(settings.topics),
+        locales=tuple(settings.locales),
+        default_locale=settings.default_locale,
+        tz=settings.tz,
+        renderer=BroadcastRenderer(i18n or build_i18n(settings)),
     )
 
 
@@ -80,3 +89,17 @@ async def on_startup(application: BotApplication) -> None:
         await bot.set_my_commands(_commands(translator), language_code=translator.locale)
     await bot.set_my_commands(_commands(state.i18n.translator(state.settings.default_locale)))
     log.info("command menus set for %d languages", len(state.i18n.locales))
+    digest = (
+        None
+        if state.settings.weekly_digest == "off"
+        else WeeklyRule(*parse_weekly(state.settings.weekly_digest))
+    )
+    await state.services.broadcasts.ensure_weekly_digest(digest)
+    if application.job_queue is not None:
+        # Due work lives in the database and is claimed there; every replica may look.
+        application.job_queue.run_repeating(
+            jobs.run_due_broadcasts, interval=DUE_WORK_INTERVAL, first=1, name="due-broadcasts"
+        )
+        application.job_queue.run_repeating(
+            jobs.refresh_running_broadcasts, interval=PROGRESS_INTERVAL, first=2, name="progress"
+        )

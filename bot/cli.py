@@ -49,6 +49,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return _run(_guarded(run(settings)))
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import run_worker
+
+    if not settings.token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the worker sends as the bot")
+    _configure_logging(settings.log_level)
+    return _run(_guarded(run_worker(settings, worker_id=args.worker_id)))
+
+
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.runner import run_sandbox
 
@@ -163,6 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
         "server (health, webhook) on HTTP_HOST:HTTP_PORT until SIGINT/SIGTERM.",
     )
     run.set_defaults(handler=cmd_run)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run only the delivery engine (scale out sending)",
+        description="Send queued messages (broadcasts, digests) from the database's outbox at "
+        "DELIVERY_RATE (PAID_BROADCAST_RATE with PAID_BROADCASTS=true) until SIGINT/SIGTERM; no "
+        "polling, webhook or HTTP server. Several workers may share one PostgreSQL; each sends "
+        "at the full rate, so divide DELIVERY_RATE among them. SQLite is migrated on start; "
+        "PostgreSQL must be at the code's revision (`quartierbot db upgrade`).",
+    )
+    worker.add_argument(
+        "--worker-id",
+        default=None,
+        help="name recorded on the rows it sends (default: host:pid:random)",
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     sandbox = commands.add_parser(
         "sandbox",

@@ -51,12 +51,23 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Berlin"
     topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
     neighbourhood_name: str = "Unser Quartier"
+    # When the weekly overview goes out (local time), e.g. "mon 09:00"; "off" for never.
+    weekly_digest: str = "mon 09:00"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
     log_level: str = "INFO"
+    # The delivery engine (bot/services/delivery.py): Telegram allows about 30 messages/s to
+    # different chats and 1/s per chat; paid broadcasts raise the first to 1000/s (and cost
+    # Telegram Stars per message beyond 30/s).
+    delivery_rate: float = Field(default=30.0, gt=0)
+    delivery_per_chat_rate: float = Field(default=1.0, gt=0)
+    paid_broadcasts: bool = False
+    paid_broadcast_rate: float = Field(default=1000.0, gt=0)
+    #: How long a claimed row stays claimed without a heartbeat (a dead worker's rows return).
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
 
     _split = field_validator("admin_ids", "locales", "topics", mode="before")(_split_list)
 
@@ -68,6 +79,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("weekly_digest")
+    @classmethod
+    def _weekly_rule(cls, value: str) -> str:
+        if value.strip().lower() != "off":
+            parse_weekly(value)
+        return value.strip().lower()
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -110,6 +128,10 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def effective_delivery_rate(self) -> float:
+        return self.paid_broadcast_rate if self.paid_broadcasts else self.delivery_rate
+
+    @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
@@ -120,6 +142,17 @@ class Settings(BaseSettings):
         if base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return base + "/file/bot"
+
+
+def parse_weekly(value: str) -> tuple[str, int, int]:
+    """ "mon 09:00" -> ("mon", 9, 0); raises ValueError with a readable message."""
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    parts = value.strip().lower().split()
+    if len(parts) == 2 and parts[0][:3] in days and ":" in parts[1]:
+        hour, _, minute = parts[1].partition(":")
+        if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+            return parts[0][:3], int(hour), int(minute)
+    raise ValueError(f"{value!r} is not like 'mon 09:00' (or 'off')")
 
 
 def load_settings(**overrides: object) -> Settings:

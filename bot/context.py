@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
@@ -10,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
 from bot.services.residents import ResidentProfile
+from storage.models import utcnow
 
 
 class AppState:
@@ -21,6 +24,7 @@ class AppState:
     settings: Settings
     i18n: I18n
     services: Services
+    clock: Callable[[], datetime] = staticmethod(utcnow)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):
@@ -47,6 +51,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     @property
     def i18n(self) -> I18n:
         return self.bot_data.i18n
+
+    def clock(self) -> datetime:
+        return self.bot_data.clock()
 
     @property
     def t(self) -> Translator:

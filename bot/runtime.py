@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
@@ -17,10 +18,14 @@ from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, build_i18n, build_services, on_startup
 from bot.config import ConfigError, Settings
+from bot.delivery_sender import TelegramSender
 from bot.services import Services
+from bot.services.delivery import DeliveryEngine, DeliveryLimits, DeliveryService
 from bot.web.app import create_web_app
+from handlers.broadcast import finish_broadcast
 from storage import migrate
-from storage.db import create_engine
+from storage.db import create_engine, create_session_factory
+from storage.models import ResidentStatus
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,40 @@ async def prepare_database(engine: AsyncEngine) -> None:
             f"the database is at revision {current or 'none'}, the code needs {head}; "
             "run `quartierbot db upgrade` first"
         )
+
+
+def delivery_limits(settings: Settings) -> DeliveryLimits:
+    """The engine's limits from the settings (paid broadcasts raise the rate)."""
+    return DeliveryLimits.for_rate(
+        settings.effective_delivery_rate,
+        per_chat_per_second=settings.delivery_per_chat_rate,
+        lease_seconds=settings.delivery_lease_seconds,
+    )
+
+
+def build_delivery_engine(
+    settings: Settings,
+    engine: AsyncEngine,
+    services: Services,
+    sender: TelegramSender,
+    *,
+    worker_id: str | None = None,
+    on_source_finished: Callable[[str], Awaitable[None]] | None = None,
+) -> DeliveryEngine:
+    async def recipient_gone(chat_id: int) -> None:
+        # Telegram answered 403 (blocked, deactivated): no more messages until they write.
+        await services.residents.set_status(chat_id, ResidentStatus.BLOCKED)
+
+    delivery_engine = DeliveryEngine(
+        create_session_factory(engine),
+        sender,
+        delivery_limits(settings),
+        worker_id=worker_id,
+        on_recipient_gone=recipient_gone,
+        on_source_finished=on_source_finished,
+    )
+    services.delivery.add_listener(delivery_engine.wake)
+    return delivery_engine
 
 
 class Runtime:
@@ -57,6 +96,24 @@ class Runtime:
         self.application: BotApplication | None = None
         self._web_runner: web.AppRunner | None = None
         self.http_port: int | None = None
+        self.delivery_engine: DeliveryEngine | None = None
+        self._sender: TelegramSender | None = None
+        #: Called once when a source's deliveries are all done (e.g. a broadcast summary).
+        self.on_source_finished: Callable[[str], Awaitable[None]] | None = None
+
+    @property
+    def delivery(self) -> DeliveryService | None:
+        return self.services.delivery if self.services is not None else None
+
+    async def _source_finished(self, source: str) -> None:
+        hook = self.on_source_finished
+        if hook is not None:
+            await hook(source)
+            return
+        log.info("deliveries of %s finished", source)
+        if self.application is not None:
+            # A broadcast's coordinator gets the summary in their progress message.
+            await finish_broadcast(self.application.bot, self.application.bot_data, source)
 
     async def start(self) -> None:
         settings = self.settings
@@ -83,6 +140,15 @@ class Runtime:
                 timeout=timedelta(seconds=self._poll_timeout), allowed_updates=Update.ALL_TYPES
             )
             log.info("polling %s", settings.telegram_api_url)
+        self._sender = TelegramSender.from_settings(settings)
+        self.delivery_engine = build_delivery_engine(
+            settings,
+            self.engine,
+            services,
+            self._sender,
+            on_source_finished=self._source_finished,
+        )
+        self.delivery_engine.start()
         if self._serve_http:
             runner = web.AppRunner(create_web_app(settings, self.engine, application))
             await runner.setup()
@@ -93,6 +159,14 @@ class Runtime:
             log.info("HTTP server on http://%s:%s", settings.http_host, self.http_port)
 
     async def stop(self) -> None:
+        # Delivery first: sends in flight finish and their results are committed while the
+        # database and the application are still there.
+        if self.delivery_engine is not None:
+            await self.delivery_engine.stop()
+            self.delivery_engine = None
+        if self._sender is not None:
+            await self._sender.close()
+            self._sender = None
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
@@ -138,3 +212,24 @@ async def wait_for_shutdown_signal() -> None:
 async def run(settings: Settings) -> None:
     async with Runtime(settings):
         await wait_for_shutdown_signal()
+
+
+async def run_worker(settings: Settings, *, worker_id: str | None = None) -> None:
+    """Only the delivery engine: no polling, no webhook, no HTTP server. More of these scale
+    sending out; they don't report finished sources (the bot process does)."""
+    engine = create_engine(settings.database_url)
+    sender = TelegramSender.from_settings(settings)
+    delivery_engine: DeliveryEngine | None = None
+    try:
+        await prepare_database(engine)
+        services = build_services(settings, engine)
+        delivery_engine = build_delivery_engine(
+            settings, engine, services, sender, worker_id=worker_id
+        )
+        delivery_engine.start()
+        await wait_for_shutdown_signal()
+    finally:
+        if delivery_engine is not None:
+            await delivery_engine.stop()
+        await sender.close()
+        await engine.dispose()

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import callbacks, fallback, menu, onboarding, resident, settings
+from handlers import broadcast, callbacks, fallback, input, menu, onboarding, resident, settings
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -33,6 +33,7 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("settings", settings.show_settings, filters=PRIVATE),
         CommandHandler("privacy", settings.show_privacy, filters=PRIVATE),
         CommandHandler("stop", settings.stop_command, filters=PRIVATE),
+        CommandHandler("broadcast", broadcast.broadcast_command, filters=PRIVATE),
         CallbackQueryHandler(onboarding.choose_language, pattern=callbacks.LANGUAGE),
         CallbackQueryHandler(onboarding.answer_consent, pattern=callbacks.CONSENT),
         CallbackQueryHandler(onboarding.toggle_topic, pattern=callbacks.TOPIC),
@@ -40,10 +41,13 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(menu.menu_entry, pattern=callbacks.MENU),
         CallbackQueryHandler(settings.settings_entry, pattern=callbacks.SETTINGS),
         CallbackQueryHandler(settings.privacy_step, pattern=callbacks.PRIVACY),
+        CallbackQueryHandler(settings.quiet_hours_choice, pattern=callbacks.QUIET),
+        CallbackQueryHandler(settings.digest_choice, pattern=callbacks.DIGEST),
+        CallbackQueryHandler(broadcast.broadcast_button, pattern=callbacks.BROADCAST),
         ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: whatever nothing above took.
         CallbackQueryHandler(fallback.unknown_callback),
-        MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, fallback.unknown_message),
+        MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, input.route_message),
     ]
 
 

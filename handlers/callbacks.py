@@ -19,7 +19,7 @@ CONSENT = re.compile(
 TOPIC = re.compile(r"^topic:(?P<topic>[a-z_]{1,40})$")
 TOPICS_DONE = re.compile(r"^topics:done$")
 MENU = re.compile(r"^menu:(?P<entry>home|events|projects|idea|signups)$")
-SETTINGS = re.compile(r"^set:(?P<entry>open|language|topics|news_on|news_off|privacy)$")
+SETTINGS = re.compile(r"^set:(?P<entry>open|language|topics|news_on|news_off|privacy|quiet)$")
 PRIVACY = re.compile(r"^privacy:(?P<step>ask|delete|keep)$")
 
 
@@ -48,3 +48,27 @@ def settings(entry: str) -> str:
 
 def privacy(step: str) -> str:
     return f"privacy:{step}"
+
+
+# Broadcast composer: bc:<action>:<broadcast id>[:<argument>]
+BROADCAST = re.compile(
+    r"^bc:(?P<action>home|aud|al|at|ac|langs|text|rmv|photo|nophoto|prev|pv|urg|send|go|when"
+    r"|week|wd|del|cancel|prog):(?P<id>\d{1,10})(?::(?P<arg>[a-z_]{1,40}))?$"
+)
+
+
+def broadcast(action: str, broadcast_id: int, argument: str | None = None) -> str:
+    return f"bc:{action}:{broadcast_id}:{argument}" if argument else f"bc:{action}:{broadcast_id}"
+
+
+# Resident settings added for broadcasts: quiet hours and the weekly digest.
+QUIET = re.compile(r"^quiet:(?P<choice>off|\d{1,2}-\d{1,2})$")
+DIGEST = re.compile(r"^digest:(?P<choice>on|off)$")
+
+
+def quiet(choice: str) -> str:
+    return f"quiet:{choice}"
+
+
+def digest(choice: str) -> str:
+    return f"digest:{choice}"

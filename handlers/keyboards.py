@@ -92,7 +92,7 @@ def back_to_menu(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-def settings(t: Translator, broadcast_opt_in: bool) -> InlineKeyboardMarkup:
+def settings(t: Translator, broadcast_opt_in: bool, digest_opt_in: bool) -> InlineKeyboardMarkup:
     _ = t.gettext
     button = InlineKeyboardButton
     news = (
@@ -107,6 +107,12 @@ def settings(t: Translator, broadcast_opt_in: bool) -> InlineKeyboardMarkup:
                 button(_("🏷 Topics"), callback_data=callbacks.settings("topics")),
             ],
             [news],
+            [
+                button(_("🌙 Quiet hours"), callback_data=callbacks.settings("quiet")),
+                button(_("🗓 Weekly overview: on"), callback_data=callbacks.digest("off"))
+                if digest_opt_in
+                else button(_("🗓 Weekly overview: off"), callback_data=callbacks.digest("on")),
+            ],
             [button(_("🔒 Privacy"), callback_data=callbacks.settings("privacy"))],
             [button(_("🏠 Main menu"), callback_data=callbacks.menu("home"))],
         ]
@@ -135,3 +141,33 @@ def confirm_delete(t: Translator) -> InlineKeyboardMarkup:
             [InlineKeyboardButton(_("↩️ No, keep it"), callback_data=callbacks.privacy("keep"))],
         ]
     )
+
+
+#: The quiet-hour choices offered, as (start hour, end hour); the first is the default.
+QUIET_HOUR_CHOICES = ((21, 8), (22, 7), (20, 9), (23, 6))
+
+
+def quiet_hours(t: Translator, current: tuple[int, int]) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    rows = []
+    for start, end in QUIET_HOUR_CHOICES:
+        label = f"{t.isolate(f'{start:02d}:00–{end:02d}:00')}"
+        chosen = (start * 60, end * 60) == current
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    ("✅ " if chosen else "") + label,
+                    callback_data=callbacks.quiet(f"{start}-{end}"),
+                )
+            ]
+        )
+    off = current[0] == current[1]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                ("✅ " if off else "") + _("No quiet hours"), callback_data=callbacks.quiet("off")
+            )
+        ]
+    )
+    rows.append([InlineKeyboardButton(_("↩️ Back"), callback_data=callbacks.settings("open"))])
+    return InlineKeyboardMarkup(rows)

@@ -41,7 +41,11 @@ def help_text(context: BotContext) -> str:
 
 async def help_command(update: Update, context: BotContext) -> None:
     keyboard = keyboards.back_to_menu(context.t) if context.resident else None
-    await show(update, help_text(context), keyboard)
+    text = help_text(context)
+    user = update.effective_user
+    if user is not None and await context.services.residents.is_staff(user.id):
+        text += "\n\n" + context.t.gettext("📣 For coordinators: /broadcast – write to residents")
+    await show(update, text, keyboard)
 
 
 async def not_started(update: Update, context: BotContext) -> None:

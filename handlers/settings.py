@@ -5,11 +5,17 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
+from bot.i18n import Translator
+from bot.services.broadcasts import BROADCAST, DIGEST
+from bot.services.residents import ResidentProfile
 from handlers import keyboards
 from handlers.keyboards import topic_label
 from handlers.menu import not_started, show_menu
 from handlers.onboarding import privacy_notice, show_topics
-from handlers.render import show
+from handlers.render import answer_expired, show
+
+#: What /stop silences (later: not reminders of events a resident signed up for).
+NEWS_KINDS = (BROADCAST, DIGEST)
 
 
 def settings_text(context: BotContext) -> str:
@@ -20,20 +26,38 @@ def settings_text(context: BotContext) -> str:
     topics = ", ".join(
         topic_label(t, key) for key in context.settings.topics if key in resident.topics
     )
-    return _(
+    text = _(
         "⚙️ <b>Your settings</b>\nLanguage: {language}\nTopics: {topics}\nNews messages: {news}"
     ).format(
         language=t.language_name,
         topics=topics or _("none yet"),
         news=_("on") if resident.broadcast_opt_in else _("off"),
     )
+    return "\n".join(
+        [
+            text,
+            _("Quiet hours: {hours}").format(hours=quiet_hours_label(t, resident)),
+            _("Weekly overview: {digest}").format(
+                digest=_("on") if resident.digest_opt_in else _("off")
+            ),
+        ]
+    )
+
+
+def quiet_hours_label(t: Translator, resident: ResidentProfile) -> str:
+    if resident.quiet_start == resident.quiet_end:
+        return t.gettext("none")
+    start, end = divmod(resident.quiet_start, 60), divmod(resident.quiet_end, 60)
+    return t.isolate(f"{start[0]:02d}:{start[1]:02d}–{end[0]:02d}:{end[1]:02d}")
 
 
 async def show_settings(update: Update, context: BotContext) -> None:
     if context.resident is None:
         await not_started(update, context)
         return
-    keyboard = keyboards.settings(context.t, context.resident.broadcast_opt_in)
+    keyboard = keyboards.settings(
+        context.t, context.resident.broadcast_opt_in, context.resident.digest_opt_in
+    )
     await show(update, settings_text(context), keyboard)
 
 
@@ -57,6 +81,8 @@ async def stop_command(update: Update, context: BotContext) -> None:
         await show(update, _("We don't send you any news messages. Send /start to begin."))
         return
     context.resident = await context.services.residents.set_broadcast_opt_in(user.id, False)
+    # Takes effect at once: what is already queued for this resident is cancelled too.
+    await context.services.delivery.cancel_for_chat(user.id, kinds=NEWS_KINDS)
     await show(
         update,
         _(
@@ -80,6 +106,10 @@ async def settings_entry(update: Update, context: BotContext) -> None:
         context.resident = await context.services.residents.set_broadcast_opt_in(
             update.effective_user.id, opt_in
         )
+        if not opt_in:
+            await context.services.delivery.cancel_for_chat(
+                update.effective_user.id, kinds=NEWS_KINDS
+            )
         await query.answer(
             _("🔔 News messages are on.") if opt_in else _("🔕 News messages are off.")
         )
@@ -95,6 +125,64 @@ async def settings_entry(update: Update, context: BotContext) -> None:
         await show_topics(update, context)
     elif entry == "privacy":
         await show_privacy(update, context)
+    elif entry == "quiet":
+        await show_quiet_hours(update, context)
+
+
+async def show_quiet_hours(update: Update, context: BotContext) -> None:
+    assert context.resident is not None
+    _ = context.t.gettext
+    await show(
+        update,
+        _(
+            "🌙 <b>Quiet hours</b>\n"
+            "During these hours we send you no news; they wait until your quiet hours end. "
+            "Only urgent warnings come through."
+        ),
+        keyboards.quiet_hours(
+            context.t, (context.resident.quiet_start, context.resident.quiet_end)
+        ),
+    )
+
+
+async def quiet_hours_choice(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    choice = context.matches[0].group("choice")
+    if choice == "off":
+        start = end = 0
+    else:
+        start_hour, end_hour = (int(part) for part in choice.split("-"))
+        if (start_hour, end_hour) not in keyboards.QUIET_HOUR_CHOICES:
+            await answer_expired(update, context.t)
+            return
+        start, end = start_hour * 60, end_hour * 60
+    context.resident = await context.services.residents.set_quiet_hours(
+        update.effective_user.id, start, end
+    )
+    await query.answer(context.t.gettext("Saved"))
+    if context.resident is not None:
+        await show_settings(update, context)
+
+
+async def digest_choice(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    opt_in = context.matches[0].group("choice") == "on"
+    context.resident = await context.services.residents.set_digest_opt_in(
+        update.effective_user.id, opt_in
+    )
+    await query.answer(context.t.gettext("Saved"))
+    if context.resident is not None:
+        await show_settings(update, context)
 
 
 async def show_privacy(update: Update, context: BotContext) -> None:

@@ -248,3 +248,33 @@ class Delivery(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatState(Base):
+    """What the bot expects next from someone in a multi-step flow (e.g. the broadcast text).
+
+    Kept in the database, not in memory, so any replica can take the next message.
+    """
+
+    __tablename__ = "chat_states"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class DeliverySource(Base):
+    """One batch of deliveries (e.g. "broadcast:12"), so that its end is reported once.
+
+    The engine that sees a source with nothing pending or sending left sets ``finished_at``
+    with a conditional UPDATE; only the engine whose UPDATE changed the row reports it.
+    """
+
+    __tablename__ = "delivery_sources"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

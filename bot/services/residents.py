@@ -18,6 +18,9 @@ SEEN_RESOLUTION = timedelta(minutes=5)
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
 
+#: 21:00 to 08:00 local time, in minutes after midnight.
+DEFAULT_QUIET_HOURS = (21 * 60, 8 * 60)
+
 
 @dataclass(frozen=True)
 class ResidentProfile:
@@ -26,6 +29,9 @@ class ResidentProfile:
     consent_version: int
     consent_at: datetime
     broadcast_opt_in: bool
+    digest_opt_in: bool
+    quiet_start: int  # minutes after local midnight; equal to quiet_end: no quiet hours
+    quiet_end: int
     status: ResidentStatus
     topics: frozenset[str]
     created_at: datetime
@@ -43,6 +49,9 @@ class ResidentProfile:
             consent_version=resident.consent_version,
             consent_at=resident.consent_at,
             broadcast_opt_in=resident.broadcast_opt_in,
+            digest_opt_in=resident.digest_opt_in,
+            quiet_start=resident.quiet_start,
+            quiet_end=resident.quiet_end,
             status=resident.status,
             topics=frozenset(resident.topic_keys),
             created_at=resident.created_at,
@@ -101,6 +110,9 @@ class ResidentService:
                     "consent_version": PRIVACY_NOTICE_VERSION,
                     "consent_at": now,
                     "broadcast_opt_in": True,
+                    "digest_opt_in": False,
+                    "quiet_start": DEFAULT_QUIET_HOURS[0],
+                    "quiet_end": DEFAULT_QUIET_HOURS[1],
                     "status": ResidentStatus.ACTIVE,
                     "created_at": now,
                     "last_seen_at": now,
@@ -145,6 +157,27 @@ class ResidentService:
             if resident is None:
                 return None
             resident.broadcast_opt_in = opt_in
+            return ResidentProfile.of(resident)
+
+    async def set_digest_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.digest_opt_in = opt_in
+            return ResidentProfile.of(resident)
+
+    async def set_quiet_hours(
+        self, telegram_id: int, start_minute: int, end_minute: int
+    ) -> ResidentProfile | None:
+        """Quiet hours in local minutes after midnight; start == end switches them off."""
+        if not (0 <= start_minute < 24 * 60 and 0 <= end_minute < 24 * 60):
+            raise ValueError("quiet hours must lie within a day")
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.quiet_start, resident.quiet_end = start_minute, end_minute
             return ResidentProfile.of(resident)
 
     async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:

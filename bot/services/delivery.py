@@ -1,0 +1,904 @@
+"""The delivery engine: every message that goes to many chats goes through here.
+
+``DeliveryService.enqueue`` writes a durable outbox: one ``OutboxMessage`` per language and
+one ``Delivery`` row per recipient (unique per source and chat, so enqueueing twice never
+doubles). ``DeliveryEngine`` workers claim due rows in the database (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; on SQLite the claiming ``UPDATE ... RETURNING`` alone, since SQLite
+serialises writers), send them through a ``Sender`` at the configured rate and write the
+results back in batches. The engine knows nothing about Telegram: the sender maps the Bot API's
+answers to the four errors below.
+
+Claims are leases: a claimed row is ``sending`` until ``claimed_until``, which the engine's
+heartbeat keeps pushing forward while the process lives. A row whose lease ran out (its
+worker crashed or was killed) goes back to ``pending`` and is sent by whoever claims it next.
+An engine stops starting sends once its own lease could have run out (no heartbeat).
+
+Duplicates after a hard kill
+----------------------------
+A row is marked ``sent`` only when its result batch is committed. Before each send the engine
+takes a permit from a semaphore of ``DeliveryLimits.duplicate_bound`` permits
+(``concurrency + result_batch_size``) and gives it back only after the row's result is
+committed. So at any instant at most that many rows have been handed to Telegram without
+being recorded as sent: the requests in flight plus the unflushed result buffer. After a
+SIGKILL those rows are sent again once their lease runs out, so no recipient is missed and at
+most ``duplicate_bound`` recipients of the killed process get a message twice. A graceful stop
+(SIGTERM) finishes the sends in flight and flushes, so it causes no duplicate.
+
+Rates: one ``AsyncLimiter`` (aiolimiter) for the engine's overall rate and one per chat. The
+rate is per engine; run N workers against one bot with ``DELIVERY_RATE`` divided by N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert
+
+from storage.models import (
+    Delivery,
+    DeliverySource,
+    DeliveryState,
+    OutboxMessage,
+    UTCDateTime,
+    utcnow,
+)
+
+__all__ = [
+    "DeliveryEngine",
+    "DeliveryError",
+    "DeliveryLimits",
+    "DeliveryService",
+    "DeliveryState",
+    "PermanentFailure",
+    "RateLimited",
+    "Recipient",
+    "RecipientGone",
+    "Sender",
+    "TransientFailure",
+]
+
+log = logging.getLogger(__name__)
+
+# Core tables: the engine's hot paths skip the ORM's unit of work.
+DELIVERIES = cast(Table, Delivery.__table__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
+SOURCES = cast(Table, DeliverySource.__table__)
+
+#: Rows per INSERT when enqueueing (well under SQLite's and asyncpg's parameter limits).
+ENQUEUE_CHUNK = 1000
+
+OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
+
+
+# --- what callers and senders see --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: int
+    locale: str
+    #: Not before this time (e.g. the end of the resident's quiet hours); None means now.
+    not_before: datetime | None = None
+
+
+class DeliveryError(Exception):
+    """What a ``Sender`` raises when a message did not go out."""
+
+
+class RateLimited(DeliveryError):
+    """Telegram asked us to slow down (429): all sending pauses for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class RecipientGone(DeliveryError):
+    """The chat cannot be written to any more (blocked the bot, deactivated, not found)."""
+
+
+class PermanentFailure(DeliveryError):
+    """Telegram refused this message (a 400); sending it again would fail again."""
+
+
+class TransientFailure(DeliveryError):
+    """Network error, timeout or 5xx: worth retrying later."""
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: int, payload: dict[str, Any]) -> int:
+        """Send one message (``payload`` without ``chat_id``); returns Telegram's message id."""
+        ...
+
+
+# --- the service: enqueue, cancel, progress ----------------------------------------------
+
+
+def _insert_ignoring_conflicts(dialect: str, table: Any) -> Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
+
+
+class DeliveryService:
+    """The outbox as the rest of the domain sees it. No Telegram here: payloads are opaque."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Called after every enqueue that added rows (an engine in this process wakes up)."""
+        self._listeners.append(callback)
+
+    async def enqueue(
+        self,
+        *,
+        source: str,
+        kind: str,
+        broadcast_id: int | None,
+        payloads: Mapping[str, dict[str, Any]],
+        fallback_locale: str,
+        recipients: Iterable[Recipient],
+    ) -> int:
+        """Queue one message per recipient in their language (else ``fallback_locale``'s).
+
+        Idempotent per (source, chat): a recipient already queued for ``source`` is left as
+        is. Returns the number of rows added.
+        """
+        if fallback_locale not in payloads:
+            raise ValueError(f"no payload for the fallback locale {fallback_locale!r}")
+        by_chat = {recipient.chat_id: recipient for recipient in recipients}
+        now = utcnow()
+        inserted = 0
+        async with self._sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            message_ids: dict[str, int] = {}
+            for locale, payload in payloads.items():
+                result = await session.execute(
+                    insert(OUTBOX).values(payload=payload, created_at=now).returning(OUTBOX.c.id)
+                )
+                message_ids[locale] = int(result.scalar_one())
+            fallback_id = message_ids[fallback_locale]
+            rows = [
+                {
+                    "source": source,
+                    "kind": kind,
+                    "broadcast_id": broadcast_id,
+                    "message_id": message_ids.get(recipient.locale, fallback_id),
+                    "chat_id": chat_id,
+                    "locale": recipient.locale,
+                    "state": DeliveryState.PENDING,
+                    "attempts": 0,
+                    "not_before": recipient.not_before or now,
+                    "created_at": now,
+                }
+                for chat_id, recipient in by_chat.items()
+            ]
+            statement = _insert_ignoring_conflicts(dialect, DELIVERIES).returning(DELIVERIES.c.id)
+            for start in range(0, len(rows), ENQUEUE_CHUNK):
+                result = await session.execute(statement, rows[start : start + ENQUEUE_CHUNK])
+                inserted += len(result.all())
+            if inserted:
+                # The source is reported finished once its rows are done; one that got new
+                # rows after that is open again. A source with no rows is never reported.
+                await session.execute(
+                    _insert_ignoring_conflicts(dialect, SOURCES).values(
+                        source=source, kind=kind, created_at=now, finished_at=None
+                    )
+                )
+                await session.execute(
+                    update(SOURCES).where(SOURCES.c.source == source).values(finished_at=None)
+                )
+        if inserted:
+            for listener in self._listeners:
+                listener()
+        return inserted
+
+    async def cancel_source(self, source: str) -> int:
+        """Cancel every queued (pending) row of a source at once; returns how many."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.source == source, DELIVERIES.c.state == DeliveryState.PENDING)
+                .values(state=DeliveryState.CANCELLED)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel_for_chat(self, chat_id: int, kinds: Collection[str]) -> int:
+        """Cancel a chat's queued rows of these kinds (``/stop``); returns how many."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(DELIVERIES)
+                .where(
+                    DELIVERIES.c.chat_id == chat_id,
+                    DELIVERIES.c.kind.in_(list(kinds)),
+                    DELIVERIES.c.state == DeliveryState.PENDING,
+                )
+                .values(state=DeliveryState.CANCELLED)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def counts(self, source: str) -> dict[str, dict[DeliveryState, int]]:
+        """Rows per recipient locale and state, for live progress and the summary."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(DELIVERIES.c.locale, DELIVERIES.c.state, func.count())
+                .where(DELIVERIES.c.source == source)
+                .group_by(DELIVERIES.c.locale, DELIVERIES.c.state)
+            )
+            counts: dict[str, dict[DeliveryState, int]] = {}
+            for locale, state, count in result:
+                counts.setdefault(locale, {})[DeliveryState(state)] = int(count)
+            return counts
+
+    async def unfinished(self, source: str) -> int:
+        """Rows of a source still pending or being sent."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(DELIVERIES)
+                .where(DELIVERIES.c.source == source, DELIVERIES.c.state.in_(OPEN_STATES))
+            )
+            return int(count or 0)
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    messages_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    #: Tries per row before it is marked failed (transient errors only; 429s don't count).
+    max_attempts: int = 5
+    #: A transient failure waits backoff_base * 2**(attempt - 1) seconds, at most backoff_max.
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    #: Rows claimed ahead: about a second of sending, so a cancel takes effect within ~1 s.
+    claim_batch_size: int = 30
+    #: How long a claim lasts without a heartbeat (a crashed worker's rows return after it).
+    lease_seconds: float = 30.0
+    #: Requests in flight at once (Telegram answers in ~50-100 ms; 1000/s needs ~100).
+    concurrency: int = 8
+    #: Results are committed every result_batch_size rows or result_flush_seconds.
+    result_batch_size: int = 10
+    result_flush_seconds: float = 0.1
+    #: How often an idle engine looks for work enqueued by other processes.
+    idle_poll_seconds: float = 1.0
+
+    @classmethod
+    def for_rate(cls, messages_per_second: float, **overrides: Any) -> DeliveryLimits:
+        """Limits sized for a rate: enough concurrency and batching, no more than needed
+        (both enlarge the duplicate bound)."""
+        rate = messages_per_second
+        sized = cls(
+            messages_per_second=rate,
+            claim_batch_size=min(1000, max(20, math.ceil(rate))),
+            concurrency=min(200, max(8, math.ceil(rate * 0.15))),
+            result_batch_size=min(100, max(10, math.ceil(rate * 0.1))),
+        )
+        return replace(sized, **overrides)
+
+    @property
+    def duplicate_bound(self) -> int:
+        """At most this many rows are sent but not yet recorded as sent at any instant, so a
+        hard kill re-sends at most this many messages (see the module docstring)."""
+        return self.concurrency + self.result_batch_size
+
+
+@dataclass(slots=True)
+class _Claimed:
+    id: int
+    source: str
+    chat_id: int
+    message_id: int
+    attempts: int  # including this one
+
+
+@dataclass
+class EngineStats:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    released: int = 0
+    claims: int = 0
+    flushes: int = 0
+    finished_sources: list[str] = field(default_factory=list)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# The result of one row, written in batches with one executemany. claimed_by stays on
+# terminal rows (who sent it) and is cleared when a row goes back to pending.
+_WRITE_RESULT = (
+    update(DELIVERIES)
+    .where(
+        DELIVERIES.c.id == bindparam("b_id"),
+        DELIVERIES.c.claimed_by == bindparam("b_worker", type_=String()),
+    )
+    .values(
+        state=bindparam("b_state"),
+        telegram_message_id=bindparam("b_tmid"),
+        sent_at=bindparam("b_sent_at"),
+        last_error=bindparam("b_error"),
+        not_before=func.coalesce(
+            bindparam("b_not_before", type_=UTCDateTime()), DELIVERIES.c.not_before
+        ),
+        attempts=DELIVERIES.c.attempts - bindparam("b_refund", type_=Integer()),
+        claimed_by=bindparam("b_claimed_by", type_=String()),
+        claimed_until=None,
+    )
+)
+
+
+class DeliveryEngine:
+    """Claims due rows, sends them at the configured rates, records the results.
+
+    One claimer task keeps a small queue of claimed rows filled; ``concurrency`` sender tasks
+    take rows from it; a flusher commits results in batches; a heartbeat renews this engine's
+    leases and returns rows of dead workers to pending.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        limits: DeliveryLimits | None = None,
+        *,
+        worker_id: str | None = None,
+        on_recipient_gone: Callable[[int], Awaitable[None]] | None = None,
+        on_source_finished: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._sender = sender
+        self.limits = limits = limits or DeliveryLimits()
+        self.worker_id = (worker_id or default_worker_id())[:64]
+        self._on_recipient_gone = on_recipient_gone
+        # Only an engine with a hook looks for finished sources; one without (a bare
+        # `quartierbot worker`) must not claim a report it cannot deliver.
+        self._on_source_finished = on_source_finished
+        self.stats = EngineStats()
+
+        burst = max(1.0, limits.messages_per_second * 0.1)  # smooth: at most 100 ms of burst
+        self._limiter = AsyncLimiter(burst, burst / limits.messages_per_second)
+        self._chat_limiters: dict[int, tuple[AsyncLimiter, float]] = {}
+        self._gone: dict[int, float] = {}  # chat -> loop time it answered "gone"
+        self._gone_unsaved: set[int] = set()  # chats whose pending rows to skip at next flush
+        self._payloads: dict[int, dict[str, Any]] = {}
+        self._queue: asyncio.Queue[_Claimed | None] = asyncio.Queue()
+        self._held: dict[int, _Claimed] = {}  # claimed and not yet recorded
+        self._buffer: list[dict[str, Any]] = []
+        self._buffer_permits = 0
+        self._unconfirmed = asyncio.Semaphore(limits.duplicate_bound)
+        self._in_flight = 0
+        self._resume_at = 0.0  # loop time until which a 429 paused all sending
+        self._lease_deadline = 0.0  # loop time our claims are safe until (renewed by heartbeat)
+        self._wake = asyncio.Event()
+        self._need_rows = asyncio.Event()
+        self._results_ready = asyncio.Event()
+        self._batch_full = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._senders: list[asyncio.Task[None]] = []
+        self._dialect: str | None = None
+
+    # lifecycle ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not self._stopping
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="delivery-claimer"),
+            asyncio.create_task(self._flush_loop(), name="delivery-flusher"),
+            asyncio.create_task(self._heartbeat_loop(), name="delivery-heartbeat"),
+        ]
+        self._senders = [
+            asyncio.create_task(self._send_loop(), name=f"delivery-sender-{n}")
+            for n in range(self.limits.concurrency)
+        ]
+        log.info(
+            "delivery engine %s started: %g msg/s, %d concurrent, duplicate bound %d",
+            self.worker_id,
+            self.limits.messages_per_second,
+            self.limits.concurrency,
+            self.limits.duplicate_bound,
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let the sends in flight finish (up to ``grace`` seconds), give the
+        rows not yet sent back to pending and commit every result."""
+        if not self._tasks:
+            return
+        self._stopping = True
+        self._wake.set()
+        claimer, flusher, heartbeat = self._tasks
+        claimer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await claimer
+        for _ in self._senders:
+            self._queue.put_nowait(None)
+        _, late = await asyncio.wait(self._senders, timeout=grace)
+        for task in late:  # still waiting on a limiter or a slow request
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        for row in list(self._held.values()):
+            self._record_release(row, refund=1)
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await self._flush()
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        self._tasks, self._senders = [], []
+        log.info("delivery engine %s stopped", self.worker_id)
+
+    def wake(self) -> None:
+        """Work was enqueued in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run_until_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Until nothing is pending (due before the deadline) or sending, and every result
+        is committed. For tests and scripts; raises ``TimeoutError``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        horizon = utcnow() + timedelta(seconds=timeout)
+        while True:
+            self.wake()
+            if not self._held and not self._buffer and await self._open_rows(horizon) == 0:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"deliveries still open after {timeout:g} s")
+            await asyncio.sleep(0.02)
+
+    async def _open_rows(self, horizon: datetime) -> int:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(DELIVERIES)
+                .where(
+                    (DELIVERIES.c.state == DeliveryState.SENDING)
+                    | and_(
+                        DELIVERIES.c.state == DeliveryState.PENDING,
+                        DELIVERIES.c.not_before <= horizon,
+                    )
+                )
+            )
+            return int(count or 0)
+
+    # claiming -------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        target = self.limits.claim_batch_size
+        while not self._stopping:
+            try:
+                room = target - self._queue.qsize()
+                if room < max(1, target // 2):
+                    self._need_rows.clear()
+                    await self._need_rows.wait()
+                    continue
+                rows = await self._claim(room)
+                if rows:
+                    for row in rows:
+                        self._held[row.id] = row
+                        self._queue.put_nowait(row)
+                    continue
+                if self._on_source_finished is not None:
+                    await self._report_finished_sources()
+                delay = await self._seconds_until_due()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery: claiming failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            if self._dialect is None:
+                self._dialect = session.get_bind().dialect.name
+            due = (
+                select(DELIVERIES.c.id)
+                .where(DELIVERIES.c.state == DeliveryState.PENDING, DELIVERIES.c.not_before <= now)
+                .order_by(DELIVERIES.c.not_before, DELIVERIES.c.id)
+                .limit(limit)
+            )
+            if self._dialect == "postgresql":
+                # Two workers never claim the same row, and never wait for each other.
+                due = due.with_for_update(skip_locked=True)
+            result = await session.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id.in_(due.scalar_subquery()))
+                .values(
+                    state=DeliveryState.SENDING,
+                    claimed_by=self.worker_id,
+                    claimed_until=now + timedelta(seconds=self.limits.lease_seconds),
+                    attempts=DELIVERIES.c.attempts + 1,
+                )
+                .returning(
+                    DELIVERIES.c.id,
+                    DELIVERIES.c.source,
+                    DELIVERIES.c.chat_id,
+                    DELIVERIES.c.message_id,
+                    DELIVERIES.c.attempts,
+                )
+            )
+            rows = sorted((_Claimed(*row) for row in result), key=lambda row: row.id)
+            missing = {row.message_id for row in rows} - self._payloads.keys()
+            if missing:
+                if len(self._payloads) > 1000:
+                    self._payloads.clear()
+                payloads = await session.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.payload).where(OUTBOX.c.id.in_(missing))
+                )
+                self._payloads.update((int(id_), dict(p)) for id_, p in payloads)
+        if rows:
+            self.stats.claims += 1
+            self._lease_deadline = max(self._lease_deadline, started + self.limits.lease_seconds)
+        return rows
+
+    async def _seconds_until_due(self) -> float:
+        async with self._sessions() as session:
+            next_due = await session.scalar(
+                select(func.min(DELIVERIES.c.not_before)).where(
+                    DELIVERIES.c.state == DeliveryState.PENDING
+                )
+            )
+        poll = self.limits.idle_poll_seconds
+        if not isinstance(next_due, datetime):
+            return poll
+        return min(poll, max(0.01, (next_due - utcnow()).total_seconds()))
+
+    # sending --------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        low = max(1, self.limits.claim_batch_size // 2)
+        while True:
+            row = await self._queue.get()
+            if row is None:
+                return
+            if self._queue.qsize() < low:
+                self._need_rows.set()
+            await self._deliver(row)
+
+    async def _deliver(self, row: _Claimed) -> None:
+        loop = asyncio.get_running_loop()
+        chat_limiter = self._chat_limiter(row.chat_id, loop.time())
+        if chat_limiter is not None:
+            await chat_limiter.acquire()
+        await self._limiter.acquire()
+        # The permit first: from the pause check to the request there must be no await, so
+        # that nothing starts while a 429 pause is on.
+        await self._unconfirmed.acquire()
+        await self._wait_out_pause(loop)
+        if self._stopping or loop.time() > self._lease_deadline - self.limits.lease_seconds / 3:
+            # Without a recent heartbeat another worker may take this row: don't send it.
+            self._unconfirmed.release()
+            self._record_release(row, refund=1)
+            return
+        if row.chat_id in self._gone:
+            self._unconfirmed.release()
+            self._record(row, DeliveryState.SKIPPED, error="recipient gone", permit=False)
+            return
+        self._in_flight += 1
+        try:
+            message_id = await self._sender.send(row.chat_id, self._payloads[row.message_id])
+        except RateLimited as exc:
+            self.stats.rate_limited += 1
+            self._resume_at = max(self._resume_at, loop.time() + exc.retry_after)
+            log.warning("delivery: rate limited, pausing all sending for %g s", exc.retry_after)
+            self._record_release(
+                row, refund=1, not_before=utcnow() + timedelta(seconds=exc.retry_after)
+            )
+            self._unconfirmed.release()  # nothing was sent
+        except RecipientGone as exc:
+            self._gone[row.chat_id] = loop.time()
+            self._gone_unsaved.add(row.chat_id)
+            self._record(row, DeliveryState.SKIPPED, error=str(exc))
+            if self._on_recipient_gone is not None:
+                try:
+                    await self._on_recipient_gone(row.chat_id)
+                except Exception:
+                    log.exception("delivery: on_recipient_gone(%s) failed", row.chat_id)
+        except PermanentFailure as exc:
+            self._record(row, DeliveryState.FAILED, error=str(exc))
+        except Exception as exc:  # TransientFailure, or a sender bug: retry later
+            if not isinstance(exc, TransientFailure):
+                log.exception("delivery: unexpected error sending row %s", row.id)
+            self._record_retry(row, f"{type(exc).__name__}: {exc}")
+        else:
+            self._record(row, DeliveryState.SENT, telegram_message_id=message_id)
+        finally:
+            self._in_flight -= 1
+
+    async def _wait_out_pause(self, loop: asyncio.AbstractEventLoop) -> None:
+        """After a 429 nothing is sent until Telegram's retry_after has passed; another 429
+        answered meanwhile may extend the pause, hence the second look."""
+        for _ in range(1000):
+            pause = self._resume_at - loop.time()
+            if pause <= 0:
+                return
+            await asyncio.sleep(pause)
+
+    def _chat_limiter(self, chat_id: int, now: float) -> AsyncLimiter | None:
+        if not self.limits.per_chat_per_second:
+            return None
+        entry = self._chat_limiters.get(chat_id)
+        if entry is None:
+            limiter = AsyncLimiter(1, 1 / self.limits.per_chat_per_second)
+        else:
+            limiter = entry[0]
+        self._chat_limiters[chat_id] = (limiter, now)
+        return limiter
+
+    # results --------------------------------------------------------------------------
+
+    def _record(
+        self,
+        row: _Claimed,
+        state: DeliveryState,
+        *,
+        telegram_message_id: int | None = None,
+        error: str | None = None,
+        permit: bool = True,
+    ) -> None:
+        if state is DeliveryState.SENT:
+            self.stats.sent += 1
+        elif state is DeliveryState.FAILED:
+            self.stats.failed += 1
+        else:
+            self.stats.skipped += 1
+        self._push(
+            row,
+            {
+                "b_state": state,
+                "b_tmid": telegram_message_id,
+                "b_sent_at": utcnow() if state is DeliveryState.SENT else None,
+                "b_error": error[:500] if error else None,
+                "b_not_before": None,
+                "b_refund": 0,
+                "b_claimed_by": self.worker_id,
+            },
+            permit,
+        )
+
+    def _record_retry(self, row: _Claimed, error: str) -> None:
+        if row.attempts >= self.limits.max_attempts:
+            self._record(row, DeliveryState.FAILED, error=error)
+            return
+        self.stats.retried += 1
+        backoff = min(self.limits.backoff_max, self.limits.backoff_base * 2 ** (row.attempts - 1))
+        self._push(
+            row,
+            {
+                "b_state": DeliveryState.PENDING,
+                "b_tmid": None,
+                "b_sent_at": None,
+                "b_error": error[:500],
+                "b_not_before": utcnow() + timedelta(seconds=backoff),
+                "b_refund": 0,
+                "b_claimed_by": None,
+            },
+            True,
+        )
+
+    def _record_release(
+        self, row: _Claimed, *, refund: int, not_before: datetime | None = None
+    ) -> None:
+        """Back to pending without counting the attempt (not sent, or answered 429)."""
+        self.stats.released += 1
+        self._push(
+            row,
+            {
+                "b_state": DeliveryState.PENDING,
+                "b_tmid": None,
+                "b_sent_at": None,
+                "b_error": None,
+                "b_not_before": not_before,
+                "b_refund": refund,
+                "b_claimed_by": None,
+            },
+            False,
+        )
+
+    def _push(self, row: _Claimed, params: dict[str, Any], permit: bool) -> None:
+        if self._held.pop(row.id, None) is None:
+            # Already recorded (released by stop() while this send was cancelled).
+            if permit:
+                self._unconfirmed.release()
+            return
+        params["b_id"] = row.id
+        params["b_worker"] = self.worker_id
+        self._buffer.append(params)
+        self._buffer_permits += permit
+        if len(self._buffer) == 1:
+            self._results_ready.set()
+        if len(self._buffer) >= self.limits.result_batch_size:
+            self._batch_full.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._results_ready.wait()
+            if len(self._buffer) < self.limits.result_batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._batch_full.wait(), self.limits.result_flush_seconds
+                    )
+            self._results_ready.clear()
+            self._batch_full.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("delivery: writing results failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
+            if self._buffer:
+                self._results_ready.set()
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            if not self._buffer and not self._gone_unsaved:
+                return
+            batch, permits, gone = self._buffer, self._buffer_permits, self._gone_unsaved
+            self._buffer, self._buffer_permits, self._gone_unsaved = [], 0, set()
+            try:
+                async with self._sessions.begin() as session:
+                    if batch:
+                        await session.execute(_WRITE_RESULT, batch)
+                    if gone:
+                        # Later rows for a chat that blocked us are skipped, not tried.
+                        await session.execute(
+                            update(DELIVERIES)
+                            .where(
+                                DELIVERIES.c.chat_id.in_(gone),
+                                DELIVERIES.c.state == DeliveryState.PENDING,
+                            )
+                            .values(state=DeliveryState.SKIPPED, last_error="recipient gone")
+                        )
+            except BaseException:
+                # Keep the results (their rows stay ours while the heartbeat runs).
+                self._buffer = batch + self._buffer
+                self._buffer_permits += permits
+                self._gone_unsaved |= gone
+                raise
+            self.stats.flushes += 1
+            for _ in range(permits):
+                self._unconfirmed.release()
+
+    # heartbeat, recovery, finished sources ------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.limits.lease_seconds / 3
+        while True:
+            try:
+                await self._recover_stale()
+                started = loop.time()
+                if self._held or self._in_flight:
+                    await self._renew_leases()
+                self._lease_deadline = max(
+                    self._lease_deadline, started + self.limits.lease_seconds
+                )
+                self._forget_old_chats(loop.time())
+                if self._on_source_finished is not None:
+                    # Also while busy with other work (the claimer looks only when idle).
+                    await self._report_finished_sources()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery: heartbeat failed")
+            await asyncio.sleep(interval)
+
+    async def _renew_leases(self) -> None:
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DELIVERIES)
+                .where(
+                    DELIVERIES.c.claimed_by == self.worker_id,
+                    DELIVERIES.c.state == DeliveryState.SENDING,
+                )
+                .values(claimed_until=now + timedelta(seconds=self.limits.lease_seconds))
+            )
+
+    async def _recover_stale(self) -> int:
+        """Rows of a worker that died while sending go back to pending."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(DELIVERIES)
+                .where(
+                    DELIVERIES.c.state == DeliveryState.SENDING,
+                    DELIVERIES.c.claimed_until < utcnow(),
+                )
+                .values(state=DeliveryState.PENDING, claimed_by=None, claimed_until=None)
+            )
+            recovered = int(result.rowcount)  # type: ignore[attr-defined]
+        if recovered:
+            log.warning("delivery: %d rows of a stopped worker are pending again", recovered)
+            self.wake()
+        return recovered
+
+    def _forget_old_chats(self, now: float) -> None:
+        idle = 2 / self.limits.per_chat_per_second if self.limits.per_chat_per_second else 0
+        self._chat_limiters = {
+            chat: entry for chat, entry in self._chat_limiters.items() if now - entry[1] < idle
+        }
+        # A resident who blocked us may unblock and write again; forget them after a lease.
+        self._gone = {
+            chat: t for chat, t in self._gone.items() if now - t < self.limits.lease_seconds
+        }
+
+    async def _report_finished_sources(self) -> None:
+        assert self._on_source_finished is not None
+        async with self._sessions() as session:
+            candidates = list(
+                await session.scalars(
+                    select(SOURCES.c.source).where(SOURCES.c.finished_at.is_(None))
+                )
+            )
+        for source in candidates:
+            async with self._sessions.begin() as session:
+                # Conditional: of several engines, only the one whose UPDATE hits reports.
+                result = await session.execute(
+                    update(SOURCES)
+                    .where(
+                        SOURCES.c.source == source,
+                        SOURCES.c.finished_at.is_(None),
+                        ~exists().where(
+                            DELIVERIES.c.source == source,
+                            DELIVERIES.c.state.in_(OPEN_STATES),
+                        ),
+                    )
+                    .values(finished_at=utcnow())
+                )
+                claimed = bool(result.rowcount)  # type: ignore[attr-defined]
+            if claimed:
+                self.stats.finished_sources.append(source)
+                try:
+                    await self._on_source_finished(source)
+                except Exception:
+                    log.exception("delivery: on_source_finished(%r) failed", source)

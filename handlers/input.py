@@ -1,0 +1,17 @@
+"""Messages that no command took: input a flow is waiting for, or else a short help."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from handlers import broadcast, fallback
+
+
+async def route_message(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    pending = await context.services.chat_state.get(user.id) if user else None
+    if pending is not None and pending.flow == broadcast.FLOW:
+        await broadcast.handle_input(update, context, pending)
+        return
+    await fallback.unknown_message(update, context)

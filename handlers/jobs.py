@@ -1,0 +1,22 @@
+"""Repeating jobs (PTB's JobQueue). They only look at the database, so every replica may run
+them: what is due is claimed there, and edits of the same progress message are harmless."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import BotContext
+from handlers.broadcast import refresh_progress
+
+log = logging.getLogger(__name__)
+
+
+async def run_due_broadcasts(context: BotContext) -> None:
+    started = await context.services.broadcasts.run_due()
+    if started:
+        log.info("started broadcasts %s", started)
+
+
+async def refresh_running_broadcasts(context: BotContext) -> None:
+    for view in await context.services.broadcasts.running():
+        await refresh_progress(context.bot, context.bot_data, view.id)

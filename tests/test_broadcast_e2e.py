@@ -1,0 +1,175 @@
+"""A coordinator composes a broadcast in the bot; residents receive it in their language.
+
+The real bot and its delivery engine run against the sandbox over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.sandbox.emulator import SandboxMessage
+from bot.services.delivery import Recipient
+from storage.db import create_session_factory
+from storage.models import Delivery, DeliveryState, utcnow
+from tests.conftest import ADMIN_ID
+from tests.support.live import LiveBot, LiveResident
+
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
+    return live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid)
+
+
+async def onboard(resident: LiveResident, locale: str, *, quiet_hours: bool = False) -> None:
+    await resident.say("/start")
+    await resident.tap(f"lang:{locale}")
+    await resident.tap(f"consent:yes:{locale}")
+    await resident.tap("topics:done")
+    if not quiet_hours:  # tests run at any hour; news must not wait for the morning
+        await resident.say("/settings")
+        await resident.tap("set:quiet")
+        await resident.tap("quiet:off")
+
+
+def broadcast_id_of(message_buttons: list[tuple[str, str]]) -> int:
+    for _, data in message_buttons:
+        if data.startswith("bc:"):
+            return int(data.split(":")[2])
+    raise AssertionError(f"no broadcast buttons in {message_buttons}")
+
+
+async def test_compose_preview_and_send_in_each_language(live_bot: LiveBot) -> None:
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    ayse = live_bot.resident("Ayşe", "tr", 701)
+    omar = live_bot.resident("Omar", "ar", 702)
+    olena = live_bot.resident("Olena", "uk", 703)
+    for resident, locale in [(coordinator, "de"), (ayse, "tr"), (omar, "ar"), (olena, "uk")]:
+        await onboard(resident, locale)
+
+    composer = await coordinator.say("/broadcast")
+    number = broadcast_id_of(composer.buttons())
+    await coordinator.tap(f"bc:text:{number}:de")
+    after_text = await coordinator.say("Hallo Nachbarn! Samstag ist Hoffest. <script>")
+    assert "Hallo Nachbarn" not in after_text.text  # the composer shows counts, not the text
+    await coordinator.tap(f"bc:langs:{number}")
+    await coordinator.tap(f"bc:text:{number}:tr")
+    await coordinator.say("Merhaba komşular! Cumartesi avlu şenliği var.")
+    await coordinator.tap(f"bc:aud:{number}")
+    await coordinator.tap(f"bc:al:{number}:tr")
+    audience = await coordinator.tap(f"bc:al:{number}:ar")
+    assert "2" in audience.text  # Ayşe and Omar
+    await coordinator.tap(f"bc:home:{number}")
+
+    await coordinator.tap(f"bc:prev:{number}")
+    before = len(live_bot.emulator.bot_messages(ADMIN_ID))
+    coordinator.emulator.press_button(ADMIN_ID, coordinator.last.message_id, f"bc:pv:{number}:ar")
+    await live_bot.emulator.wait_for_bot_messages(ADMIN_ID, before + 3)
+    preview = live_bot.emulator.bot_messages(ADMIN_ID)[before + 1]
+    assert preview.text.startswith("Hallo Nachbarn! Samstag ist Hoffest. <script>")  # as text
+    assert ARABIC.search(preview.text)  # the unsubscribe line in Arabic
+
+    confirm = await coordinator.tap(f"bc:send:{number}")
+    assert "2" in confirm.text
+    progress = await coordinator.tap(f"bc:go:{number}")
+    assert progress.buttons()[-1][1] == f"bc:cancel:{number}"
+
+    await live_bot.emulator.wait_until(
+        lambda: (
+            bool(live_bot.emulator.bot_messages(701)[-1].text.startswith("Merhaba komşular"))
+            and live_bot.emulator.bot_messages(702)[-1].text.startswith("Hallo Nachbarn")
+        ),
+        timeout=15,
+    )
+    assert "/stop" in ayse.last.text
+    assert ARABIC.search(omar.last.text.split("\n")[-1])
+    assert not any("Hallo" in (m.text or "") for m in live_bot.emulator.bot_messages(703))
+
+    # A second tap on "send" sends nothing twice.
+    answer = await coordinator.tap_forged(f"bc:go:{number}")
+    assert answer.get("show_alert")
+    async with create_session_factory(live_bot.runtime.engine)() as session:
+        rows = list(
+            await session.scalars(select(Delivery).where(Delivery.source == f"broadcast:{number}"))
+        )
+    assert sorted(row.chat_id for row in rows) == [701, 702]
+
+    def progress_message() -> SandboxMessage:
+        return next(
+            m
+            for m in live_bot.emulator.bot_messages(ADMIN_ID)
+            if m.message_id == progress.message_id
+        )
+
+    # When the outbox is done, the progress message becomes a summary without buttons.
+    await live_bot.emulator.wait_until(lambda: not progress_message().buttons(), timeout=15)
+    summary = progress_message().text
+    assert "Türkçe: 1/1" in summary and "العربية: 1/1" in summary
+
+
+async def test_residents_cannot_broadcast(live_bot: LiveBot) -> None:
+    resident = live_bot.resident("Ayşe", "tr", 711)
+    await onboard(resident, "tr")
+    refused = await resident.say("/broadcast")
+    assert refused.text == tr(live_bot, "tr", "📣 Broadcasts are only for coordinators.")
+    answer = await resident.tap_forged("bc:go:1")
+    assert answer["text"] == tr(live_bot, "tr", "📣 Broadcasts are only for coordinators.")
+
+
+async def test_forged_broadcast_buttons_change_nothing(live_bot: LiveBot) -> None:
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    answer = await coordinator.tap_forged("bc:go:987654")
+    assert answer["text"] == tr(
+        live_bot, "de", "⚠️ This button is no longer valid. Please send /menu."
+    )
+    composer = await coordinator.say("/broadcast")
+    number = broadcast_id_of(composer.buttons())
+    answer = await coordinator.tap_forged(f"bc:send:{number}")  # nothing written yet
+    assert answer["text"] == tr(live_bot, "de", "Please write the text first.")
+    answer = await coordinator.tap_forged(f"bc:al:{number}:xx")
+    assert answer["text"] == tr(
+        live_bot, "de", "⚠️ This button is no longer valid. Please send /menu."
+    )
+
+
+async def test_overlong_text_and_unreadable_time_get_clear_answers(live_bot: LiveBot) -> None:
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    number = broadcast_id_of((await coordinator.say("/broadcast")).buttons())
+    await coordinator.tap(f"bc:text:{number}:de")
+    too_long = await coordinator.say("x" * 4000)
+    assert too_long.text == tr(
+        live_bot, "de", "That text is too long: at most {limit} characters."
+    ).format(limit="3.500")
+    await coordinator.say("Kurzer Text")
+    await coordinator.tap(f"bc:when:{number}")
+    unreadable = await coordinator.say("irgendwann bald")
+    assert unreadable.text == tr(
+        live_bot, "de", "I couldn't read that. Please write the date and time like {example}."
+    ).format(example="28.11.2026 10:00")
+    scheduled = await coordinator.say("24.12.2099 18:00")
+    assert "2099" in scheduled.text
+    assert scheduled.buttons() == [(tr(live_bot, "de", "⛔ Cancel"), f"bc:cancel:{number}")]
+
+
+async def test_stop_cancels_queued_news_at_once(live_bot: LiveBot) -> None:
+    resident = live_bot.resident("Olena", "uk", 721)
+    await onboard(resident, "uk", quiet_hours=True)
+    delivery = live_bot.runtime.services.delivery
+    later = utcnow() + timedelta(hours=5)  # e.g. waiting for the end of quiet hours
+    await delivery.enqueue(
+        source="broadcast:test-stop",
+        kind="broadcast",
+        broadcast_id=None,
+        payloads={"uk": {"method": "sendMessage", "text": "Новини"}},
+        fallback_locale="uk",
+        recipients=[Recipient(721, "uk", later)],
+    )
+    await resident.say("/stop")
+    async with create_session_factory(live_bot.runtime.engine)() as session:
+        row = await session.scalar(select(Delivery).where(Delivery.chat_id == 721))
+    assert row is not None and row.state == DeliveryState.CANCELLED

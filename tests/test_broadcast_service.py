@@ -1,0 +1,247 @@
+"""Broadcasts as a service: audiences, quiet hours, schedules claimed once, weekly digests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import I18n
+from bot.rendering import BroadcastRenderer
+from bot.services.broadcasts import (
+    BroadcastService,
+    NotEditable,
+    NothingToSend,
+    TextTooLong,
+    WeeklyRule,
+)
+from bot.services.delivery import DeliveryService
+from bot.services.residents import ResidentService
+from storage.db import create_session_factory
+from storage.models import Delivery, DeliveryState, ResidentStatus
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def build(
+    engine: AsyncEngine, clock: Clock, digest: Any = None
+) -> tuple[BroadcastService, ResidentService]:
+    sessions = create_session_factory(engine)
+    residents = ResidentService(sessions, topics=("children", "seniors"))
+    renderer = BroadcastRenderer(I18n(LOCALES, "de", BERLIN))
+    kwargs: dict[str, Any] = {"digest_source": digest} if digest else {}
+    service = BroadcastService(
+        sessions,
+        DeliveryService(sessions),
+        renderer,
+        locales=LOCALES,
+        default_locale="de",
+        tz=BERLIN,
+        clock=clock,
+        **kwargs,
+    )
+    return service, residents
+
+
+@pytest.fixture
+async def clean_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The shared test database, emptied of this module's rows afterwards."""
+    yield engine
+    from sqlalchemy import delete
+
+    from storage.models import Broadcast, OutboxMessage, Resident
+
+    async with engine.begin() as connection:
+        for table in (Delivery, OutboxMessage, Broadcast, Resident):
+            await connection.execute(delete(table))
+
+
+async def deliveries(engine: AsyncEngine, source: str) -> list[Delivery]:
+    async with create_session_factory(engine)() as session:
+        return list(await session.scalars(select(Delivery).where(Delivery.source == source)))
+
+
+async def neighbourhood(residents: ResidentService) -> None:
+    for telegram_id, locale in [(1, "de"), (2, "tr"), (3, "tr"), (4, "ar"), (5, "uk")]:
+        await residents.register(telegram_id, locale)
+    await residents.toggle_topic(2, "children")
+    await residents.toggle_topic(4, "children")
+    await residents.set_broadcast_opt_in(5, False)  # said /stop
+    await residents.register(6, "de")
+    await residents.set_status(6, ResidentStatus.BLOCKED)
+
+
+async def test_audience_counts_per_language_and_combined_filters(clean_engine: AsyncEngine) -> None:
+    service, residents = build(clean_engine, Clock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    await neighbourhood(residents)
+    assert await service.recipient_counts({}) == {"de": 1, "tr": 2, "ar": 1}
+    assert await service.recipient_counts({"locales": ["tr", "ar"]}) == {"tr": 2, "ar": 1}
+    assert await service.recipient_counts({"topics": ["children"]}) == {"tr": 1, "ar": 1}
+    assert await service.recipient_counts({"locales": ["tr"], "topics": ["children"]}) == {"tr": 1}
+
+
+async def test_send_now_renders_each_language_with_fallback_and_quiet_hours(
+    clean_engine: AsyncEngine,
+) -> None:
+    clock = Clock(datetime(2026, 11, 26, 21, 30, tzinfo=BERLIN).astimezone(UTC))  # quiet time
+    service, residents = build(clean_engine, clock)
+    await neighbourhood(residents)
+    await residents.set_quiet_hours(1, 0, 0)  # resident 1 has none
+    draft = await service.create_draft(created_by=9000)
+    with pytest.raises(NothingToSend):
+        await service.send_now(draft.id)
+    await service.set_version(draft.id, "de", text="Hallo <b>Nachbarn</b>")
+    await service.set_version(draft.id, "tr", text="Merhaba komşular")
+    counts = await service.send_now(draft.id)
+    assert counts == {"de": 1, "tr": 2, "ar": 1}
+    with pytest.raises(NotEditable):  # a double tap on "send" changes nothing
+        await service.send_now(draft.id)
+
+    rows = {row.chat_id: row for row in await deliveries(clean_engine, f"broadcast:{draft.id}")}
+    assert set(rows) == {1, 2, 3, 4}
+    morning = datetime(2026, 11, 27, 8, 0, tzinfo=BERLIN)
+    assert rows[2].not_before == morning and rows[4].not_before == morning
+    assert rows[1].not_before <= clock.now  # no quiet hours: right away
+    view = await service.get(draft.id)
+    tr_payload = service.render(view, "tr")
+    ar_payload = service.render(view, "ar")
+    assert tr_payload["text"].startswith("Merhaba komşular")
+    assert ar_payload["text"].startswith("Hallo <b>Nachbarn</b>")  # default language
+    assert "/stop" in ar_payload["text"] and ar_payload["text"] != tr_payload["text"]
+
+
+async def test_urgent_ignores_quiet_hours(clean_engine: AsyncEngine) -> None:
+    clock = Clock(datetime(2026, 11, 26, 23, 0, tzinfo=BERLIN).astimezone(UTC))
+    service, residents = build(clean_engine, clock)
+    await neighbourhood(residents)
+    draft = await service.create_draft(created_by=9000)
+    await service.set_version(draft.id, "de", text="Wasserrohrbruch!")
+    await service.set_urgent(draft.id, True)
+    await service.send_now(draft.id)
+    rows = await deliveries(clean_engine, f"broadcast:{draft.id}")
+    assert rows and all(row.not_before <= clock.now for row in rows)
+
+
+async def test_caption_limit_with_a_photo(clean_engine: AsyncEngine) -> None:
+    service, _ = build(clean_engine, Clock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    draft = await service.create_draft(created_by=9000)
+    await service.set_version(draft.id, "de", text="x" * 2000)
+    with pytest.raises(TextTooLong):
+        await service.set_photo(draft.id, "photo-file-id")
+    with pytest.raises(TextTooLong):
+        await service.set_version(draft.id, "de", text="x" * 4000)
+
+
+async def test_a_scheduled_broadcast_goes_out_once_after_a_restart(
+    clean_engine: AsyncEngine,
+) -> None:
+    at = datetime(2026, 11, 28, 10, 0, tzinfo=BERLIN)
+    clock = Clock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    service, residents = build(clean_engine, clock)
+    await neighbourhood(residents)
+    draft = await service.create_draft(created_by=9000)
+    await service.set_version(draft.id, "de", text="Flohmarkt am Samstag")
+    await service.schedule_once(draft.id, at)
+
+    clock.now = at - timedelta(minutes=1)
+    assert await service.run_due() == []
+    # "Restart": new service objects on the same database, two processes looking at once.
+    clock.now = at + timedelta(seconds=5)
+    first, _ = build(clean_engine, clock)
+    second, _ = build(clean_engine, clock)
+    started = await asyncio.gather(first.run_due(), second.run_due())
+    assert sorted(started[0] + started[1]) == [draft.id]
+    assert len(await deliveries(clean_engine, f"broadcast:{draft.id}")) == 4
+    assert await first.run_due() == []
+
+
+async def test_weekly_repeat_across_daylight_saving(clean_engine: AsyncEngine) -> None:
+    clock = Clock(datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN).astimezone(UTC))
+    service, residents = build(clean_engine, clock)
+    await neighbourhood(residents)
+    draft = await service.create_draft(created_by=9000)
+    await service.set_version(draft.id, "de", text="Sprechstunde heute")
+    template = await service.schedule_weekly(draft.id, WeeklyRule("mon", 10, 0))
+    assert template.send_at == datetime(2027, 3, 22, 10, 0, tzinfo=BERLIN)
+
+    clock.now = datetime(2027, 3, 22, 10, 0, 5, tzinfo=BERLIN).astimezone(UTC)
+    other, _ = build(clean_engine, clock)
+    runs = await asyncio.gather(service.run_due(), other.run_due())
+    occurrences = runs[0] + runs[1]
+    assert len(occurrences) == 1  # claimed by exactly one
+    template = await service.get(draft.id)
+    assert template.send_at == datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN)  # CEST now
+    assert template.send_at.astimezone(UTC).hour == 8
+
+    clock.now = datetime(2027, 3, 29, 10, 0, 5, tzinfo=BERLIN).astimezone(UTC)
+    second_week = await service.run_due()
+    assert len(second_week) == 1 and second_week != occurrences
+    rows = await deliveries(clean_engine, f"broadcast:{second_week[0]}")
+    assert len(rows) == 4 and {row.state for row in rows} == {DeliveryState.PENDING}
+
+
+async def test_weekly_digest_is_skipped_when_there_is_nothing_to_say(
+    clean_engine: AsyncEngine,
+) -> None:
+    calls: list[str] = []
+
+    async def quiet_week(locale: str, start: datetime, end: datetime) -> str | None:
+        calls.append(locale)
+        return None
+
+    clock = Clock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
+    service, residents = build(clean_engine, clock, digest=quiet_week)
+    await neighbourhood(residents)
+    digest = await service.ensure_weekly_digest(WeeklyRule("mon", 9, 0))
+    assert digest is not None and digest.send_at == datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+    assert (await service.ensure_weekly_digest(WeeklyRule("mon", 9, 0))).id == digest.id  # once
+    clock.now = datetime(2026, 11, 30, 9, 0, 1, tzinfo=BERLIN).astimezone(UTC)
+    assert await service.run_due() == []
+    assert "de" in calls
+
+
+async def test_weekly_digest_reaches_only_residents_who_asked(clean_engine: AsyncEngine) -> None:
+    async def busy_week(locale: str, start: datetime, end: datetime) -> str | None:
+        return {"de": "Diese Woche: Flohmarkt", "tr": "Bu hafta: bit pazarı"}.get(locale)
+
+    clock = Clock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
+    service, residents = build(clean_engine, clock, digest=busy_week)
+    await neighbourhood(residents)
+    await residents.set_digest_opt_in(2, True)
+    await residents.set_digest_opt_in(4, True)
+    await service.ensure_weekly_digest(WeeklyRule("mon", 9, 0))
+    clock.now = datetime(2026, 11, 30, 9, 0, 1, tzinfo=BERLIN).astimezone(UTC)
+    [occurrence] = await service.run_due()
+    rows = {row.chat_id: row for row in await deliveries(clean_engine, f"broadcast:{occurrence}")}
+    assert set(rows) == {2, 4}
+    view = await service.get(occurrence)
+    assert service.render(view, "tr")["text"].startswith("Bu hafta")
+    assert service.render(view, "ar")["text"].startswith("Diese Woche")  # default language
+    assert "/settings" in service.render(view, "ar")["text"]
+
+
+async def test_cancel_stops_a_running_broadcast_at_once(clean_engine: AsyncEngine) -> None:
+    clock = Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    service, residents = build(clean_engine, clock)
+    await neighbourhood(residents)
+    draft = await service.create_draft(created_by=9000)
+    await service.set_version(draft.id, "de", text="Test")
+    await service.send_now(draft.id)
+    assert await service.cancel(draft.id) == 4
+    rows = await deliveries(clean_engine, f"broadcast:{draft.id}")
+    assert {row.state for row in rows} == {DeliveryState.CANCELLED}
