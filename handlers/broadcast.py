@@ -328,31 +328,40 @@ async def _languages(
     )
 
 
-async def _ask_text(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+async def _await_input(
+    update: Update,
+    context: BotContext,
+    view: BroadcastView,
+    step: PendingInput,
+    prompt: str,
+    extra_rows: list[list[InlineKeyboardButton]] | None = None,
 ) -> None:
+    """Remember what the next message is for, and ask for it (with a way back)."""
     assert update.callback_query is not None and update.effective_user is not None
-    locale = arg or view.default_locale
-    if locale not in context.i18n.locales:
-        raise BroadcastError(locale)
     if view.status != "draft":
         raise NotEditable(str(view.id))
     await update.callback_query.answer()
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "text", {"id": view.id, "locale": locale})
-    )
+    await context.services.chat_state.expect(update.effective_user.id, step)
+    back = [_button(context.t.gettext("↩️ Back"), "home", view.id)]
+    await show(update, prompt, InlineKeyboardMarkup([*(extra_rows or []), back]))
+
+
+async def _ask_text(
+    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+) -> None:
+    locale = arg or view.default_locale
+    if locale not in context.i18n.locales:
+        raise BroadcastError(locale)
     _ = context.t.gettext
-    rows = [[_button(_("↩️ Back"), "home", view.id)]]
+    remove = []
     if locale in view.versions and locale != view.default_locale:
-        rows.insert(0, [_button(_("🗑 Remove this version"), "rmv", view.id, locale)])
-    await show(
-        update,
-        _(
-            "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
-            "You can also send a voice note instead."
-        ).format(language=language_name(locale)),
-        InlineKeyboardMarkup(rows),
-    )
+        remove = [[_button(_("🗑 Remove this version"), "rmv", view.id, locale)]]
+    prompt = _(
+        "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
+        "You can also send a voice note instead."
+    ).format(language=language_name(locale))
+    step = PendingInput(FLOW, "text", {"id": view.id, "locale": locale})
+    await _await_input(update, context, view, step, prompt, remove)
 
 
 async def _remove_version(
@@ -368,19 +377,8 @@ async def _remove_version(
 async def _ask_photo(
     update: Update, context: BotContext, view: BroadcastView, _arg: str | None
 ) -> None:
-    assert update.callback_query is not None and update.effective_user is not None
-    if view.status != "draft":
-        raise NotEditable(str(view.id))
-    await update.callback_query.answer()
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "photo", {"id": view.id})
-    )
-    _ = context.t.gettext
-    await show(
-        update,
-        _("🖼 Send the photo now."),
-        InlineKeyboardMarkup([[_button(_("↩️ Back"), "home", view.id)]]),
-    )
+    prompt = context.t.gettext("🖼 Send the photo now.")
+    await _await_input(update, context, view, PendingInput(FLOW, "photo", {"id": view.id}), prompt)
 
 
 async def _remove_photo(
@@ -548,21 +546,10 @@ async def _discard(
 async def _ask_when(
     update: Update, context: BotContext, view: BroadcastView, _arg: str | None
 ) -> None:
-    assert update.callback_query is not None and update.effective_user is not None
-    if view.status != "draft":
-        raise NotEditable(str(view.id))
-    await update.callback_query.answer()
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "when", {"id": view.id})
-    )
-    _ = context.t.gettext
-    await show(
-        update,
-        _("🕒 When should it go out? Send a date and time, for example {example}.").format(
-            example=context.t.isolate("28.11.2026 10:00")
-        ),
-        InlineKeyboardMarkup([[_button(_("↩️ Back"), "home", view.id)]]),
-    )
+    prompt = context.t.gettext(
+        "🕒 When should it go out? Send a date and time, for example {example}."
+    ).format(example=context.t.isolate("28.11.2026 10:00"))
+    await _await_input(update, context, view, PendingInput(FLOW, "when", {"id": view.id}), prompt)
 
 
 async def _ask_weekday(
@@ -583,19 +570,13 @@ async def _ask_weekday(
 async def _ask_weekly_time(
     update: Update, context: BotContext, view: BroadcastView, arg: str | None
 ) -> None:
-    assert update.callback_query is not None and update.effective_user is not None
     if arg not in DAYS:
         raise BroadcastError(str(arg))
-    await update.callback_query.answer()
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "weekly_time", {"id": view.id, "day": arg})
+    prompt = context.t.gettext("🔁 At what time? Send it like {example}.").format(
+        example=context.t.isolate("10:00")
     )
-    _ = context.t.gettext
-    await show(
-        update,
-        _("🔁 At what time? Send it like {example}.").format(example=context.t.isolate("10:00")),
-        InlineKeyboardMarkup([[_button(_("↩️ Back"), "home", view.id)]]),
-    )
+    step = PendingInput(FLOW, "weekly_time", {"id": view.id, "day": arg})
+    await _await_input(update, context, view, step, prompt)
 
 
 _ACTIONS = {

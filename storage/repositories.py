@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from storage.models import Resident, ResidentTopic, Role, RoleAssignment
+
+
+def insert_ignoring_conflicts(dialect: str, table: Any) -> Insert:
+    """An INSERT that silently skips rows that already exist (double taps, two replicas)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
 
 
 async def insert_ignoring_conflict(
     session: AsyncSession, model: type[object], values: dict[str, object]
 ) -> bool:
-    """INSERT that silently does nothing when the row exists (double taps, two replicas).
-
-    Returns whether a row was inserted.
-    """
-    dialect = session.get_bind().dialect.name
+    """Insert one row unless it exists; returns whether a row was inserted."""
     table = model.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        result = await session.execute(
-            postgresql.insert(table).values(values).on_conflict_do_nothing()
-        )
-    elif dialect == "sqlite":
-        result = await session.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
+    statement = insert_ignoring_conflicts(session.get_bind().dialect.name, table).values(values)
+    result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

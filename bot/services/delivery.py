@@ -55,9 +55,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import Insert
 
 from storage.models import (
     Delivery,
@@ -67,6 +65,7 @@ from storage.models import (
     UTCDateTime,
     utcnow,
 )
+from storage.repositories import insert_ignoring_conflicts
 
 __all__ = [
     "DeliveryEngine",
@@ -139,14 +138,6 @@ class Sender(Protocol):
 # --- the service: enqueue, cancel, progress ----------------------------------------------
 
 
-def _insert_ignoring_conflicts(dialect: str, table: Any) -> Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
-
-
 class DeliveryService:
     """The outbox as the rest of the domain sees it. No Telegram here: payloads are opaque."""
 
@@ -202,7 +193,7 @@ class DeliveryService:
                 }
                 for chat_id, recipient in by_chat.items()
             ]
-            statement = _insert_ignoring_conflicts(dialect, DELIVERIES).returning(DELIVERIES.c.id)
+            statement = insert_ignoring_conflicts(dialect, DELIVERIES).returning(DELIVERIES.c.id)
             for start in range(0, len(rows), ENQUEUE_CHUNK):
                 result = await session.execute(statement, rows[start : start + ENQUEUE_CHUNK])
                 inserted += len(result.all())
@@ -210,7 +201,7 @@ class DeliveryService:
                 # The source is reported finished once its rows are done; one that got new
                 # rows after that is open again. A source with no rows is never reported.
                 await session.execute(
-                    _insert_ignoring_conflicts(dialect, SOURCES).values(
+                    insert_ignoring_conflicts(dialect, SOURCES).values(
                         source=source, kind=kind, created_at=now, finished_at=None
                     )
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,13 +128,22 @@ class ResidentService:
             resident.status = ResidentStatus.ACTIVE
             return ResidentProfile.of(resident)
 
-    async def set_locale(self, telegram_id: int, locale: str) -> ResidentProfile | None:
+    async def _update(
+        self, telegram_id: int, change: Callable[[Resident], None]
+    ) -> ResidentProfile | None:
+        """Apply ``change`` to a stored resident; None when there is no such resident."""
         async with self._sessions.begin() as session:
             resident = await ResidentRepository(session).by_telegram_id(telegram_id)
             if resident is None:
                 return None
-            resident.locale = locale
+            change(resident)
             return ResidentProfile.of(resident)
+
+    async def set_locale(self, telegram_id: int, locale: str) -> ResidentProfile | None:
+        def change(resident: Resident) -> None:
+            resident.locale = locale
+
+        return await self._update(telegram_id, change)
 
     async def toggle_topic(self, telegram_id: int, topic: str) -> ResidentProfile | None:
         if topic not in self.topics:
@@ -152,20 +162,16 @@ class ResidentService:
             return ResidentProfile.of(resident)
 
     async def set_broadcast_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
-        async with self._sessions.begin() as session:
-            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
-            if resident is None:
-                return None
+        def change(resident: Resident) -> None:
             resident.broadcast_opt_in = opt_in
-            return ResidentProfile.of(resident)
+
+        return await self._update(telegram_id, change)
 
     async def set_digest_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
-        async with self._sessions.begin() as session:
-            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
-            if resident is None:
-                return None
+        def change(resident: Resident) -> None:
             resident.digest_opt_in = opt_in
-            return ResidentProfile.of(resident)
+
+        return await self._update(telegram_id, change)
 
     async def set_quiet_hours(
         self, telegram_id: int, start_minute: int, end_minute: int
@@ -173,12 +179,11 @@ class ResidentService:
         """Quiet hours in local minutes after midnight; start == end switches them off."""
         if not (0 <= start_minute < 24 * 60 and 0 <= end_minute < 24 * 60):
             raise ValueError("quiet hours must lie within a day")
-        async with self._sessions.begin() as session:
-            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
-            if resident is None:
-                return None
+
+        def change(resident: Resident) -> None:
             resident.quiet_start, resident.quiet_end = start_minute, end_minute
-            return ResidentProfile.of(resident)
+
+        return await self._update(telegram_id, change)
 
     async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:
         async with self._sessions.begin() as session:
