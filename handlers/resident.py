@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 
 from bot.context import BotContext
-from storage.models import ResidentStatus
+from bot.services.residents import ResidentStatus
 
 
 async def load_resident(update: Update, context: BotContext) -> None:

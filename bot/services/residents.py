@@ -11,6 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import Resident, ResidentStatus, Role, RoleAssignment, utcnow
 from storage.repositories import ResidentRepository, RoleRepository
 
+__all__ = [
+    "PRIVACY_NOTICE_VERSION",
+    "ResidentProfile",
+    "ResidentService",
+    "ResidentStatus",
+    "Role",
+    "UnknownTopicError",
+]
+
 #: Raise when the privacy notice changes in substance: residents are then asked again.
 PRIVACY_NOTICE_VERSION = 1
 
