@@ -13,7 +13,7 @@ from telegram.request import BaseRequest
 from bot.config import Settings, parse_weekly
 from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
-from bot.rendering import BroadcastRenderer
+from bot.rendering import BroadcastRenderer, EventDigestWriter, EventRenderer
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
 from handlers import jobs, register_handlers
@@ -62,6 +62,7 @@ def build_application(
 
 
 def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) -> Services:
+    i18n = i18n or build_i18n(settings)
     return Services.build(
         create_session_factory(engine),
         admin_ids=frozenset(settings.admin_ids),
@@ -69,7 +70,9 @@ def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) ->
         locales=tuple(settings.locales),
         default_locale=settings.default_locale,
         tz=settings.tz,
-        renderer=BroadcastRenderer(i18n or build_i18n(settings)),
+        renderer=BroadcastRenderer(i18n),
+        event_renderer=EventRenderer(i18n),
+        digest_writer=EventDigestWriter(i18n),
     )
 
 

@@ -150,7 +150,10 @@ class Runtime:
         )
         self.delivery_engine.start()
         if self._serve_http:
-            runner = web.AppRunner(create_web_app(settings, self.engine, application))
+            web_app = create_web_app(
+                settings, self.engine, application, bot_username=application.bot.username
+            )
+            runner = web.AppRunner(web_app)
             await runner.setup()
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()

@@ -19,7 +19,18 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import broadcast, callbacks, fallback, input, menu, onboarding, resident, settings
+from handlers import (
+    broadcast,
+    callbacks,
+    events,
+    fallback,
+    input,
+    menu,
+    newevent,
+    onboarding,
+    resident,
+    settings,
+)
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -34,6 +45,9 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("privacy", settings.show_privacy, filters=PRIVATE),
         CommandHandler("stop", settings.stop_command, filters=PRIVATE),
         CommandHandler("broadcast", broadcast.broadcast_command, filters=PRIVATE),
+        CommandHandler("events", menu.events_command, filters=PRIVATE),
+        CommandHandler("newevent", newevent.newevent_command, filters=PRIVATE),
+        CommandHandler("proposals", newevent.proposals_command, filters=PRIVATE),
         CallbackQueryHandler(onboarding.choose_language, pattern=callbacks.LANGUAGE),
         CallbackQueryHandler(onboarding.answer_consent, pattern=callbacks.CONSENT),
         CallbackQueryHandler(onboarding.toggle_topic, pattern=callbacks.TOPIC),
@@ -44,6 +58,10 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(settings.quiet_hours_choice, pattern=callbacks.QUIET),
         CallbackQueryHandler(settings.digest_choice, pattern=callbacks.DIGEST),
         CallbackQueryHandler(broadcast.broadcast_button, pattern=callbacks.BROADCAST),
+        CallbackQueryHandler(events.event_list_button, pattern=callbacks.EVENT_LIST),
+        CallbackQueryHandler(events.event_button, pattern=callbacks.EVENT),
+        CallbackQueryHandler(newevent.admin_button, pattern=callbacks.EVENT_ADMIN),
+        CallbackQueryHandler(newevent.composer_button, pattern=callbacks.EVENT_COMPOSER),
         ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: whatever nothing above took.
         CallbackQueryHandler(fallback.unknown_callback),

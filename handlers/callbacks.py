@@ -72,3 +72,43 @@ def quiet(choice: str) -> str:
 
 def digest(choice: str) -> str:
     return f"digest:{choice}"
+
+
+# Events (residents): ev:<action>:<event id>[:<args>]
+EVENT = re.compile(
+    r"^ev:(?P<action>show|join|ad|ch|nd|ok|wl|cx|cxy|still|ics|map)"
+    r":(?P<id>\d{1,10})(?::(?P<args>[a-z0-9:_-]{1,40}))?$"
+)
+EVENT_LIST = re.compile(r"^evl:(?P<offset>\d{1,4}):(?P<filter>all|week|t_[a-z_]{1,30})$")
+
+
+def event(action: str, event_id: int, *args: object) -> str:
+    suffix = ":".join(str(arg) for arg in args)
+    return f"ev:{action}:{event_id}:{suffix}" if suffix else f"ev:{action}:{event_id}"
+
+
+def event_list(offset: int = 0, filter_: str = "all") -> str:
+    return f"evl:{offset}:{filter_}"
+
+
+# Events (coordinators): eva:<action>:<event id>[:<arg>]; the composer: evc:<action>:<id>[:<arg>]
+EVENT_ADMIN = re.compile(
+    r"^eva:(?P<action>menu|people|csv|checkin|move|dup|cancel|cancely|approve|reject)"
+    r":(?P<id>\d{1,10})$"
+)
+EVENT_COMPOSER = re.compile(
+    r"^evc:(?P<action>skip|cap|topic|publish|later|draft|announce|ann|propose)"
+    r":(?P<id>\d{1,10})(?::(?P<arg>[a-z0-9_]{1,40}))?$"
+)
+
+
+def event_admin(action: str, event_id: int) -> str:
+    return f"eva:{action}:{event_id}"
+
+
+def event_composer(action: str, event_id: int, argument: object | None = None) -> str:
+    return (
+        f"evc:{action}:{event_id}:{argument}"
+        if argument is not None
+        else f"evc:{action}:{event_id}"
+    )

@@ -10,6 +10,7 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
     return [
         ("start", _("Start and choose your language")),
         ("menu", _("Main menu")),
+        ("events", _("Upcoming events")),
         ("language", _("Change the language")),
         ("settings", _("Your settings")),
         ("privacy", _("Your data and privacy")),

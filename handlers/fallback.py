@@ -8,8 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from bot.context import BotContext
-from handlers.menu import not_started
-from handlers.render import answer_expired, show
+from handlers.render import answer_expired, not_started, show
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,13 @@ log = logging.getLogger(__name__)
 
 
 async def run_due_broadcasts(context: BotContext) -> None:
+    """Scheduled broadcasts, weekly ones and the digest, and events due to be published."""
     started = await context.services.broadcasts.run_due()
     if started:
         log.info("started broadcasts %s", started)
+    published = await context.services.events.run_due_publications()
+    if published:
+        log.info("published events %s", published)
 
 
 async def refresh_running_broadcasts(context: BotContext) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import keyboards
-from handlers.render import show
+from handlers import events, keyboards
+from handlers.render import not_started, show
 
 
 def menu_text(context: BotContext) -> str:
@@ -48,9 +48,11 @@ async def help_command(update: Update, context: BotContext) -> None:
     await show(update, text, keyboard)
 
 
-async def not_started(update: Update, context: BotContext) -> None:
-    _ = context.t.gettext
-    await show(update, _("👋 To begin, send /start and choose your language."))
+async def events_command(update: Update, context: BotContext) -> None:
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    await events.list_events(update, context)
 
 
 def coming_soon_text(context: BotContext, entry: str) -> str:
@@ -76,5 +78,9 @@ async def menu_entry(update: Update, context: BotContext) -> None:
         return
     if entry == "home":
         await show_menu(update, context)
+    elif entry == "events":
+        await events.list_events(update, context)
+    elif entry == "signups":
+        await events.my_signups(update, context)
     else:
         await show(update, coming_soon_text(context, entry), keyboards.back_to_menu(context.t))

@@ -12,8 +12,9 @@ from telegram import Update
 from bot.context import BotContext
 from handlers import keyboards
 from handlers.deeplinks import DeepLink, parse_deep_link
-from handlers.menu import coming_soon_text, not_started, show_menu
-from handlers.render import answer_expired, escape, show, update_keyboard
+from handlers.events import show_event
+from handlers.menu import coming_soon_text, show_menu
+from handlers.render import answer_expired, escape, not_started, show, update_keyboard
 
 
 def privacy_notice(context: BotContext) -> str:
@@ -53,7 +54,10 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def open_deep_link(update: Update, context: BotContext, link: DeepLink) -> None:
     """Route a deep link to its feature. Features register here as they arrive."""
-    entry = {"event": "events", "project": "projects", "group": "projects", "idea": "idea"}
+    if link.kind == "event":
+        await show_event(update, context, link.target_id)
+        return
+    entry = {"project": "projects", "group": "projects", "idea": "idea"}
     await show(
         update, coming_soon_text(context, entry[link.kind]), keyboards.back_to_menu(context.t)
     )

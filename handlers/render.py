@@ -7,6 +7,7 @@ import html
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.context import BotContext
 from bot.i18n import Translator
 
 
@@ -46,3 +47,9 @@ async def answer_expired(update: Update, t: Translator) -> None:
         await update.callback_query.answer(
             t.gettext("⚠️ This button is no longer valid. Please send /menu."), show_alert=True
         )
+
+
+async def not_started(update: Update, context: BotContext) -> None:
+    """For someone who hasn't agreed to the privacy notice yet: how to begin."""
+    _ = context.t.gettext
+    await show(update, _("👋 To begin, send /start and choose your language."))

@@ -10,9 +10,9 @@ from bot.services.broadcasts import BROADCAST, DIGEST
 from bot.services.residents import ResidentProfile
 from handlers import keyboards
 from handlers.keyboards import topic_label
-from handlers.menu import not_started, show_menu
+from handlers.menu import show_menu
 from handlers.onboarding import privacy_notice, show_topics
-from handlers.render import answer_expired, show
+from handlers.render import answer_expired, not_started, show
 
 #: What /stop silences (later: not reminders of events a resident signed up for).
 NEWS_KINDS = (BROADCAST, DIGEST)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -278,3 +279,95 @@ class DeliverySource(Base):
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+# --- Events and sign-ups (issue 4) --------------------------------------------------------
+
+
+class EventStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # by a partner organisation; waits for a coordinator's approval
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"  # publication scheduled for publish_at
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"  # a partner's proposal a coordinator declined
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[EventStatus] = mapped_column(
+        _enum(EventStatus, "event_status"), default=EventStatus.DRAFT, index=True
+    )
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    organiser: Mapped[str | None] = mapped_column(String(200))  # e.g. a partner's name
+    default_locale: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    place_name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=0)  # seats; 0 means unlimited
+    signup_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # Fill levels (50, 80, 100 %) already reported to the organiser, so each alert comes once.
+    alerted_levels: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[EventVersion]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class EventVersion(Base):
+    """Title and description in one language (the default language's is required)."""
+
+    __tablename__ = "event_versions"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    event: Mapped[Event] = relationship(back_populates="versions")
+
+
+class SignupStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class Signup(Base):
+    """A resident's registration: their party, their needs, and a short code for check-in."""
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        UniqueConstraint("event_id", "telegram_id", name="uq_signups_event_resident"),
+        UniqueConstraint("event_id", "code", name="uq_signups_event_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SignupStatus] = mapped_column(_enum(SignupStatus, "signup_status"))
+    adults: Mapped[int] = mapped_column(Integer, default=1)
+    children: Mapped[int] = mapped_column(Integer, default=0)
+    interpreter_locale: Mapped[str | None] = mapped_column(String(16))
+    childcare: Mapped[bool] = mapped_column(Boolean, default=False)
+    wheelchair: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(12))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

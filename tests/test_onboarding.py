@@ -172,8 +172,9 @@ async def test_deep_link_is_kept_through_onboarding(harness: BotHarness) -> None
     assert "consent:yes:tr:event_42" in [d for _, d in harness.request.last_message().buttons]
     await harness.tap(AYSE, "consent:yes:tr:event_42")
     t = harness.application.bot_data.i18n.translator("tr")
+    # There is no event 42: the resident is told so, in their language, after onboarding.
     assert harness.request.last_message().text == t.gettext(
-        "📅 Events are coming soon. We will tell you here when you can sign up."
+        "😕 This event doesn't exist (any more)."
     )
 
 

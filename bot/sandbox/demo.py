@@ -7,6 +7,8 @@ newcomer can pick one and go through onboarding; the coordinator is already set 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.services import Services
@@ -41,3 +43,69 @@ async def seed(emulator: BotApiEmulator, services: Services) -> None:
     await services.residents.grant_role(COORDINATOR_ID, Role.COORDINATOR)
     for user in DEMO_RESIDENTS:
         emulator.add_user(user.first_name, user.language_code, user_id=user.user_id)
+    await seed_events(services)
+
+
+# Demo content in a few languages; everything else falls back to German.
+DEMO_EVENTS: tuple[dict[str, Any], ...] = (
+    {
+        "titles": {
+            "de": ("Hoffest", "Musik, Kuchen und Spiele für Groß und Klein im Innenhof."),
+            "tr": ("Avlu şenliği", "Avluda büyük küçük herkes için müzik, pasta ve oyunlar."),
+            "ar": ("حفلة الفناء", "موسيقى وكعك وألعاب للكبار والصغار في الفناء."),
+            "uk": ("Свято у дворі", "Музика, пироги та ігри для дорослих і дітей у дворі."),
+        },
+        "in_days": 3,
+        "hour": 15,
+        "place": ("Innenhof", "Musterstraße 12", 49.9927, 8.4117),
+        "capacity": 40,
+        "topics": ["children"],
+    },
+    {
+        "titles": {
+            "de": ("Sprachcafé", "Deutsch sprechen bei Tee und Kaffee, zum Üben."),
+            "tr": ("Dil kafesi", "Çay ve kahve eşliğinde Almanca konuşma pratiği."),
+            "fa": ("کافه زبان", "تمرین آلمانی با چای و قهوه."),
+        },
+        "in_days": 1,
+        "hour": 17,
+        "place": ("Stadtteilbüro", "Am Marktplatz 3", None, None),
+        "capacity": 0,
+        "topics": ["intercultural"],
+    },
+    {
+        "titles": {
+            "de": ("Gemeinsam gärtnern", "Wir bepflanzen die Hochbeete. Handschuhe sind da."),
+            "it": ("Giardinaggio insieme", "Piantiamo le aiuole rialzate. I guanti ci sono."),
+        },
+        "in_days": 6,
+        "hour": 10,
+        "place": ("Hochbeete am Spielplatz", "Gartenweg 7", 49.9931, 8.4102),
+        "capacity": 3,
+        "topics": ["environment"],
+    },
+)
+
+
+async def seed_events(services: Services) -> None:
+    events = services.events
+    tz = events.tz
+    today = datetime.now(tz).date()
+    for spec in DEMO_EVENTS:
+        draft = await events.create_draft(COORDINATOR_ID)
+        for locale, (title, description) in spec["titles"].items():
+            await events.set_version(draft.id, locale, title=title, description=description)
+        start = datetime.combine(today + timedelta(days=spec["in_days"]), time(spec["hour"]), tz)
+        name, address, latitude, longitude = spec["place"]
+        await events.update(
+            draft.id,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            place_name=name,
+            address=address,
+            latitude=latitude,
+            longitude=longitude,
+            capacity=spec["capacity"],
+            topics=spec["topics"],
+        )
+        await events.publish(draft.id)

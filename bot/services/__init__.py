@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.broadcasts import BroadcastService, DigestSource, Renderer, no_digest_content
 from bot.services.chat_state import ChatStateService
 from bot.services.delivery import DeliveryService
+from bot.services.events import EventRenderer, EventService, EventView
 from bot.services.residents import ResidentService
 
 
@@ -21,6 +23,7 @@ class Services:
     chat_state: ChatStateService
     delivery: DeliveryService
     broadcasts: BroadcastService
+    events: EventService
 
     @classmethod
     def build(
@@ -33,9 +36,21 @@ class Services:
         default_locale: str,
         tz: tzinfo,
         renderer: Renderer,
-        digest_source: DigestSource = no_digest_content,
+        event_renderer: EventRenderer,
+        digest_writer: DigestWriter | None = None,
     ) -> Services:
         delivery = DeliveryService(sessions)
+        events = EventService(
+            sessions,
+            delivery,
+            event_renderer,
+            locales=locales,
+            default_locale=default_locale,
+            tz=tz,
+        )
+        digest_source = (
+            _events_digest(events, digest_writer) if digest_writer else no_digest_content
+        )
         return cls(
             residents=ResidentService(sessions, admin_ids=admin_ids, topics=topics),
             chat_state=ChatStateService(sessions),
@@ -49,4 +64,19 @@ class Services:
                 tz=tz,
                 digest_source=digest_source,
             ),
+            events=events,
         )
+
+
+#: Writes the weekly overview of these events in one language.
+DigestWriter = Callable[[Sequence[EventView], str], str]
+
+
+def _events_digest(events: EventService, write: DigestWriter) -> DigestSource:
+    """The weekly digest's content: the coming week's published events, when there are any."""
+
+    async def content(locale: str, start: datetime, end: datetime) -> str | None:
+        found = await events.published_between(start, end)
+        return write(found, locale) if found else None
+
+    return content

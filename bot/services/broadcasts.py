@@ -29,6 +29,8 @@ from storage.models import (
     Resident,
     ResidentStatus,
     ResidentTopic,
+    Signup,
+    SignupStatus,
     utcnow,
 )
 
@@ -77,10 +79,35 @@ def _by_topics(statement: Select[Any], topics: Any) -> Select[Any]:
     return statement.where(follows)
 
 
+def _event_ids(value: Any) -> list[int]:
+    values = value if isinstance(value, list | tuple | set) else [value]
+    return [int(v) for v in values if str(v).lstrip("-").isdigit()]
+
+
+def _by_signup(status: SignupStatus) -> AudienceFilter:
+    """Residents with a sign-up of this status for the event(s) given as the value."""
+
+    def apply(statement: Select[Any], value: Any) -> Select[Any]:
+        signed_up = exists().where(
+            Signup.telegram_id == Resident.telegram_id,
+            Signup.event_id.in_(_event_ids(value)),
+            Signup.status == status,
+        )
+        return statement.where(signed_up)
+
+    return apply
+
+
 #: Audience keys and the SQL filter each adds. Filters combine with AND; a resident matches a
 #: list filter when they match any entry (e.g. Turkish OR Arabic speakers, following children
 #: OR seniors).
-AUDIENCE_FILTERS: dict[str, AudienceFilter] = {"locales": _by_locales, "topics": _by_topics}
+AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
+    "locales": _by_locales,
+    "topics": _by_topics,
+    # Value: an event id (or a list): its confirmed attendees / its waiting list.
+    "event_attendees": _by_signup(SignupStatus.CONFIRMED),
+    "event_waitlist": _by_signup(SignupStatus.WAITLISTED),
+}
 
 
 def audience_statement(

@@ -49,6 +49,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -234,6 +235,34 @@ class DeliveryService:
                     DELIVERIES.c.state == DeliveryState.PENDING,
                 )
                 .values(state=DeliveryState.CANCELLED)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel_for_chat_in_sources(self, chat_id: int, sources: Collection[str]) -> int:
+        """Cancel one chat's queued rows of these sources (e.g. a cancelled sign-up's
+        reminders); returns how many."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(DELIVERIES)
+                .where(
+                    DELIVERIES.c.chat_id == chat_id,
+                    DELIVERIES.c.source.in_(list(sources)),
+                    DELIVERIES.c.state == DeliveryState.PENDING,
+                )
+                .values(state=DeliveryState.CANCELLED)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def forget_cancelled(self, source: str, chat_ids: Collection[int]) -> int:
+        """Delete cancelled (never sent) rows of a source for these chats, so that the same
+        message can be enqueued for them again (a sign-up renewed after a cancellation)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(DELIVERIES).where(
+                    DELIVERIES.c.source == source,
+                    DELIVERIES.c.chat_id.in_(list(chat_ids)),
+                    DELIVERIES.c.state == DeliveryState.CANCELLED,
+                )
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -15,12 +15,22 @@ from telegram import Update
 
 from bot import __version__
 from bot.config import Settings
+from bot.i18n import I18n
+from bot.services import Services
+from bot.web.events import (
+    APPLICATION,
+    BOT_USERNAME,
+    I18N,
+    SERVICES,
+    SETTINGS,
+    event_calendar,
+    event_flyer,
+    events_feed,
+)
 
 log = logging.getLogger(__name__)
 
-SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
-APPLICATION = web.AppKey("application", object)  # the PTB Application (generic, so untyped)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -31,12 +41,31 @@ def webhook_path(settings: Settings) -> str | None:
     return urlsplit(settings.webhook_url).path or "/"
 
 
-def create_web_app(settings: Settings, engine: AsyncEngine, application: Any) -> web.Application:
+def create_web_app(
+    settings: Settings,
+    engine: AsyncEngine,
+    application: Any,
+    *,
+    services: Services | None = None,
+    i18n: I18n | None = None,
+    bot_username: str | None = None,
+) -> web.Application:
+    """The HTTP app. ``services`` and ``i18n`` default to the PTB application's own."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[APPLICATION] = application
+    bot_data = getattr(application, "bot_data", None)
+    services = services or getattr(bot_data, "services", None)
+    i18n = i18n or getattr(bot_data, "i18n", None)
+    app[BOT_USERNAME] = bot_username or ""
     app.router.add_get("/health", health)
+    if services is not None and i18n is not None:
+        app[SERVICES] = services
+        app[I18N] = i18n
+        app.router.add_get("/calendar.ics", events_feed)
+        app.router.add_get(r"/events/{event_id:\d+}.ics", event_calendar)
+        app.router.add_get(r"/events/{event_id:\d+}/flyer", event_flyer)
     path = webhook_path(settings)
     if path:
         app.router.add_post(path, telegram_webhook)

@@ -16,11 +16,12 @@ class LiveResident:
     emulator: BotApiEmulator
     user_id: int
 
-    def _screen(self) -> tuple[int, Any]:
-        messages = self.emulator.bot_messages(self.user_id)
-        last = messages[-1] if messages else None
-        shown = (last.message_id, last.text, last.reply_markup, last.edit_date) if last else None
-        return len(messages), shown
+    def _screen(self) -> dict[int, Any]:
+        """Every bot message in the chat as it looks now (edits change it in place)."""
+        return {
+            m.message_id: (m.text, m.caption, m.reply_markup, m.edit_date, m.deleted)
+            for m in self.emulator.bot_messages(self.user_id)
+        }
 
     @property
     def last(self) -> SandboxMessage:
@@ -28,13 +29,21 @@ class LiveResident:
         assert messages, "the bot has not written to this resident"
         return messages[-1]
 
-    async def _until_screen_changes(self, before: tuple[int, Any], what: str) -> SandboxMessage:
+    async def _until_screen_changes(self, before: dict[int, Any], what: str) -> SandboxMessage:
+        """Wait for the bot's answer: a new message, or an edit of an earlier one."""
+
         def changed() -> bool:
             return self._screen() != before
 
         changed.__qualname__ = f"the bot answered {what!r} for user {self.user_id}"
         await self.emulator.wait_until(changed, timeout=10)
-        return self.last
+        now = self._screen()
+        new = [message_id for message_id in now if message_id not in before]
+        if new:
+            chosen = max(new)
+        else:
+            chosen = max(mid for mid, state in now.items() if before.get(mid) != state)
+        return next(m for m in self.emulator.bot_messages(self.user_id) if m.message_id == chosen)
 
     async def say(self, text: str) -> SandboxMessage:
         before = self._screen()

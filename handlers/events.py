@@ -1,0 +1,459 @@
+"""Events for residents: browse, details, sign up with companions and needs, waiting list,
+cancel, "my sign-ups", calendar file and map pin."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.error import TelegramError
+
+from bot.calendar import event_ics
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.rendering import event_summary, event_title
+from bot.services.events import (
+    AlreadySignedUp,
+    EventError,
+    EventFull,
+    EventView,
+    InvalidParty,
+    SignupClosed,
+    SignupView,
+)
+from handlers import callbacks
+from handlers.keyboards import topic_label
+from handlers.render import answer_expired, escape, not_started, show
+
+PAGE_SIZE = 3
+MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
+
+INTERPRETER, CHILDCARE, WHEELCHAIR = 1, 2, 4
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def seats_line(t: Translator, event: EventView) -> str:
+    left = event.seats_left
+    if left is None:
+        return ""
+    if left <= 0:
+        return t.gettext("🔴 Full: you can join the waiting list.")
+    return t.ngettext("🟢 {count} seat left", "🟢 {count} seats left", left).format(
+        count=t.format_number(left)
+    )
+
+
+def party_text(t: Translator, adults: int, children: int) -> str:
+    grown_ups = t.ngettext("{count} adult", "{count} adults", adults).format(
+        count=t.format_number(adults)
+    )
+    kids = t.ngettext("{count} child", "{count} children", children).format(
+        count=t.format_number(children)
+    )
+    return f"{grown_ups}, {kids}"
+
+
+def signup_status_text(t: Translator, signup: SignupView) -> str:
+    _ = t.gettext
+    if signup.status == "waitlisted":
+        return _("⏳ You are on the waiting list ({party}).").format(
+            party=party_text(t, signup.adults, signup.children)
+        )
+    return _("✅ You are signed up ({party}). Your code: {code}").format(
+        party=party_text(t, signup.adults, signup.children), code=f"<code>{signup.code}</code>"
+    )
+
+
+# --- list ------------------------------------------------------------------------------
+
+
+async def list_events(
+    update: Update, context: BotContext, offset: int = 0, filter_: str = "all"
+) -> None:
+    t = context.t
+    _ = t.gettext
+    topic = filter_[2:] if filter_.startswith("t_") else None
+    if topic is not None and topic not in context.settings.topics:
+        await answer_expired(update, t)
+        return
+    events, total = await context.services.events.upcoming(
+        topic=topic, this_week=filter_ == "week", offset=offset, limit=PAGE_SIZE
+    )
+    title = {
+        "all": _("📅 <b>Upcoming events</b>"),
+        "week": _("📅 <b>Events this week</b>"),
+    }.get(filter_) or _("📅 <b>Events: {topic}</b>").format(topic=topic_label(t, topic or ""))
+    blocks = [title]
+    rows: list[list[InlineKeyboardButton]] = []
+    for event in events:
+        seats = seats_line(t, event)
+        blocks.append(event_summary(t, event) + (f"\n{seats}" if seats else ""))
+        rows.append([_b("➡️ " + event_title(t, event), callbacks.event("show", event.id))])
+    if not events:
+        blocks.append(_("There are no upcoming events right now. We will let you know!"))
+    paging = []
+    if offset > 0:
+        paging.append(_b("◀️", callbacks.event_list(max(0, offset - PAGE_SIZE), filter_)))
+    if offset + PAGE_SIZE < total:
+        paging.append(_b("▶️", callbacks.event_list(offset + PAGE_SIZE, filter_)))
+    if paging:
+        rows.append(paging)
+    rows.append(
+        [
+            _b(_("🗓 This week"), callbacks.event_list(0, "week"))
+            if filter_ != "week"
+            else _b(_("📋 All events"), callbacks.event_list(0, "all")),
+        ]
+    )
+    rows.extend(
+        [
+            _b(
+                ("✅ " if key == topic else "") + topic_label(t, key),
+                callbacks.event_list(0, f"t_{key}"),
+            )
+        ]
+        for key in context.settings.topics
+    )
+    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
+
+
+async def event_list_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches
+    await query.answer()
+    match = context.matches[0]
+    await list_events(update, context, int(match["offset"]), match["filter"])
+
+
+# --- details -----------------------------------------------------------------------------
+
+
+async def show_event(update: Update, context: BotContext, event_id: int) -> None:
+    t = context.t
+    _ = t.gettext
+    event = await context.services.events.get(event_id)
+    if event is None or event.status not in ("published", "cancelled"):
+        # An old link, a deleted draft, or a forged id: say so plainly, change nothing.
+        all_events = InlineKeyboardMarkup([[_b(_("📅 All events"), callbacks.event_list())]])
+        await show(update, _("😕 This event doesn't exist (any more)."), all_events)
+        return
+    user = update.effective_user
+    assert user is not None
+    mine = next(
+        (s for e, s in await context.services.events.my_signups(user.id) if e.id == event.id), None
+    )
+    parts = [event_summary(t, event)]
+    version = event.version_for(t.locale)
+    if version and version.description:
+        parts.append(escape(t, version.description))
+    if event.organiser:
+        parts.append(_("Organised by {organiser}").format(organiser=escape(t, event.organiser)))
+    if event.status == "cancelled":
+        parts.append(_("❌ This event has been cancelled."))
+    else:
+        seats = seats_line(t, event)
+        if seats:
+            parts.append(seats)
+    if mine is not None:
+        parts.append(signup_status_text(t, mine))
+    username = context.bot.username
+    parts.append(
+        _("🔗 Share: {link}").format(link=f"https://t.me/{username}?start=event_{event.id}")
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    if event.status == "published":
+        if mine is None:
+            rows.append([_b(_("✍️ Sign up"), callbacks.event("join", event.id))])
+        else:
+            rows.append([_b(_("❌ Cancel my sign-up"), callbacks.event("cx", event.id))])
+        extra = [_b(_("🗓 Add to calendar"), callbacks.event("ics", event.id))]
+        if event.latitude is not None and event.longitude is not None:
+            extra.append(_b(_("🗺 Map"), callbacks.event("map", event.id)))
+        rows.append(extra)
+    if await context.services.residents.is_staff(user.id):
+        rows.append([_b(_("🛠 Manage"), callbacks.event_admin("menu", event.id))])
+    rows.append([_b(_("📅 All events"), callbacks.event_list())])
+    await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
+
+
+async def my_signups(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    t = context.t
+    _ = t.gettext
+    found = await context.services.events.my_signups(user.id)
+    blocks = [_("📝 <b>My sign-ups</b>")]
+    rows = []
+    for event, signup in found:
+        blocks.append(event_summary(t, event) + "\n" + signup_status_text(t, signup))
+        rows.append([_b("➡️ " + event_title(t, event), callbacks.event("show", event.id))])
+    if not found:
+        blocks.append(_("You are not signed up for any event yet."))
+        rows.append([_b(_("📅 Upcoming events"), callbacks.event_list())])
+    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
+
+
+# --- signing up --------------------------------------------------------------------------
+
+
+def _ints(args: str | None, count: int) -> list[int] | None:
+    parts = (args or "").split(":")
+    if len(parts) != count:
+        return None
+    try:
+        return [int(part) for part in parts]
+    except ValueError:
+        return None
+
+
+async def event_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    action, event_id, args = match["action"], int(match["id"]), match["args"]
+    t = context.t
+    _ = t.gettext
+    events = context.services.events
+    user_id = update.effective_user.id
+    if action == "show":
+        await query.answer()
+        await show_event(update, context, event_id)
+    elif action == "join":
+        await query.answer()
+        buttons = [_b(t.format_number(n), callbacks.event("ad", event_id, n)) for n in range(1, 7)]
+        await show(
+            update,
+            _("👥 How many adults are coming, including you?"),
+            InlineKeyboardMarkup(
+                [buttons[:3], buttons[3:], [_b(_("↩️ Back"), callbacks.event("show", event_id))]]
+            ),
+        )
+    elif action == "ad":
+        numbers = _ints(args, 1)
+        if numbers is None:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        adults = numbers[0]
+        buttons = [
+            _b(t.format_number(n), callbacks.event("ch", event_id, adults, n))
+            for n in range(0, MAX_BUTTON_COUNT + 1)
+        ]
+        await show(
+            update,
+            _("🧒 And how many children?"),
+            InlineKeyboardMarkup(
+                [buttons[:4], buttons[4:], [_b(_("↩️ Back"), callbacks.event("join", event_id))]]
+            ),
+        )
+    elif action in ("ch", "nd"):
+        numbers = _ints(args, 2 if action == "ch" else 3)
+        if numbers is None:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        adults, children = numbers[0], numbers[1]
+        flags = numbers[2] if action == "nd" else 0
+        await _show_needs(update, context, event_id, adults, children, flags)
+    elif action in ("ok", "wl"):
+        numbers = _ints(args, 3)
+        if numbers is None:
+            await answer_expired(update, t)
+            return
+        adults, children, flags = numbers
+        try:
+            result = await events.sign_up(
+                event_id,
+                user_id,
+                context.locale or context.i18n.default_locale,
+                adults=adults,
+                children=children,
+                interpreter_locale=context.locale if flags & INTERPRETER else None,
+                childcare=bool(flags & CHILDCARE),
+                wheelchair=bool(flags & WHEELCHAIR),
+                waitlist=action == "wl",
+            )
+        except EventFull as full:
+            await query.answer()
+            await show(
+                update,
+                t.ngettext(
+                    "😕 Only {count} seat is left, not enough for your group.",
+                    "😕 Only {count} seats are left, not enough for your group.",
+                    full.seats_left,
+                ).format(count=t.format_number(full.seats_left))
+                + "\n"
+                + _(
+                    "Would you like to join the waiting list? "
+                    "We will tell you when places become free."
+                ),
+                InlineKeyboardMarkup(
+                    [
+                        [
+                            _b(
+                                _("⏳ Join the waiting list"),
+                                callbacks.event("wl", event_id, adults, children, flags),
+                            )
+                        ],
+                        [_b(_("↩️ Back"), callbacks.event("show", event_id))],
+                    ]
+                ),
+            )
+            return
+        except AlreadySignedUp as already:
+            await query.answer(_("You are already signed up for this event."), show_alert=True)
+            await show(update, signup_status_text(t, already.signup), _back_to(t, event_id))
+            return
+        except InvalidParty:
+            await query.answer(_("Please choose between 1 and 10 people in all."), show_alert=True)
+            return
+        except SignupClosed:
+            await query.answer(_("Sign-up for this event is closed."), show_alert=True)
+            return
+        except EventError:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        signup = result.signup
+        if signup.status == "waitlisted":
+            text = _(
+                "⏳ You are on the waiting list. We will tell you as soon as a place becomes free."
+            )
+        else:
+            text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
+                code=f"<code>{signup.code}</code>"
+            )
+        await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
+        for level in result.crossed_levels:
+            await _alert_organiser(context, event_id, level)
+    elif action == "cx":
+        await query.answer()
+        await show(
+            update,
+            _("Do you really want to cancel your sign-up?"),
+            InlineKeyboardMarkup(
+                [
+                    [_b(_("❌ Yes, cancel it"), callbacks.event("cxy", event_id))],
+                    [_b(_("↩️ No, keep it"), callbacks.event("show", event_id))],
+                ]
+            ),
+        )
+    elif action == "cxy" or (action == "still" and args in ("yes", "no")):
+        try:
+            if action == "still" and args == "yes":
+                await events.answer_still_coming(event_id, user_id, True)
+                await query.answer()
+                await show(update, _("👍 Thank you! See you there."), _back_to(t, event_id))
+                return
+            await events.cancel_signup(event_id, user_id)
+        except EventError:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        await show(
+            update,
+            _(
+                "Your sign-up is cancelled. "
+                "Thank you for letting us know: your seats are free for others now."
+            ),
+            _back_to(t, event_id),
+        )
+    elif action == "ics":
+        event = await events.get(event_id)
+        if event is None or event.status != "published":
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        data = event_ics(
+            event,
+            t.locale,
+            public_url=context.settings.public_url,
+            bot_username=context.bot.username,
+            tz=context.settings.tz,
+        )
+        assert update.effective_chat is not None
+        await update.effective_chat.send_document(
+            InputFile(data, filename=f"event-{event.id}.ics"),
+            caption=_("🗓 Open this file to add the event to your calendar."),
+        )
+    elif action == "map":
+        event = await events.get(event_id)
+        if event is None or event.latitude is None or event.longitude is None:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        assert update.effective_chat is not None
+        await update.effective_chat.send_venue(
+            latitude=event.latitude,
+            longitude=event.longitude,
+            title=event.place_name or event_title(t, event),
+            address=event.address or "",
+        )
+    else:
+        await answer_expired(update, t)
+
+
+def _back_to(t: Translator, event_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [_b(t.gettext("📅 Show the event"), callbacks.event("show", event_id))],
+            [_b(t.gettext("📝 My sign-ups"), callbacks.menu("signups"))],
+        ]
+    )
+
+
+async def _show_needs(
+    update: Update, context: BotContext, event_id: int, adults: int, children: int, flags: int
+) -> None:
+    t = context.t
+    _ = t.gettext
+    options = [
+        (INTERPRETER, _("🗣 Interpreter for my language")),
+        (CHILDCARE, _("🧸 Childcare")),
+        (WHEELCHAIR, _("♿ Wheelchair access")),
+    ]
+    rows = [
+        [
+            _b(
+                ("✅ " if flags & bit else "") + label,
+                callbacks.event("nd", event_id, adults, children, flags ^ bit),
+            )
+        ]
+        for bit, label in options
+    ]
+    rows.append(
+        [_b(_("✅ Confirm sign-up"), callbacks.event("ok", event_id, adults, children, flags))]
+    )
+    rows.append([_b(_("↩️ Back"), callbacks.event("show", event_id))])
+    summary = party_text(t, adults, children)
+    await show(
+        update,
+        _("Your group: {party}.\nDo you need anything? Tap what applies, then confirm.").format(
+            party=summary
+        ),
+        InlineKeyboardMarkup(rows),
+    )
+
+
+async def _alert_organiser(context: BotContext, event_id: int, level: int) -> None:
+    """Tell whoever created the event when it is 50, 80 and 100 % full."""
+    event = await context.services.events.get(event_id)
+    if event is None:
+        return
+    owner = await context.services.residents.get(event.created_by)
+    t = context.i18n.translator(owner.locale if owner else None)
+    text = t.gettext("📈 {title} is {percent} % full.").format(
+        title=event_title(t, event), percent=t.format_number(level)
+    )
+    # The organiser may have blocked the bot; the alert is a courtesy.
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(event.created_by, text)

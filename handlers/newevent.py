@@ -1,0 +1,605 @@
+"""/newevent for coordinators and partner organisations, and the coordinators' event tools:
+attendees with totals, CSV export, check-in by code, moving, duplicating, cancelling,
+announcing, and approving partners' proposals.
+
+Each step's state is the event row plus a ``PendingInput`` in the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.i18n import Translator, language_name
+from bot.rendering import event_summary, event_title
+from bot.services.chat_state import PendingInput
+from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
+from bot.services.residents import Role
+from bot.services.timeparse import parse_local_datetime, parse_time_of_day
+from handlers import callbacks
+from handlers.events import party_text
+from handlers.keyboards import topic_label
+from handlers.render import answer_expired, show
+
+FLOW = "event"
+CAPACITY_CHOICES = (0, 10, 20, 30, 50, 100)
+DATE_EXAMPLE = "28.11.2026 15:00"
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+async def _may_propose(context: BotContext, user_id: int) -> tuple[bool, bool]:
+    """(may create events, must wait for approval)."""
+    roles = await context.services.residents.roles(user_id)
+    staff = bool(roles & {Role.ADMIN, Role.COORDINATOR})
+    return staff or Role.PARTNER in roles, not staff
+
+
+async def _ask(
+    update: Update,
+    context: BotContext,
+    event_id: int,
+    step: str,
+    prompt: str,
+    skip: bool = False,
+    extra: list[list[InlineKeyboardButton]] | None = None,
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.chat_state.expect(user.id, PendingInput(FLOW, step, {"id": event_id}))
+    rows = list(extra or [])
+    if skip:
+        rows.append(
+            [_b(context.t.gettext("⏭ Skip"), callbacks.event_composer("skip", event_id, step))]
+        )
+    await show(update, prompt, InlineKeyboardMarkup(rows) if rows else None)
+
+
+def _date_prompt(t: Translator, question: str) -> str:
+    return (
+        question
+        + "\n"
+        + t.gettext("For example: {example}").format(example=t.isolate(DATE_EXAMPLE))
+    )
+
+
+async def newevent_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    _ = context.t.gettext
+    allowed, proposed = await _may_propose(context, user.id)
+    if not allowed:
+        await show(update, _("📅 Only coordinators and partner organisations can create events."))
+        return
+    event = await context.services.events.create_draft(user.id, proposed=proposed)
+    await _ask(
+        update,
+        context,
+        event.id,
+        "title",
+        _("✏️ What is the event called? Please write the title in {language}.").format(
+            language=language_name(event.default_locale)
+        ),
+    )
+
+
+async def _next_after(update: Update, context: BotContext, event: EventView, step: str) -> None:
+    """The step that follows ``step`` in the composer."""
+    t = context.t
+    _ = t.gettext
+    if step == "title":
+        await _ask(
+            update,
+            context,
+            event.id,
+            "description",
+            _("📝 Describe the event in a few sentences."),
+            skip=True,
+        )
+    elif step == "description":
+        await _ask(update, context, event.id, "when", _date_prompt(t, _("📅 When does it start?")))
+    elif step == "when":
+        await _ask(
+            update,
+            context,
+            event.id,
+            "until",
+            _("🕒 Until what time? For example: {example}").format(example=t.isolate("17:00")),
+            skip=True,
+        )
+    elif step == "until":
+        await _ask(
+            update,
+            context,
+            event.id,
+            "place",
+            _("📍 Where does it take place? Send the name of the place."),
+        )
+    elif step == "place":
+        await _ask(
+            update,
+            context,
+            event.id,
+            "address",
+            _("🏠 What is the address? You can also send a location."),
+            skip=True,
+        )
+    elif step == "address":
+        buttons = [
+            _b(
+                _("Unlimited") if n == 0 else t.format_number(n),
+                callbacks.event_composer("cap", event.id, n),
+            )
+            for n in CAPACITY_CHOICES
+        ]
+        await _ask(
+            update,
+            context,
+            event.id,
+            "capacity",
+            _("👥 How many seats are there, children included? Tap or type a number."),
+            extra=[buttons[:3], buttons[3:]],
+        )
+    elif step == "capacity":
+        rows = [
+            [_b(topic_label(t, key), callbacks.event_composer("topic", event.id, key))]
+            for key in context.settings.topics
+        ]
+        await _ask(
+            update, context, event.id, "topic", _("🏷 Which topic fits best?"), skip=True, extra=rows
+        )
+    elif step == "topic":
+        await _ask(
+            update,
+            context,
+            event.id,
+            "photo",
+            _("🖼 Would you like to add a photo? Send it now."),
+            skip=True,
+        )
+    else:
+        await show_preview(update, context, event)
+
+
+async def show_preview(update: Update, context: BotContext, event: EventView) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.chat_state.clear(user.id)
+    t = context.t
+    _ = t.gettext
+    _allowed, proposed = await _may_propose(context, user.id)
+    text = _("👁 <b>Preview</b>, as residents will see it:") + "\n\n" + event_summary(t, event)
+    if proposed:
+        rows = [[_b(_("📨 Send for approval"), callbacks.event_composer("propose", event.id))]]
+    else:
+        rows = [
+            [_b(_("🚀 Publish now"), callbacks.event_composer("publish", event.id))],
+            [
+                _b(_("🕒 Publish later"), callbacks.event_composer("later", event.id)),
+                _b(_("💾 Keep as draft"), callbacks.event_composer("draft", event.id)),
+            ],
+        ]
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+async def composer_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    user_id = update.effective_user.id
+    allowed, proposed = await _may_propose(context, user_id)
+    t = context.t
+    _ = t.gettext
+    match = context.matches[0]
+    action, event_id, arg = match["action"], int(match["id"]), match["arg"]
+    events = context.services.events
+    event = await events.get(event_id)
+    if not allowed or event is None or (proposed and event.created_by != user_id):
+        await answer_expired(update, t)
+        return
+    try:
+        if action == "skip" and arg in ("description", "until", "address", "topic", "photo"):
+            await query.answer()
+            await _next_after(update, context, event, arg)
+        elif action == "cap" and arg is not None and arg.isdigit():
+            event = await events.update(event_id, capacity=int(arg))
+            await query.answer()
+            await _next_after(update, context, event, "capacity")
+        elif action == "topic" and arg in context.settings.topics:
+            event = await events.update(event_id, topics=[arg])
+            await query.answer()
+            await _next_after(update, context, event, "topic")
+        elif action == "publish" and not proposed:
+            event = await events.publish(event_id)
+            await query.answer()
+            await _offer_announcement(update, context, event)
+        elif action == "later" and not proposed:
+            await query.answer()
+            await _ask(
+                update,
+                context,
+                event_id,
+                "publish_at",
+                _date_prompt(t, _("🕒 When should it be published?")),
+            )
+        elif action == "draft":
+            await context.services.chat_state.clear(user_id)
+            await query.answer()
+            await show(update, _("💾 Saved as a draft."))
+        elif action == "announce" and not proposed:
+            await query.answer()
+            await _offer_announcement(update, context, event)
+        elif action == "ann" and arg in ("topics", "all") and not proposed:
+            audience = {"topics": list(event.topics)} if arg == "topics" else {}
+            counts = await events.announce(event_id, audience)
+            await query.answer()
+            total = sum(counts.values())
+            await show(
+                update,
+                _("📣 The announcement goes out to {residents}.").format(
+                    residents=t.ngettext("{count} resident", "{count} residents", total).format(
+                        count=t.format_number(total)
+                    )
+                ),
+            )
+        elif action == "propose" and proposed:
+            await context.services.chat_state.clear(user_id)
+            await query.answer()
+            await show(
+                update,
+                _(
+                    "📨 Thank you! A coordinator will look at your event, "
+                    "and we will tell you the outcome."
+                ),
+            )
+        else:
+            await answer_expired(update, t)
+    except MissingTitle:
+        await query.answer(_("Please write the title first."), show_alert=True)
+    except InvalidTime:
+        await query.answer(_("Please set a start time in the future first."), show_alert=True)
+    except EventError:
+        await answer_expired(update, t)
+
+
+async def _offer_announcement(update: Update, context: BotContext, event: EventView) -> None:
+    t = context.t
+    _ = t.gettext
+    events = context.services.events
+    everyone = sum((await events.announce_counts({})).values())
+    rows = []
+    if event.topics:
+        interested = sum((await events.announce_counts({"topics": list(event.topics)})).values())
+        rows.append(
+            [
+                _b(
+                    _("🏷 Residents interested in its topic ({count})").format(
+                        count=t.format_number(interested)
+                    ),
+                    callbacks.event_composer("ann", event.id, "topics"),
+                )
+            ]
+        )
+    rows.append(
+        [
+            _b(
+                _("👥 Everyone ({count})").format(count=t.format_number(everyone)),
+                callbacks.event_composer("ann", event.id, "all"),
+            )
+        ]
+    )
+    rows.append([_b(_("🔇 Don't announce"), callbacks.event_admin("menu", event.id))])
+    await show(
+        update, _("✅ Published. Would you like to announce it?"), InlineKeyboardMarkup(rows)
+    )
+
+
+async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    t = context.t
+    _ = t.gettext
+    events = context.services.events
+    event_id = int(pending.data["id"])
+    event = await events.get(event_id)
+    allowed, _proposed = await _may_propose(context, user.id)
+    if event is None or not allowed:
+        await context.services.chat_state.clear(user.id)
+        await show(update, _("⚠️ This button is no longer valid. Please send /menu."))
+        return
+    text = (message.text or "").strip()
+    step = pending.step
+    try:
+        if step == "title":
+            if not text:
+                await message.reply_text(_("Please send the title as text."))
+                return
+            event = await events.set_version(event_id, event.default_locale, title=text)
+        elif step == "description":
+            if not text:
+                await message.reply_text(_("Please send the description as text."))
+                return
+            event = await events.set_version(event_id, event.default_locale, description=text)
+        elif step in ("when", "move", "dup", "publish_at"):
+            at = parse_local_datetime(text, context.clock(), context.settings.tz)
+            if at is None:
+                await message.reply_text(
+                    _(
+                        "I couldn't read that. Please write the date and time like {example}."
+                    ).format(example=t.isolate(DATE_EXAMPLE))
+                )
+                return
+            if step == "when":
+                event = await events.update(event_id, starts_at=at, ends_at=at + timedelta(hours=2))
+            elif step == "move":
+                length = (
+                    (event.ends_at - event.starts_at)
+                    if event.ends_at and event.starts_at
+                    else timedelta(hours=2)
+                )
+                event = await events.update(event_id, starts_at=at, ends_at=at + length)
+                await context.services.chat_state.clear(user.id)
+                await message.reply_text(
+                    _("🔄 Moved. Everyone signed up is told in their language.")
+                )
+                return
+            elif step == "dup":
+                copy = await events.duplicate(event_id, at)
+                await show_preview(update, context, copy)
+                return
+            else:
+                event = await events.schedule_publication(event_id, at)
+                await context.services.chat_state.clear(user.id)
+                await message.reply_text(
+                    _("🕒 It will be published on {date}.").format(
+                        date=t.format_datetime(at, "full")
+                    )
+                )
+                return
+        elif step == "until":
+            clock = parse_time_of_day(text)
+            if clock is None or event.starts_at is None:
+                await message.reply_text(
+                    _("I couldn't read that. Please write the time like {example}.").format(
+                        example=t.isolate("17:00")
+                    )
+                )
+                return
+            local_start = event.starts_at.astimezone(context.settings.tz)
+            end = datetime.combine(local_start.date(), clock, tzinfo=context.settings.tz)
+            event = await events.update(event_id, ends_at=end)
+        elif step == "place":
+            if not text:
+                await message.reply_text(_("Please send the name of the place as text."))
+                return
+            event = await events.update(event_id, place_name=text[:200])
+        elif step == "address":
+            if message.location is not None:
+                event = await events.update(
+                    event_id,
+                    latitude=message.location.latitude,
+                    longitude=message.location.longitude,
+                )
+            elif text:
+                event = await events.update(event_id, address=text[:300])
+            else:
+                await message.reply_text(_("Please send the address as text, or a location."))
+                return
+        elif step == "capacity":
+            if not text.isdigit():
+                await message.reply_text(
+                    _("Please send a number, for example 25, or 0 for unlimited.")
+                )
+                return
+            event = await events.update(event_id, capacity=int(text))
+        elif step == "photo":
+            if not message.photo:
+                await message.reply_text(_("Please send a photo."))
+                return
+            event = await events.update(event_id, photo_file_id=message.photo[-1].file_id)
+        elif step == "checkin":
+            signup = await events.check_in(event_id, text)
+            if signup is None:
+                await message.reply_text(
+                    _("No sign-up has this code. Please check it and send it again.")
+                )
+                return
+            await message.reply_text(
+                _("✅ Checked in: {code} ({party}).").format(
+                    code=f"<code>{signup.code}</code>",
+                    party=party_text(t, signup.adults, signup.children),
+                )
+            )
+            return
+        else:
+            await context.services.chat_state.clear(user.id)
+            return
+    except InvalidTime:
+        await message.reply_text(_("That time has already passed. Please choose a later one."))
+        return
+    except EventError:
+        await message.reply_text(_("Please check what you sent and try again."))
+        return
+    await _next_after(update, context, event, step)
+
+
+# --- coordinators' tools for one event ----------------------------------------------------
+
+
+async def proposals_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    _ = context.t.gettext
+    if not await context.services.residents.is_staff(user.id):
+        await show(update, _("📅 Only coordinators and partner organisations can create events."))
+        return
+    found = await context.services.events.proposals()
+    if not found:
+        await show(update, _("📨 There are no proposals from partner organisations."))
+        return
+    rows = [
+        [_b("📨 " + event_title(context.t, event), callbacks.event_admin("menu", event.id))]
+        for event in found
+    ]
+    await show(
+        update, _("📨 <b>Proposals from partner organisations</b>"), InlineKeyboardMarkup(rows)
+    )
+
+
+async def admin_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    if not await context.services.residents.is_staff(update.effective_user.id):
+        await answer_expired(update, t)
+        return
+    match = context.matches[0]
+    action, event_id = match["action"], int(match["id"])
+    events = context.services.events
+    event = await events.get(event_id)
+    if event is None:
+        await answer_expired(update, t)
+        return
+    try:
+        await _admin_action(update, context, event, action)
+    except EventError:
+        await answer_expired(update, t)
+
+
+async def _admin_action(update: Update, context: BotContext, event: EventView, action: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    _ = t.gettext
+    events = context.services.events
+    if action == "menu":
+        await query.answer()
+        rows = [
+            [
+                _b(_("👥 Attendees"), callbacks.event_admin("people", event.id)),
+                _b(_("✅ Check in"), callbacks.event_admin("checkin", event.id)),
+            ],
+            [
+                _b(_("🕒 Change the time"), callbacks.event_admin("move", event.id)),
+                _b(_("📄 Duplicate"), callbacks.event_admin("dup", event.id)),
+            ],
+            [_b(_("📣 Announce"), callbacks.event_composer("announce", event.id))],
+            [_b(_("⛔ Cancel the event"), callbacks.event_admin("cancel", event.id))],
+        ]
+        if event.status == "proposed":
+            rows.insert(
+                0,
+                [
+                    _b(_("✅ Approve"), callbacks.event_admin("approve", event.id)),
+                    _b(_("❌ Reject"), callbacks.event_admin("reject", event.id)),
+                ],
+            )
+        await show(update, "🛠 " + event_summary(t, event), InlineKeyboardMarkup(rows))
+    elif action == "people":
+        await query.answer()
+        summary = await events.attendees(event.id)
+        lines = [
+            "👥 " + event_summary(t, event),
+            _("Confirmed: {party}. Waiting list: {groups}.").format(
+                party=party_text(t, summary.adults, summary.children),
+                groups=t.ngettext(
+                    "{count} group", "{count} groups", len(summary.waitlisted)
+                ).format(count=t.format_number(len(summary.waitlisted))),
+            ),
+            _(
+                "Childcare: {childcare} · Wheelchair: {wheelchair} · Checked in: {checked_in}"
+            ).format(
+                childcare=t.format_number(summary.childcare),
+                wheelchair=t.format_number(summary.wheelchair),
+                checked_in=t.format_number(summary.checked_in),
+            ),
+        ]
+        if summary.interpreters:
+            lines.append(
+                _("Interpreters: {languages}").format(
+                    languages=", ".join(
+                        f"{language_name(locale)} {t.format_number(n)}"
+                        for locale, n in summary.interpreters.items()
+                    )
+                )
+            )
+        for signup in summary.confirmed:
+            party = party_text(t, signup.adults, signup.children)
+            lines.append(f"<code>{signup.code}</code> · {party} · {language_name(signup.locale)}")
+        rows = [
+            [_b(_("📄 Export as CSV"), callbacks.event_admin("csv", event.id))],
+            [_b(_("↩️ Back"), callbacks.event_admin("menu", event.id))],
+        ]
+        await show(update, "\n".join(lines[:60]), InlineKeyboardMarkup(rows))
+    elif action == "csv":
+        await query.answer()
+        data = (await events.csv(event.id)).encode("utf-8-sig")  # Excel reads the BOM as UTF-8
+        assert update.effective_chat is not None
+        await update.effective_chat.send_document(
+            InputFile(data, filename=f"event-{event.id}-attendees.csv")
+        )
+    elif action == "checkin":
+        await query.answer()
+        await _ask(
+            update,
+            context,
+            event.id,
+            "checkin",
+            _("✅ Send the registration code to check someone in."),
+        )
+    elif action == "move":
+        await query.answer()
+        await _ask(
+            update, context, event.id, "move", _date_prompt(t, _("🕒 When does it start now?"))
+        )
+    elif action == "dup":
+        await query.answer()
+        await _ask(
+            update, context, event.id, "dup", _date_prompt(t, _("📄 When does the copy start?"))
+        )
+    elif action == "cancel":
+        await query.answer()
+        await show(
+            update,
+            _("Do you really want to cancel this event? Everyone signed up will be told."),
+            InlineKeyboardMarkup(
+                [
+                    [_b(_("⛔ Yes, cancel the event"), callbacks.event_admin("cancely", event.id))],
+                    [_b(_("↩️ Back"), callbacks.event_admin("menu", event.id))],
+                ]
+            ),
+        )
+    elif action == "cancely":
+        told = await events.cancel(event.id)
+        await query.answer()
+        await show(
+            update,
+            t.ngettext(
+                "⛔ Cancelled. {count} person signed up is told.",
+                "⛔ Cancelled. {count} people signed up are told.",
+                told,
+            ).format(count=t.format_number(told)),
+        )
+    elif action in ("approve", "reject"):
+        event = await (events.approve(event.id) if action == "approve" else events.reject(event.id))
+        await query.answer()
+        partner = await context.services.residents.get(event.created_by)
+        pt = context.i18n.translator(partner.locale if partner else None)
+        outcome = (
+            pt.gettext("✅ Your event was approved and is now published:")
+            if action == "approve"
+            else pt.gettext("❌ Your event was not approved this time:")
+        )
+        # The partner may have blocked the bot; the decision stands either way.
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                event.created_by, outcome + "\n" + event_summary(pt, event)
+            )
+        await show(update, _("Done. The partner organisation has been told."))

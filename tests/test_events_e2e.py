@@ -1,0 +1,144 @@
+"""Events through the sandbox: sign up with companions, waiting list, promotion, bad input."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.services.events import EventView
+from storage.models import utcnow
+from tests.conftest import ADMIN_ID
+from tests.support.live import LiveBot, LiveResident
+
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
+    return live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid)
+
+
+async def onboard(resident: LiveResident, locale: str) -> None:
+    await resident.say("/start")
+    await resident.tap(f"lang:{locale}")
+    await resident.tap(f"consent:yes:{locale}")
+    await resident.tap("topics:done")
+    await resident.say("/settings")
+    await resident.tap("set:quiet")
+    await resident.tap("quiet:off")  # tests run at any hour
+
+
+async def published_event(live_bot: LiveBot, capacity: int) -> EventView:
+    events = live_bot.runtime.services.events
+    draft = await events.create_draft(ADMIN_ID)
+    await events.set_version(draft.id, "de", title="Hoffest", description="Mit Musik und Kuchen")
+    await events.set_version(draft.id, "tr", title="Avlu şenliği")
+    start = utcnow() + timedelta(days=3)
+    await events.update(
+        draft.id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        place_name="Innenhof",
+        address="Berliner Str. 1",
+        latitude=49.99,
+        longitude=8.41,
+        capacity=capacity,
+        topics=["children"],
+    )
+    return await events.publish(draft.id)
+
+
+async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -> None:
+    event = await published_event(live_bot, capacity=4)
+    events = live_bot.runtime.services.events
+    await events.sign_up(event.id, 790, "de", adults=1)  # someone else: 3 seats left
+
+    ayse = live_bot.resident("Ayşe", "tr", 791)
+    omar = live_bot.resident("Omar", "ar", 792)
+    await onboard(ayse, "tr")
+    await onboard(omar, "ar")
+
+    listing = await ayse.tap("menu:events")
+    assert "Avlu şenliği" in listing.text  # the Turkish title
+    detail = await ayse.tap(f"ev:show:{event.id}")
+    assert "Innenhof" in detail.text
+    await ayse.tap(f"ev:join:{event.id}")
+    await ayse.tap(f"ev:ad:{event.id}:1")
+    await ayse.tap(f"ev:ch:{event.id}:1:2")
+    await ayse.tap(f"ev:nd:{event.id}:1:2:2")  # childcare
+    confirmed = await ayse.tap(f"ev:ok:{event.id}:1:2:2")
+    code = re.search(r"\b([A-Z2-9]{6})\b", confirmed.text)
+    assert code, confirmed.text
+    assert (await events.get(event.id)).seats_left == 0
+
+    await omar.say(f"/start event_{event.id}")  # the share link
+    await omar.tap(f"ev:join:{event.id}")
+    await omar.tap(f"ev:ad:{event.id}:1")
+    await omar.tap(f"ev:ch:{event.id}:1:0")
+    offer = await omar.tap(f"ev:ok:{event.id}:1:0:0")
+    assert f"ev:wl:{event.id}:1:0:0" in [data for _, data in offer.buttons()]
+    waiting = await omar.tap(f"ev:wl:{event.id}:1:0:0")
+    assert ARABIC.search(waiting.text)
+    summary = await events.attendees(event.id)
+    assert len(summary.waitlisted) == 1 and summary.childcare == 1
+
+    await ayse.tap("menu:signups")
+    await ayse.tap(f"ev:show:{event.id}")
+    await ayse.tap(f"ev:cx:{event.id}")
+    await ayse.tap(f"ev:cxy:{event.id}")
+
+    promoted_text = tr(
+        live_bot, "ar", "🎉 Good news: a place became free and you are now signed up for"
+    )
+    await live_bot.emulator.wait_until(
+        lambda: any(
+            (m.text or "").startswith(promoted_text.split(":")[0])
+            for m in live_bot.emulator.bot_messages(792)
+        ),
+        timeout=15,
+    )
+    summary = await events.attendees(event.id)
+    assert [s.telegram_id for s in summary.confirmed] == [790, 792]
+
+
+async def test_bad_input_changes_nothing(live_bot: LiveBot) -> None:
+    event = await published_event(live_bot, capacity=10)
+    resident = live_bot.resident("Olena", "uk", 793)
+    await onboard(resident, "uk")
+    expired = tr(live_bot, "uk", "⚠️ This button is no longer valid. Please send /menu.")
+    await resident.tap_forged("ev:show:987654")
+    gone = tr(live_bot, "uk", "😕 This event doesn't exist (any more).")
+    await live_bot.emulator.wait_until(lambda: resident.last.text == gone)
+    assert (await resident.tap_forged("ev:cxy:987654"))["text"] == expired
+    party = tr(live_bot, "uk", "Please choose between 1 and 10 people in all.")
+    assert (await resident.tap_forged(f"ev:ok:{event.id}:-1:0:0"))["text"] == party
+    assert (await resident.tap_forged(f"ev:ok:{event.id}:500:0:0"))["text"] == party
+    assert (await resident.tap_forged(f"ev:ok:{event.id}:1:-3:0"))["text"] == party
+    assert (await live_bot.runtime.services.events.get(event.id)).seats_taken == 0
+
+    await resident.say(f"/start event_{event.id}")
+    await resident.tap(f"ev:join:{event.id}")
+    await resident.tap(f"ev:ad:{event.id}:2")
+    await resident.tap(f"ev:ch:{event.id}:2:0")
+    await resident.tap(f"ev:ok:{event.id}:2:0:0")
+    twice = await resident.tap_forged(f"ev:ok:{event.id}:2:0:0")
+    assert twice["text"] == tr(live_bot, "uk", "You are already signed up for this event.")
+    assert (await live_bot.runtime.services.events.get(event.id)).seats_taken == 2
+
+
+async def test_coordinator_dates_are_checked(live_bot: LiveBot) -> None:
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    await coordinator.say("/newevent")
+    await coordinator.say("Nachbarschaftscafé")
+    description = coordinator.last.buttons()[-1][1]
+    await coordinator.tap(description)
+    unreadable = await coordinator.say("next tuesday 25:00")
+    assert unreadable.text == tr(
+        live_bot, "de", "I couldn't read that. Please write the date and time like {example}."
+    ).format(example="28.11.2026 15:00")
+    past = await coordinator.say("01.01.2020 10:00")
+    assert past.text == tr(
+        live_bot, "de", "That time has already passed. Please choose a later one."
+    )
+    next_step = await coordinator.say("24.12.2099 15:00")
+    assert "17:00" in next_step.text  # asks until when
