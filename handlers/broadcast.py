@@ -15,6 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import AppState, BotContext
 from bot.i18n import Translator, language_name
+from bot.rendering import event_title
 from bot.services.broadcasts import (
     DAYS,
     BroadcastError,
@@ -84,6 +85,11 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         parts.append(", ".join(language_name(locale) for locale in view.audience["locales"]))
     if view.audience.get("topics"):
         parts.append(", ".join(topic_label(t, key) for key in view.audience["topics"]))
+    for key, mark in (("event_attendees", "📅"), ("event_waitlist", "⏳")):
+        for event_id in view.audience.get(key) or []:
+            event = await context.services.events.get(int(event_id))
+            if event is not None:
+                parts.append(f"{mark} {event_title(t, event)}")
     audience = " + ".join(parts) if parts else _("everyone")
     versions = ", ".join(
         language_name(locale) + (" 🎤" if version.voice_file_id else "")

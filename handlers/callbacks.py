@@ -93,7 +93,7 @@ def event_list(offset: int = 0, filter_: str = "all") -> str:
 
 # Events (coordinators): eva:<action>:<event id>[:<arg>]; the composer: evc:<action>:<id>[:<arg>]
 EVENT_ADMIN = re.compile(
-    r"^eva:(?P<action>menu|people|csv|checkin|move|dup|cancel|cancely|approve|reject)"
+    r"^eva:(?P<action>menu|people|csv|checkin|move|dup|cancel|cancely|approve|reject|msg|msgw)"
     r":(?P<id>\d{1,10})$"
 )
 EVENT_COMPOSER = re.compile(

@@ -21,6 +21,7 @@ from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
 from bot.services.residents import Role
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 from handlers import callbacks
+from handlers.broadcast import show_composer
 from handlers.events import party_text
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, show
@@ -491,6 +492,10 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
                 _b(_("📄 Duplicate"), callbacks.event_admin("dup", event.id)),
             ],
             [_b(_("📣 Announce"), callbacks.event_composer("announce", event.id))],
+            [
+                _b(_("📣 Message attendees"), callbacks.event_admin("msg", event.id)),
+                _b(_("📣 Message the waiting list"), callbacks.event_admin("msgw", event.id)),
+            ],
             [_b(_("⛔ Cancel the event"), callbacks.event_admin("cancel", event.id))],
         ]
         if event.status == "proposed":
@@ -538,6 +543,15 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             [_b(_("↩️ Back"), callbacks.event_admin("menu", event.id))],
         ]
         await show(update, "\n".join(lines[:60]), InlineKeyboardMarkup(rows))
+    elif action in ("msg", "msgw"):
+        # The broadcast composer, with this event's attendees (or waiting list) as audience.
+        key = "event_attendees" if action == "msg" else "event_waitlist"
+        assert update.effective_user is not None
+        draft = await context.services.broadcasts.create_draft(
+            update.effective_user.id, audience={key: [event.id]}
+        )
+        await query.answer()
+        await show_composer(update, context, draft)
     elif action == "csv":
         await query.answer()
         data = (await events.csv(event.id)).encode("utf-8-sig")  # Excel reads the BOM as UTF-8

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from bot.services.events import EventView
 from storage.models import utcnow
@@ -142,3 +144,47 @@ async def test_coordinator_dates_are_checked(live_bot: LiveBot) -> None:
     )
     next_step = await coordinator.say("24.12.2099 15:00")
     assert "17:00" in next_step.text  # asks until when
+
+
+async def test_a_reminder_survives_a_restart_and_goes_out_once(tmp_path: Path) -> None:
+    from bot.runtime import Runtime
+    from bot.sandbox.emulator import BotApiEmulator, SandboxServer
+    from tests.conftest import make_settings
+
+    emulator = BotApiEmulator()
+    emulator.add_user("Maria", "el", user_id=795)
+    async with SandboxServer(emulator) as server:
+        settings = make_settings(tmp_path, telegram_api_url=server.base_url)
+        first = Runtime(settings, serve_http=False, poll_timeout=1)
+        await first.start()
+        services = first.services
+        await services.residents.register(795, "el")
+        await services.residents.set_quiet_hours(795, 0, 0)
+        events = services.events
+        draft = await events.create_draft(ADMIN_ID)
+        await events.set_version(draft.id, "de", title="Elterncafé")
+        # The reminder is due 2 s from now: one hour before a start in one hour and 2 s.
+        start = utcnow() + timedelta(hours=1, seconds=2)
+        await events.update(draft.id, starts_at=start, reminder_hours=1, place_name="Kita")
+        await events.publish(draft.id)
+        await events.sign_up(draft.id, 795, "el", adults=1)
+        await first.stop()  # down before the reminder is due
+
+        await asyncio.sleep(2.5)
+        second = Runtime(settings, serve_http=False, poll_timeout=1)
+        await second.start()
+        reminder = second.application.bot_data.i18n.translator("el").gettext(
+            "⏰ Reminder: you are signed up for"
+        )
+        try:
+            await emulator.wait_until(
+                lambda: any(
+                    (m.text or "").startswith(reminder) for m in emulator.bot_messages(795)
+                ),
+                timeout=15,
+            )
+            await asyncio.sleep(1.5)
+            copies = [m for m in emulator.bot_messages(795) if (m.text or "").startswith(reminder)]
+            assert len(copies) == 1 and "Elterncafé" in copies[0].text
+        finally:
+            await second.stop()

@@ -303,13 +303,16 @@ class BroadcastService:
 
     # composing ----------------------------------------------------------------------------
 
-    async def create_draft(self, created_by: int) -> BroadcastView:
+    async def create_draft(
+        self, created_by: int, audience: Mapping[str, Any] | None = None
+    ) -> BroadcastView:
+        """A new draft, for everyone or for a given audience (e.g. an event's attendees)."""
         async with self._sessions.begin() as session:
             row = Broadcast(
                 kind=BROADCAST,
                 status=BroadcastStatus.DRAFT,
                 created_by=created_by,
-                audience={},
+                audience=dict(audience or {}),
                 default_locale=self.default_locale,
                 urgent=False,
                 created_at=self._clock(),
