@@ -76,7 +76,7 @@ def digest(choice: str) -> str:
 
 # Events (residents): ev:<action>:<event id>[:<args>]
 EVENT = re.compile(
-    r"^ev:(?P<action>show|join|ad|ch|nd|ok|wl|cx|cxy|still|ics|map)"
+    r"^ev:(?P<action>show|join|ad|ch|nd|ok|wl|note|cx|cxy|still|ics|map)"
     r":(?P<id>\d{1,10})(?::(?P<args>[a-z0-9:_-]{1,40}))?$"
 )
 EVENT_LIST = re.compile(r"^evl:(?P<offset>\d{1,4}):(?P<filter>all|week|t_[a-z_]{1,30})$")
@@ -93,7 +93,7 @@ def event_list(offset: int = 0, filter_: str = "all") -> str:
 
 # Events (coordinators): eva:<action>:<event id>[:<arg>]; the composer: evc:<action>:<id>[:<arg>]
 EVENT_ADMIN = re.compile(
-    r"^eva:(?P<action>menu|people|csv|checkin|move|dup|cancel|cancely|approve|reject|msg|msgw)"
+    r"^eva:(?P<action>menu|people|csv|checkin|move|place|dup|cancel|cancely|approve|reject|msg|msgw)"
     r":(?P<id>\d{1,10})$"
 )
 EVENT_COMPOSER = re.compile(

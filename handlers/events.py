@@ -12,6 +12,7 @@ from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.rendering import event_summary, event_title
+from bot.services.chat_state import PendingInput
 from bot.services.events import (
     AlreadySignedUp,
     EventError,
@@ -29,6 +30,7 @@ PAGE_SIZE = 3
 MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
 
 INTERPRETER, CHILDCARE, WHEELCHAIR = 1, 2, 4
+NOTE_FLOW = "signup_note"
 
 
 def _b(text: str, data: str) -> InlineKeyboardButton:
@@ -270,71 +272,21 @@ async def event_button(update: Update, context: BotContext) -> None:
             await answer_expired(update, t)
             return
         adults, children, flags = numbers
-        try:
-            result = await events.sign_up(
-                event_id,
-                user_id,
-                context.locale or context.i18n.default_locale,
-                adults=adults,
-                children=children,
-                interpreter_locale=context.locale if flags & INTERPRETER else None,
-                childcare=bool(flags & CHILDCARE),
-                wheelchair=bool(flags & WHEELCHAIR),
-                waitlist=action == "wl",
-            )
-        except EventFull as full:
-            await query.answer()
-            await show(
-                update,
-                t.ngettext(
-                    "😕 Only {count} seat is left, not enough for your group.",
-                    "😕 Only {count} seats are left, not enough for your group.",
-                    full.seats_left,
-                ).format(count=t.format_number(full.seats_left))
-                + "\n"
-                + _(
-                    "Would you like to join the waiting list? "
-                    "We will tell you when places become free."
-                ),
-                InlineKeyboardMarkup(
-                    [
-                        [
-                            _b(
-                                _("⏳ Join the waiting list"),
-                                callbacks.event("wl", event_id, adults, children, flags),
-                            )
-                        ],
-                        [_b(_("↩️ Back"), callbacks.event("show", event_id))],
-                    ]
-                ),
-            )
-            return
-        except AlreadySignedUp as already:
-            await query.answer(_("You are already signed up for this event."), show_alert=True)
-            await show(update, signup_status_text(t, already.signup), _back_to(t, event_id))
-            return
-        except InvalidParty:
-            await query.answer(_("Please choose between 1 and 10 people in all."), show_alert=True)
-            return
-        except SignupClosed:
-            await query.answer(_("Sign-up for this event is closed."), show_alert=True)
-            return
-        except EventError:
+        await sign_up(update, context, event_id, adults, children, flags, waitlist=action == "wl")
+    elif action == "note":
+        numbers = _ints(args, 3)
+        if numbers is None:
             await answer_expired(update, t)
             return
         await query.answer()
-        signup = result.signup
-        if signup.status == "waitlisted":
-            text = _(
-                "⏳ You are on the waiting list. We will tell you as soon as a place becomes free."
-            )
-        else:
-            text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
-                code=f"<code>{signup.code}</code>"
-            )
-        await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
-        for level in result.crossed_levels:
-            await _alert_organiser(context, event_id, level)
+        adults, children, flags = numbers
+        step = {"id": event_id, "adults": adults, "children": children, "flags": flags}
+        await context.services.chat_state.expect(user_id, PendingInput(NOTE_FLOW, "note", step))
+        await show(
+            update,
+            _("📝 Write your note, for example about allergies or what you can bring."),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.event("show", event_id))]]),
+        )
     elif action == "cx":
         await query.answer()
         await show(
@@ -402,6 +354,115 @@ async def event_button(update: Update, context: BotContext) -> None:
         await answer_expired(update, t)
 
 
+async def _tell(update: Update, text: str) -> None:
+    """An answer to a tap (as an alert) or to a typed message (as a message)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await show(update, text)
+
+
+async def sign_up(
+    update: Update,
+    context: BotContext,
+    event_id: int,
+    adults: int,
+    children: int,
+    flags: int,
+    *,
+    waitlist: bool = False,
+    note: str | None = None,
+) -> None:
+    """Sign the resident up (from the confirm button, or after they typed a note)."""
+    assert update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    try:
+        result = await context.services.events.sign_up(
+            event_id,
+            update.effective_user.id,
+            context.locale or context.i18n.default_locale,
+            adults=adults,
+            children=children,
+            interpreter_locale=context.locale if flags & INTERPRETER else None,
+            childcare=bool(flags & CHILDCARE),
+            wheelchair=bool(flags & WHEELCHAIR),
+            note=note,
+            waitlist=waitlist,
+        )
+    except EventFull as full:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        offer = InlineKeyboardMarkup(
+            [
+                [
+                    _b(
+                        _("⏳ Join the waiting list"),
+                        callbacks.event("wl", event_id, adults, children, flags),
+                    )
+                ],
+                [_b(_("↩️ Back"), callbacks.event("show", event_id))],
+            ]
+        )
+        too_few = t.ngettext(
+            "😕 Only {count} seat is left, not enough for your group.",
+            "😕 Only {count} seats are left, not enough for your group.",
+            full.seats_left,
+        ).format(count=t.format_number(full.seats_left))
+        question = _(
+            "Would you like to join the waiting list? We will tell you when places become free."
+        )
+        await show(update, too_few + "\n" + question, offer)
+        return
+    except AlreadySignedUp as already:
+        await _tell(update, _("You are already signed up for this event."))
+        await show(update, signup_status_text(t, already.signup), _back_to(t, event_id))
+        return
+    except InvalidParty:
+        await _tell(update, _("Please choose between 1 and 10 people in all."))
+        return
+    except SignupClosed:
+        await _tell(update, _("Sign-up for this event is closed."))
+        return
+    except EventError:
+        await _tell(update, _("⚠️ This button is no longer valid. Please send /menu."))
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    signup = result.signup
+    if signup.status == "waitlisted":
+        text = _(
+            "⏳ You are on the waiting list. We will tell you as soon as a place becomes free."
+        )
+    else:
+        text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
+            code=f"<code>{signup.code}</code>"
+        )
+    await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
+    for level in result.crossed_levels:
+        await _alert_organiser(context, event_id, level)
+
+
+async def note_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+    """The note typed after "Add a note": it completes the sign-up."""
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    await context.services.chat_state.clear(update.effective_user.id)
+    if not message.text:
+        await show(update, context.t.gettext("Please send text or a voice note."))
+        return
+    data = pending.data
+    await sign_up(
+        update,
+        context,
+        int(data["id"]),
+        int(data["adults"]),
+        int(data["children"]),
+        int(data["flags"]),
+        note=message.text[:500],
+    )
+
+
 def _back_to(t: Translator, event_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -430,6 +491,9 @@ async def _show_needs(
         ]
         for bit, label in options
     ]
+    rows.append(
+        [_b(_("📝 Add a note"), callbacks.event("note", event_id, adults, children, flags))]
+    )
     rows.append(
         [_b(_("✅ Confirm sign-up"), callbacks.event("ok", event_id, adults, children, flags))]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import broadcast, fallback, newevent
+from handlers import broadcast, events, fallback, newevent
 
 
 async def route_message(update: Update, context: BotContext) -> None:
@@ -13,6 +13,9 @@ async def route_message(update: Update, context: BotContext) -> None:
     pending = await context.services.chat_state.get(user.id) if user else None
     if pending is not None and pending.flow == broadcast.FLOW:
         await broadcast.handle_input(update, context, pending)
+        return
+    if pending is not None and pending.flow == events.NOTE_FLOW:
+        await events.note_input(update, context, pending)
         return
     if pending is not None and pending.flow == newevent.FLOW:
         await newevent.handle_input(update, context, pending)

@@ -404,6 +404,16 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                 await message.reply_text(_("Please send a photo."))
                 return
             event = await events.update(event_id, photo_file_id=message.photo[-1].file_id)
+        elif step == "new_place":
+            if not text:
+                await message.reply_text(_("Please send the name of the place as text."))
+                return
+            await events.update(event_id, place_name=text[:200], address=None)
+            await context.services.chat_state.clear(user.id)
+            await message.reply_text(
+                _("📍 The place has changed. Everyone signed up is told in their language.")
+            )
+            return
         elif step == "checkin":
             signup = await events.check_in(event_id, text)
             if signup is None:
@@ -487,6 +497,7 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
                 _b(_("👥 Attendees"), callbacks.event_admin("people", event.id)),
                 _b(_("✅ Check in"), callbacks.event_admin("checkin", event.id)),
             ],
+            [_b(_("📍 Change the place"), callbacks.event_admin("place", event.id))],
             [
                 _b(_("🕒 Change the time"), callbacks.event_admin("move", event.id)),
                 _b(_("📄 Duplicate"), callbacks.event_admin("dup", event.id)),
@@ -573,6 +584,9 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         await _ask(
             update, context, event.id, "move", _date_prompt(t, _("🕒 When does it start now?"))
         )
+    elif action == "place":
+        await query.answer()
+        await _ask(update, context, event.id, "new_place", _("📍 Where does it take place now?"))
     elif action == "dup":
         await query.answer()
         await _ask(

@@ -188,3 +188,36 @@ async def test_a_reminder_survives_a_restart_and_goes_out_once(tmp_path: Path) -
             assert len(copies) == 1 and "Elterncafé" in copies[0].text
         finally:
             await second.stop()
+
+
+async def test_a_note_with_the_sign_up_and_a_new_place_for_everyone(live_bot: LiveBot) -> None:
+    event = await published_event(live_bot, capacity=10)
+    events = live_bot.runtime.services.events
+    giulia = live_bot.resident("Giulia", "it", 796)
+    await onboard(giulia, "it")
+    await giulia.say(f"/start event_{event.id}")
+    await giulia.tap(f"ev:join:{event.id}")
+    await giulia.tap(f"ev:ad:{event.id}:1")
+    await giulia.tap(f"ev:ch:{event.id}:1:1")
+    await giulia.tap(f"ev:note:{event.id}:1:1:0")
+    confirmed = await giulia.say("Porto una torta <b>senza glutine</b>")
+    assert "<code>" not in confirmed.text and re.search(r"\b[A-Z2-9]{6}\b", confirmed.text)
+    assert "senza glutine</b>" in (await events.csv(event.id))  # kept as typed, as text
+
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    await coordinator.say(f"/start event_{event.id}")
+    await coordinator.tap(f"eva:menu:{event.id}")
+    await coordinator.tap(f"eva:place:{event.id}")
+    done = await coordinator.say("Gemeindesaal")
+    assert done.text == tr(
+        live_bot, "de", "📍 The place has changed. Everyone signed up is told in their language."
+    )
+    changed = tr(live_bot, "it", "🔄 The time or place of this event has changed:")
+    await live_bot.emulator.wait_until(
+        lambda: any(
+            (m.text or "").startswith(changed) and "Gemeindesaal" in (m.text or "")
+            for m in live_bot.emulator.bot_messages(796)
+        ),
+        timeout=15,
+    )
