@@ -10,11 +10,12 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import I18n, Translator
+from bot.i18n import N_, I18n, Translator
 from bot.services.broadcasts import DIGEST, BroadcastView
 
-if TYPE_CHECKING:  # the event service imports this module's protocol counterpart
+if TYPE_CHECKING:  # the services import this module's protocol counterparts
     from bot.services.events import EventView, SignupView
+    from bot.services.ideas import IdeaView
 
 
 class BroadcastRenderer:
@@ -175,3 +176,81 @@ class EventDigestWriter:
         parts += [event_summary(t, event) for event in events]
         parts.append(t.gettext("Sign up with /events."))
         return "\n\n".join(parts)
+
+
+# --- ideas -------------------------------------------------------------------------------
+
+#: Status and reason labels (msgids), translated when shown.
+IDEA_STATUS_LABELS = {
+    "received": N_("📥 received"),
+    "under_review": N_("🔎 under review"),
+    "planned": N_("🗓 planned"),
+    "in_progress": N_("🛠 in progress"),
+    "done": N_("✅ done"),
+    "not_possible": N_("🚫 not possible"),
+    "rejected": N_("❌ not taken up"),
+    "merged": N_("🔗 joined with a similar idea"),
+}
+IDEA_REASON_LABELS = {
+    "duplicate": N_("There is already a similar idea."),
+    "not_our_area": N_("This is outside what the neighbourhood office can do."),
+    "not_feasible": N_("This cannot be done at the moment."),
+    "other": N_("Please ask the neighbourhood office for details."),
+}
+
+
+def idea_excerpt(t: Translator, idea: IdeaView, length: int = 160) -> str:
+    if idea.text:
+        text = idea.text if len(idea.text) <= length else idea.text[: length - 1] + "…"
+        return f"<i>{html.escape(text, quote=False)}</i>"
+    if idea.voice_file_id:
+        return t.gettext("🎤 (voice message)")
+    return t.gettext("🖼 (photo)")
+
+
+def idea_status(t: Translator, idea: IdeaView) -> str:
+    return t.gettext(IDEA_STATUS_LABELS.get(str(idea.status), str(idea.status)))
+
+
+class IdeaRenderer:
+    """What an idea's author is told, in their language."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self._i18n = i18n
+
+    def _message(self, text: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
+
+    def status_changed(self, idea: IdeaView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        _ = t.gettext
+        lines = [
+            _("💡 News about your idea:"),
+            idea_excerpt(t, idea),
+            _("Status: {status}").format(status=idea_status(t, idea)),
+        ]
+        if idea.reason in IDEA_REASON_LABELS:
+            lines.append(_(IDEA_REASON_LABELS[idea.reason]))
+        return self._message("\n".join(lines))
+
+    def published(self, idea: IdeaView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = (
+            t.gettext("💡 Your idea is now on the idea board, where neighbours can support it:")
+            + "\n"
+            + idea_excerpt(t, idea)
+        )
+        return self._message(text)
+
+    def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = (
+            t.ngettext(
+                "🎉 {count} neighbour supports your idea:",
+                "🎉 {count} neighbours support your idea:",
+                supporters,
+            ).format(count=t.format_number(supporters))
+            + "\n"
+            + idea_excerpt(t, idea)
+        )
+        return self._message(text)

@@ -85,6 +85,8 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         parts.append(", ".join(language_name(locale) for locale in view.audience["locales"]))
     if view.audience.get("topics"):
         parts.append(", ".join(topic_label(t, key) for key in view.audience["topics"]))
+    for idea_id in view.audience.get("idea_supporters") or []:
+        parts.append(f"💡 #{t.format_number(int(idea_id))}")
     for key, mark in (("event_attendees", "📅"), ("event_waitlist", "⏳")):
         for event_id in view.audience.get(key) or []:
             event = await context.services.events.get(int(event_id))

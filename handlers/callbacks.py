@@ -112,3 +112,29 @@ def event_composer(action: str, event_id: int, argument: object | None = None) -
         if argument is not None
         else f"evc:{action}:{event_id}"
     )
+
+
+# Ideas. Submitting: idea:<step>:<value>; the board: idb:<offset>:<order>:<topic or all>;
+# support and listen: ids:<id>, idv:<id>; coordinators' moderation: idm:<action>:<id>[:<arg>]
+IDEA = re.compile(
+    r"^idea:(?P<step>new|board|topic|place|anon|send|cancel):(?P<value>[a-z_0-9]{1,40})$"
+)
+IDEA_BOARD = re.compile(
+    r"^idb:(?P<offset>\d{1,4}):(?P<order>supported|newest):(?P<topic>all|[a-z_]{1,30})$"
+)
+IDEA_SUPPORT = re.compile(r"^id(?P<action>s|v):(?P<id>\d{1,10})$")
+IDEA_MODERATION = re.compile(
+    r"^idm:(?P<action>pub|st|why|rs|merge|msg):(?P<id>\d{1,10})(?::(?P<arg>[a-z_]{1,40}))?$"
+)
+
+
+def idea(step: str, value: object = "go") -> str:
+    return f"idea:{step}:{value}"
+
+
+def idea_board(offset: int = 0, order: str = "supported", topic: str = "all") -> str:
+    return f"idb:{offset}:{order}:{topic}"
+
+
+def idea_moderation(action: str, idea_id: int, argument: str | None = None) -> str:
+    return f"idm:{action}:{idea_id}:{argument}" if argument else f"idm:{action}:{idea_id}"

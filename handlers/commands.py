@@ -11,6 +11,8 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
         ("start", _("Start and choose your language")),
         ("menu", _("Main menu")),
         ("events", _("Upcoming events")),
+        ("ideas", _("Ideas for the neighbourhood")),
+        ("cancel", _("Stop what you are doing")),
         ("language", _("Change the language")),
         ("settings", _("Your settings")),
         ("privacy", _("Your data and privacy")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import broadcast, events, fallback, newevent
+from handlers import broadcast, events, fallback, ideas, newevent
 
 
 async def route_message(update: Update, context: BotContext) -> None:
@@ -16,6 +16,12 @@ async def route_message(update: Update, context: BotContext) -> None:
         return
     if pending is not None and pending.flow == events.NOTE_FLOW:
         await events.note_input(update, context, pending)
+        return
+    if pending is not None and pending.flow == ideas.FLOW:
+        await ideas.handle_input(update, context, pending)
+        return
+    if pending is not None and pending.flow == ideas.MODERATION_FLOW:
+        await ideas.moderation_input(update, context, pending)
         return
     if pending is not None and pending.flow == newevent.FLOW:
         await newevent.handle_input(update, context, pending)

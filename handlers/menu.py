@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import events, keyboards
+from handlers import events, ideas, keyboards
 from handlers.render import not_started, show
 
 
@@ -55,17 +55,10 @@ async def events_command(update: Update, context: BotContext) -> None:
     await events.list_events(update, context)
 
 
-def coming_soon_text(context: BotContext, entry: str) -> str:
+def coming_soon_text(context: BotContext) -> str:
+    """Projects and working groups are the one menu entry still to come."""
     _ = context.t.gettext
-    texts = {
-        "events": _("📅 Events are coming soon. We will tell you here when you can sign up."),
-        "projects": _(
-            "🤝 Projects and groups are coming soon. We will tell you here when you can join."
-        ),
-        "idea": _("💡 Sharing ideas is coming soon. We look forward to hearing from you!"),
-        "signups": _("📝 Your sign-ups will appear here once events have started."),
-    }
-    return texts[entry]
+    return _("🤝 Projects and groups are coming soon. We will tell you here when you can join.")
 
 
 async def menu_entry(update: Update, context: BotContext) -> None:
@@ -82,5 +75,7 @@ async def menu_entry(update: Update, context: BotContext) -> None:
         await events.list_events(update, context)
     elif entry == "signups":
         await events.my_signups(update, context)
+    elif entry == "idea":
+        await ideas.ideas_home(update, context)
     else:
-        await show(update, coming_soon_text(context, entry), keyboards.back_to_menu(context.t))
+        await show(update, coming_soon_text(context), keyboards.back_to_menu(context.t))

@@ -13,6 +13,7 @@ from bot.context import BotContext
 from handlers import keyboards
 from handlers.deeplinks import DeepLink, parse_deep_link
 from handlers.events import show_event
+from handlers.ideas import ideas_home
 from handlers.menu import coming_soon_text, show_menu
 from handlers.render import answer_expired, escape, not_started, show, update_keyboard
 
@@ -57,10 +58,10 @@ async def open_deep_link(update: Update, context: BotContext, link: DeepLink) ->
     if link.kind == "event":
         await show_event(update, context, link.target_id)
         return
-    entry = {"project": "projects", "group": "projects", "idea": "idea"}
-    await show(
-        update, coming_soon_text(context, entry[link.kind]), keyboards.back_to_menu(context.t)
-    )
+    if link.kind == "idea":
+        await ideas_home(update, context)
+        return
+    await show(update, coming_soon_text(context), keyboards.back_to_menu(context.t))
 
 
 async def choose_language(update: Update, context: BotContext) -> None:

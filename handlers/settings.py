@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.services.broadcasts import BROADCAST, DIGEST
+from bot.services.events import EventError
 from bot.services.residents import ResidentProfile
 from handlers import keyboards
 from handlers.keyboards import topic_label
@@ -230,7 +233,13 @@ async def privacy_step(update: Update, context: BotContext) -> None:
     elif step == "keep":
         await show_menu(update, context)
     else:
-        await context.services.residents.forget(update.effective_user.id)
+        user_id = update.effective_user.id
+        # Seats go back to the waiting list; ideas stay on the board but lose their author.
+        for event, _signup in await context.services.events.my_signups(user_id):
+            with contextlib.suppress(EventError):
+                await context.services.events.cancel_signup(event.id, user_id)
+        await context.services.ideas.forget_author(user_id)
+        await context.services.residents.forget(user_id)
         context.resident = None
         await show(
             update,

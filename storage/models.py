@@ -371,3 +371,64 @@ class Signup(Base):
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# --- Ideas from the neighbourhood (issue 5) ------------------------------------------------
+
+
+class IdeaStatus(enum.StrEnum):
+    RECEIVED = "received"  # new; only coordinators see it
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    NOT_POSSIBLE = "not_possible"  # with a reason
+    REJECTED = "rejected"  # with a reason; off the board
+    MERGED = "merged"  # a duplicate of merged_into_id; its supporters moved there
+
+
+class Idea(Base):
+    """A resident's idea: text, a voice message or a photo, in the resident's language.
+
+    ``author_telegram_id`` is never shown to coordinators when ``anonymous`` is set; it is 0
+    once the author deleted their data.
+    """
+
+    __tablename__ = "ideas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(255))
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    place_text: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[IdeaStatus] = mapped_column(
+        _enum(IdeaStatus, "idea_status"), default=IdeaStatus.RECEIVED, index=True
+    )
+    published: Mapped[bool] = mapped_column(Boolean, default=False)  # on the idea board
+    reason: Mapped[str | None] = mapped_column(String(40))  # a reason key, e.g. "duplicate"
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
+    # Counts status changes, so each change's notice has its own outbox source.
+    status_changes: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest supporter milestone (10, 25, ...) the author was told about; claimed with a
+    # conditional UPDATE, so each milestone is announced once.
+    milestone: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class IdeaSupport(Base):
+    """One resident supports one idea: the primary key makes a double tap harmless."""
+
+    __tablename__ = "idea_supports"
+
+    idea_id: Mapped[int] = mapped_column(
+        ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

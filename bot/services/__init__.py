@@ -12,6 +12,7 @@ from bot.services.broadcasts import BroadcastService, DigestSource, Renderer, no
 from bot.services.chat_state import ChatStateService
 from bot.services.delivery import DeliveryService
 from bot.services.events import EventRenderer, EventService, EventView
+from bot.services.ideas import IdeaRenderer, IdeaService
 from bot.services.residents import ResidentService
 
 
@@ -24,6 +25,7 @@ class Services:
     delivery: DeliveryService
     broadcasts: BroadcastService
     events: EventService
+    ideas: IdeaService
 
     @classmethod
     def build(
@@ -37,6 +39,7 @@ class Services:
         tz: tzinfo,
         renderer: Renderer,
         event_renderer: EventRenderer,
+        idea_renderer: IdeaRenderer,
         digest_writer: DigestWriter | None = None,
     ) -> Services:
         delivery = DeliveryService(sessions)
@@ -65,6 +68,7 @@ class Services:
                 digest_source=digest_source,
             ),
             events=events,
+            ideas=IdeaService(sessions, delivery, idea_renderer),
         )
 
 

@@ -26,6 +26,7 @@ from storage.models import (
     Broadcast,
     BroadcastStatus,
     BroadcastVersion,
+    IdeaSupport,
     Resident,
     ResidentStatus,
     ResidentTopic,
@@ -98,6 +99,15 @@ def _by_signup(status: SignupStatus) -> AudienceFilter:
     return apply
 
 
+def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
+    """Residents who support the idea(s) given as the value."""
+    supports = exists().where(
+        IdeaSupport.telegram_id == Resident.telegram_id,
+        IdeaSupport.idea_id.in_(_event_ids(value)),
+    )
+    return statement.where(supports)
+
+
 #: Audience keys and the SQL filter each adds. Filters combine with AND; a resident matches a
 #: list filter when they match any entry (e.g. Turkish OR Arabic speakers, following children
 #: OR seniors).
@@ -107,6 +117,8 @@ AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
     # Value: an event id (or a list): its confirmed attendees / its waiting list.
     "event_attendees": _by_signup(SignupStatus.CONFIRMED),
     "event_waitlist": _by_signup(SignupStatus.WAITLISTED),
+    # Value: an idea id (or a list): its supporters.
+    "idea_supporters": _by_idea_support,
 }
 
 

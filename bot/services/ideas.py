@@ -1,0 +1,709 @@
+"""Ideas from the neighbourhood: submit, moderate, answer, support, follow up.
+
+A resident sends an idea (text, a voice message or a photo, optionally a topic and a place),
+named or anonymous, in their language. Coordinators see it in the inbox, publish it on the idea
+board, change its status (each change tells the author in their language, through the outbox),
+reject it with a reason or merge duplicates. Neighbours support published, open ideas (once
+each: the primary key of ``idea_supports`` and an insert that ignores conflicts make double
+taps and races harmless); the author hears of milestones.
+
+Anonymity: ``IdeaView`` is what coordinators and the dashboard see, and its ``author_id`` is
+None for an anonymous idea. The author's chat is read only inside this module, to tell them
+what became of their idea.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.delivery import DeliveryService, Recipient
+from storage.models import Idea, IdeaStatus, IdeaSupport, Resident, utcnow
+from storage.repositories import insert_ignoring_conflict, insert_ignoring_conflicts
+
+__all__ = [
+    "MAX_IDEAS_PER_DAY",
+    "MAX_IDEA_LENGTH",
+    "MILESTONES",
+    "REJECT_REASONS",
+    "EmptyIdea",
+    "IdeaError",
+    "IdeaNotFound",
+    "IdeaRenderer",
+    "IdeaService",
+    "IdeaStatus",
+    "IdeaTooLong",
+    "IdeaView",
+    "NotAllowed",
+    "TooManyIdeas",
+]
+
+MAX_IDEA_LENGTH = 2000
+MAX_PLACE_LENGTH = 300
+MAX_TOPIC_LENGTH = 40
+MAX_IDEAS_PER_DAY = 3  # per author, in any rolling 24 hours
+IDEA_WINDOW = timedelta(hours=24)
+MILESTONES = (10, 25, 50, 100)
+REJECT_REASONS = ("duplicate", "not_our_area", "not_feasible", "other")
+SIMILARITY_THRESHOLD = 0.35
+SIMILAR_CANDIDATES = 500  # the newest open ideas compared with a new one
+IDEA_KIND = "idea"
+FORGOTTEN = 0  # author_telegram_id of an idea whose author deleted their data
+
+#: Ideas that are finished one way or another: not similar to new ones, not supportable.
+CLOSED = frozenset(
+    {IdeaStatus.DONE, IdeaStatus.NOT_POSSIBLE, IdeaStatus.REJECTED, IdeaStatus.MERGED}
+)
+#: Not on the board even when published.
+OFF_BOARD = (IdeaStatus.REJECTED, IdeaStatus.MERGED)
+#: What ``set_status`` may set; MERGED comes from ``merge``, RECEIVED only from ``submit``.
+SETTABLE = frozenset(
+    {
+        IdeaStatus.UNDER_REVIEW,
+        IdeaStatus.PLANNED,
+        IdeaStatus.IN_PROGRESS,
+        IdeaStatus.DONE,
+        IdeaStatus.NOT_POSSIBLE,
+        IdeaStatus.REJECTED,
+    }
+)
+NEEDS_REASON = frozenset({IdeaStatus.NOT_POSSIBLE, IdeaStatus.REJECTED})
+INBOX_DEFAULT = (IdeaStatus.RECEIVED, IdeaStatus.UNDER_REVIEW)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class IdeaError(Exception):
+    """A request that can't be done as asked; the handler explains it."""
+
+
+class IdeaNotFound(IdeaError):
+    pass
+
+
+class EmptyIdea(IdeaError):
+    """No text (or only whitespace), no voice message, no photo."""
+
+
+class IdeaTooLong(IdeaError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"longer than {limit} characters")
+        self.limit = limit
+
+
+class TooManyIdeas(IdeaError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} ideas in 24 hours")
+        self.limit = limit
+
+
+class NotAllowed(IdeaError):
+    """Not in this state: the same status again, a merged idea, a missing reason, own idea..."""
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdeaView:
+    """An idea as coordinators, the board and the dashboard see it.
+
+    ``author_id`` is None whenever the idea is anonymous (or its author deleted their data).
+    """
+
+    id: int
+    author_id: int | None
+    anonymous: bool
+    locale: str
+    text: str | None
+    voice_file_id: str | None
+    photo_file_id: str | None
+    topic: str | None
+    place_text: str | None
+    latitude: float | None
+    longitude: float | None
+    status: IdeaStatus
+    published: bool
+    reason: str | None
+    merged_into_id: int | None
+    supporters: int
+    created_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED
+
+    @classmethod
+    def of(cls, row: Idea, supporters: int = 0) -> IdeaView:
+        hidden = row.anonymous or row.author_telegram_id == FORGOTTEN
+        return cls(
+            id=row.id,
+            author_id=None if hidden else row.author_telegram_id,
+            anonymous=hidden,
+            locale=row.locale,
+            text=row.text,
+            voice_file_id=row.voice_file_id,
+            photo_file_id=row.photo_file_id,
+            topic=row.topic,
+            place_text=row.place_text,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            status=row.status,
+            published=row.published,
+            reason=row.reason,
+            merged_into_id=row.merged_into_id,
+            supporters=supporters,
+            created_at=row.created_at,
+        )
+
+
+class IdeaRenderer(Protocol):
+    """Bot API payloads for messages to an idea's author (``bot.rendering.IdeaRenderer``)."""
+
+    def status_changed(self, idea: IdeaView, locale: str) -> dict[str, Any]: ...
+
+    def published(self, idea: IdeaView, locale: str) -> dict[str, Any]: ...
+
+    def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]: ...
+
+
+# --- similarity ----------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _trigrams(normalised: str) -> set[str]:
+    padded = f" {normalised} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    union = a | b
+    return len(a & b) / len(union) if union else 0.0
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1: the better of word overlap and character-trigram overlap (catches word forms)."""
+    na, nb = _normalise(a), _normalise(b)
+    if not na or not nb:
+        return 0.0
+    words = _jaccard(set(na.split()), set(nb.split()))
+    return max(words, _jaccard(_trigrams(na), _trigrams(nb)))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _supporters() -> Any:
+    """A correlated count of an idea's supporters."""
+    return (
+        select(func.count())
+        .select_from(IdeaSupport)
+        .where(IdeaSupport.idea_id == Idea.id)
+        .scalar_subquery()
+    )
+
+
+def _clean_text(text: str | None) -> str | None:
+    if text is None:
+        return None
+    stripped = text.strip()
+    return stripped or None
+
+
+# --- the service ---------------------------------------------------------------------------
+
+
+class IdeaService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        delivery: DeliveryService,
+        renderer: IdeaRenderer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._delivery = delivery
+        self.renderer = renderer
+        self._clock = clock
+
+    # internals --------------------------------------------------------------------------
+
+    async def _retrying(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction, retrying briefly when SQLite reports a lock."""
+        for attempt in range(8):
+            try:
+                async with self._sessions.begin() as session:
+                    return await work(session)
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == 7:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _count(self, session: AsyncSession, idea_id: int) -> int:
+        count = await session.scalar(
+            select(func.count()).select_from(IdeaSupport).where(IdeaSupport.idea_id == idea_id)
+        )
+        return int(count or 0)
+
+    async def _views(self, session: AsyncSession, statement: Select[Any]) -> list[IdeaView]:
+        rows = (await session.execute(statement)).all()
+        return [IdeaView.of(row, int(count or 0)) for row, count in rows]
+
+    def _select(self) -> Select[Any]:
+        return select(Idea, _supporters())
+
+    async def _row(self, session: AsyncSession, idea_id: int) -> Idea:
+        row = await session.get(Idea, idea_id, populate_existing=True)
+        if row is None:
+            raise IdeaNotFound(str(idea_id))
+        return row
+
+    async def _view_of(self, session: AsyncSession, row: Idea) -> IdeaView:
+        return IdeaView.of(row, await self._count(session, row.id))
+
+    async def _author(self, idea_id: int) -> tuple[int, str] | None:
+        """The author's chat and current language; None once they deleted their data."""
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(Idea.author_telegram_id, Idea.locale, Resident.locale)
+                    .outerjoin(Resident, Resident.telegram_id == Idea.author_telegram_id)
+                    .where(Idea.id == idea_id)
+                )
+            ).first()
+        if found is None:
+            raise IdeaNotFound(str(idea_id))
+        author, idea_locale, resident_locale = found
+        if author == FORGOTTEN:
+            return None
+        return int(author), str(resident_locale or idea_locale)
+
+    async def _tell_author(
+        self, idea: IdeaView, source: str, render: Callable[[str], dict[str, Any]]
+    ) -> None:
+        author = await self._author(idea.id)
+        if author is None:
+            return
+        chat_id, locale = author
+        await self._delivery.enqueue(
+            source=source,
+            kind=IDEA_KIND,
+            broadcast_id=None,
+            payloads={locale: render(locale)},
+            fallback_locale=locale,
+            recipients=[Recipient(chat_id, locale)],
+        )
+
+    async def _check_daily(self, session: AsyncSession, author_id: int) -> None:
+        since = self._clock() - IDEA_WINDOW
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(Idea)
+            .where(Idea.author_telegram_id == author_id, Idea.created_at > since)
+        )
+        if int(recent or 0) >= MAX_IDEAS_PER_DAY:
+            raise TooManyIdeas(MAX_IDEAS_PER_DAY)
+
+    @staticmethod
+    def _check_text(text: str | None) -> None:
+        if text is not None and len(text.strip()) > MAX_IDEA_LENGTH:
+            raise IdeaTooLong(MAX_IDEA_LENGTH)
+
+    async def _maybe_milestone(self, idea_id: int, supporters: int) -> None:
+        """Tell the author of the highest milestone reached, once (a conditional UPDATE claims
+        it; the outbox source is unique per milestone as well)."""
+        reached = [m for m in MILESTONES if supporters >= m]
+        if not reached:
+            return
+        milestone = reached[-1]
+
+        async def claim(session: AsyncSession) -> IdeaView | None:
+            result = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id, Idea.milestone < milestone)
+                .values(milestone=milestone)
+                .execution_options(synchronize_session=False)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            return await self._view_of(session, await self._row(session, idea_id))
+
+        view = await self._retrying(claim)
+        if view is not None:
+            await self._tell_author(
+                view,
+                f"idea:{idea_id}:milestone:{milestone}",
+                lambda locale: self.renderer.milestone(view, milestone, locale),
+            )
+
+    # residents --------------------------------------------------------------------------
+
+    async def check_limits(self, author_id: int, text: str | None) -> None:
+        """The checks ``submit`` makes, without saving (so a handler can answer early)."""
+        if text is not None and not text.strip():
+            raise EmptyIdea()
+        self._check_text(text)
+        async with self._sessions() as session:
+            await self._check_daily(session, author_id)
+
+    async def submit(
+        self,
+        author_id: int,
+        locale: str,
+        *,
+        text: str | None = None,
+        voice_file_id: str | None = None,
+        photo_file_id: str | None = None,
+        topic: str | None = None,
+        place_text: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        anonymous: bool = False,
+    ) -> IdeaView:
+        cleaned = _clean_text(text)
+        if cleaned is None and not voice_file_id and not photo_file_id:
+            raise EmptyIdea()
+        self._check_text(cleaned)
+        place = _clean_text(place_text)
+        if place is not None and len(place) > MAX_PLACE_LENGTH:
+            raise IdeaTooLong(MAX_PLACE_LENGTH)
+        if topic is not None and len(topic) > MAX_TOPIC_LENGTH:
+            raise NotAllowed(f"topic {topic[:MAX_TOPIC_LENGTH]}...")
+        if latitude is not None and not -90 <= latitude <= 90:
+            latitude = longitude = None
+        if longitude is not None and not -180 <= longitude <= 180:
+            latitude = longitude = None
+
+        async def work(session: AsyncSession) -> IdeaView:
+            now = self._clock()
+            await self._check_daily(session, author_id)
+            row = Idea(
+                author_telegram_id=author_id,
+                anonymous=anonymous,
+                locale=locale,
+                text=cleaned,
+                voice_file_id=voice_file_id or None,
+                photo_file_id=photo_file_id or None,
+                topic=topic or None,
+                place_text=place,
+                latitude=latitude,
+                longitude=longitude,
+                status=IdeaStatus.RECEIVED,
+                published=False,
+                reason=None,
+                merged_into_id=None,
+                status_changes=0,
+                milestone=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            return IdeaView.of(row)
+
+        return await self._retrying(work)
+
+    async def similar(self, text: str, *, limit: int = 3) -> list[IdeaView]:
+        """Published, open ideas whose text resembles ``text``, the most similar first."""
+        if not _normalise(text):
+            return []
+        async with self._sessions() as session:
+            candidates = await self._views(
+                session,
+                self._select()
+                .where(
+                    Idea.published.is_(True),
+                    Idea.status.not_in(list(CLOSED)),
+                    Idea.text.is_not(None),
+                )
+                .order_by(Idea.created_at.desc(), Idea.id.desc())
+                .limit(SIMILAR_CANDIDATES),
+            )
+        scored = [(similarity(text, view.text or ""), view) for view in candidates]
+        scored = [(score, view) for score, view in scored if score >= SIMILARITY_THRESHOLD]
+        scored.sort(key=lambda pair: (-pair[0], -pair[1].supporters, -pair[1].id))
+        return [view for _, view in scored[: max(0, limit)]]
+
+    async def board(
+        self,
+        *,
+        topic: str | None = None,
+        order: str = "supported",
+        offset: int = 0,
+        limit: int = 3,
+    ) -> tuple[list[IdeaView], int]:
+        """A page of the idea board and the number of ideas on it. ``order`` is "supported"
+        (most supporters, then newest) or "newest"; anything else counts as "supported"."""
+        conditions: list[ColumnElement[bool]] = [
+            Idea.published.is_(True),
+            Idea.status.not_in(list(OFF_BOARD)),
+        ]
+        if topic:
+            conditions.append(Idea.topic == topic)
+        supporters = _supporters()
+        ordering: list[Any] = [Idea.created_at.desc(), Idea.id.desc()]
+        if order != "newest":
+            ordering.insert(0, supporters.desc())
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Idea).where(*conditions))
+            page = await self._views(
+                session,
+                select(Idea, supporters)
+                .where(*conditions)
+                .order_by(*ordering)
+                .offset(max(0, offset))
+                .limit(max(0, limit)),
+            )
+        return page, int(total or 0)
+
+    async def toggle_support(self, idea_id: int, telegram_id: int) -> tuple[bool, int]:
+        """Support or stop supporting; returns (supporting now?, supporters).
+
+        Only published, open ideas; not one's own. The write comes first, so on SQLite the
+        transaction holds the write lock before it reads anything.
+        """
+
+        async def work(session: AsyncSession) -> bool:
+            removed = await session.execute(
+                delete(IdeaSupport).where(
+                    IdeaSupport.idea_id == idea_id, IdeaSupport.telegram_id == telegram_id
+                )
+            )
+            row = await session.get(Idea, idea_id, populate_existing=True)
+            if row is None or not row.published or row.status in OFF_BOARD:
+                raise IdeaNotFound(str(idea_id))
+            if removed.rowcount:  # type: ignore[attr-defined]
+                supporting = False
+            else:
+                if row.status in CLOSED:
+                    raise NotAllowed(f"idea {idea_id} is {row.status}")
+                if row.author_telegram_id == telegram_id:
+                    raise NotAllowed("one's own idea")
+                await insert_ignoring_conflict(
+                    session,
+                    IdeaSupport,
+                    {"idea_id": idea_id, "telegram_id": telegram_id, "created_at": self._clock()},
+                )
+                # Inserted now, or by a concurrent tap of the same resident: supporting either way.
+                supporting = True
+            return supporting
+
+        supporting = await self._retrying(work)
+        # Counted after the commit, so the last of many simultaneous taps sees all of them
+        # (inside the transaction PostgreSQL wouldn't see peers that haven't committed yet).
+        async with self._sessions() as session:
+            count = await self._count(session, idea_id)
+        if supporting:
+            await self._maybe_milestone(idea_id, count)
+        return supporting, count
+
+    async def supports(self, idea_id: int, telegram_id: int) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(IdeaSupport.idea_id).where(
+                    IdeaSupport.idea_id == idea_id, IdeaSupport.telegram_id == telegram_id
+                )
+            )
+            return found is not None
+
+    # coordinators -----------------------------------------------------------------------
+
+    async def get(self, idea_id: int) -> IdeaView | None:
+        async with self._sessions() as session:
+            found = await self._views(session, self._select().where(Idea.id == idea_id))
+        return found[0] if found else None
+
+    async def inbox(
+        self, *, statuses: Collection[IdeaStatus] | None = None, limit: int = 20
+    ) -> list[IdeaView]:
+        wanted = list(statuses) if statuses is not None else list(INBOX_DEFAULT)
+        async with self._sessions() as session:
+            return await self._views(
+                session,
+                self._select()
+                .where(Idea.status.in_(wanted))
+                .order_by(Idea.created_at.desc(), Idea.id.desc())
+                .limit(max(0, limit)),
+            )
+
+    async def author_locale(self, idea_id: int) -> str:
+        """The author's language (their current one, else the idea's), never who they are."""
+        author = await self._author(idea_id)
+        if author is not None:
+            return author[1]
+        view = await self.get(idea_id)
+        assert view is not None  # _author raised IdeaNotFound otherwise
+        return view.locale
+
+    async def publish(self, idea_id: int) -> IdeaView:
+        """Put an idea on the board (a new one goes under review) and tell its author."""
+
+        async def work(session: AsyncSession) -> IdeaView:
+            row = await self._row(session, idea_id)
+            if row.published or row.status in OFF_BOARD:
+                raise NotAllowed(f"idea {idea_id} is {row.status}, published={row.published}")
+            claimed = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id, Idea.published.is_(False), Idea.status == row.status)
+                .values(
+                    published=True,
+                    status=IdeaStatus.UNDER_REVIEW
+                    if row.status == IdeaStatus.RECEIVED
+                    else row.status,
+                    updated_at=self._clock(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                raise NotAllowed(f"idea {idea_id} changed meanwhile")
+            return await self._view_of(session, await self._row(session, idea_id))
+
+        view = await self._retrying(work)
+        await self._tell_author(
+            view, f"idea:{idea_id}:published", lambda locale: self.renderer.published(view, locale)
+        )
+        return view
+
+    async def _change_status(
+        self,
+        session: AsyncSession,
+        row: Idea,
+        status: IdeaStatus,
+        **values: Any,
+    ) -> int:
+        """Move ``row`` to ``status`` if nobody changed it meanwhile; returns the change's
+        number (for its outbox source)."""
+        claimed = await session.execute(
+            update(Idea)
+            .where(Idea.id == row.id, Idea.status == row.status)
+            .values(
+                status=status,
+                status_changes=Idea.status_changes + 1,
+                updated_at=self._clock(),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            raise NotAllowed(f"idea {row.id} changed meanwhile")
+        fresh = await self._row(session, row.id)
+        return fresh.status_changes
+
+    async def set_status(
+        self, idea_id: int, status: IdeaStatus, *, reason: str | None = None
+    ) -> IdeaView:
+        status = IdeaStatus(status)
+        if status not in SETTABLE:
+            raise NotAllowed(f"status {status} is not set by hand")
+        if status in NEEDS_REASON and reason not in REJECT_REASONS:
+            raise NotAllowed(f"{status} needs a reason from {REJECT_REASONS}")
+
+        async def work(session: AsyncSession) -> tuple[IdeaView, int]:
+            row = await self._row(session, idea_id)
+            if row.status == status or row.status == IdeaStatus.MERGED:
+                raise NotAllowed(f"idea {idea_id} is {row.status}")
+            values: dict[str, Any] = {"reason": reason if status in NEEDS_REASON else None}
+            if status == IdeaStatus.REJECTED:
+                values["published"] = False
+            number = await self._change_status(session, row, status, **values)
+            return await self._view_of(session, await self._row(session, idea_id)), number
+
+        view, number = await self._retrying(work)
+        await self._tell_author(
+            view,
+            f"idea:{idea_id}:status:{number}",
+            lambda locale: self.renderer.status_changed(view, locale),
+        )
+        return view
+
+    async def merge(self, idea_id: int, into_id: int) -> IdeaView:
+        """Mark ``idea_id`` a duplicate of ``into_id``; its supporters support ``into_id`` now."""
+        if idea_id == into_id:
+            raise NotAllowed("an idea can't be merged into itself")
+
+        async def work(session: AsyncSession) -> tuple[IdeaView, int, int]:
+            row = await self._row(session, idea_id)
+            into = await session.get(Idea, into_id, populate_existing=True)
+            if into is None:
+                raise IdeaNotFound(str(into_id))
+            if row.status == IdeaStatus.MERGED or into.status in OFF_BOARD:
+                raise NotAllowed(f"merge {idea_id} ({row.status}) into {into_id} ({into.status})")
+            number = await self._change_status(
+                session,
+                row,
+                IdeaStatus.MERGED,
+                merged_into_id=into_id,
+                published=False,
+                reason="duplicate",
+            )
+            moved = list(
+                await session.scalars(
+                    select(IdeaSupport).where(
+                        IdeaSupport.idea_id == idea_id,
+                        IdeaSupport.telegram_id != into.author_telegram_id,
+                    )
+                )
+            )
+            if moved:
+                dialect = session.get_bind().dialect.name
+                await session.execute(
+                    insert_ignoring_conflicts(dialect, IdeaSupport.__table__),
+                    [
+                        {
+                            "idea_id": into_id,
+                            "telegram_id": support.telegram_id,
+                            "created_at": support.created_at,
+                        }
+                        for support in moved
+                    ],
+                )
+            await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
+            view = await self._view_of(session, await self._row(session, idea_id))
+            return view, number, await self._count(session, into_id)
+
+        view, number, into_supporters = await self._retrying(work)
+        await self._tell_author(
+            view,
+            f"idea:{idea_id}:status:{number}",
+            lambda locale: self.renderer.status_changed(view, locale),
+        )
+        await self._maybe_milestone(into_id, into_supporters)
+        return view
+
+    # privacy ----------------------------------------------------------------------------
+
+    async def forget_author(self, telegram_id: int) -> None:
+        """A resident deleted their data: their ideas lose their author, their support goes."""
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(
+                update(Idea)
+                .where(Idea.author_telegram_id == telegram_id)
+                .values(author_telegram_id=FORGOTTEN, anonymous=True)
+                .execution_options(synchronize_session=False)
+            )
+            await session.execute(delete(IdeaSupport).where(IdeaSupport.telegram_id == telegram_id))
+
+        await self._retrying(work)

@@ -1,0 +1,629 @@
+"""Ideas: residents share them (text, voice or photo), coordinators moderate and answer, and
+neighbours support them on the idea board. The author always hears what became of their idea,
+in their language; an anonymous author stays unknown to coordinators."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from dataclasses import replace
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.i18n import Translator, language_name
+from bot.rendering import IDEA_REASON_LABELS, idea_excerpt, idea_status
+from bot.services.chat_state import PendingInput
+from bot.services.ideas import (
+    REJECT_REASONS,
+    EmptyIdea,
+    IdeaError,
+    IdeaStatus,
+    IdeaTooLong,
+    IdeaView,
+    NotAllowed,
+    TooManyIdeas,
+)
+from handlers import callbacks
+from handlers.broadcast import show_composer
+from handlers.keyboards import topic_label
+from handlers.render import answer_expired, not_started, show
+
+FLOW = "idea"
+MODERATION_FLOW = "idea_admin"
+STATUS_BUTTONS = ("under_review", "planned", "in_progress", "done")
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
+    return [_b(t.gettext("✖️ Cancel"), callbacks.idea("cancel"))]
+
+
+def _limit_text(t: Translator, error: IdeaError) -> str:
+    _ = t.gettext
+    if isinstance(error, TooManyIdeas):
+        return _(
+            "You have already sent {count} ideas today. Thank you! Please try again tomorrow."
+        ).format(count=t.format_number(error.limit))
+    if isinstance(error, IdeaTooLong):
+        return _("That is too long: please keep your idea under {limit} characters.").format(
+            limit=t.format_number(error.limit)
+        )
+    return _("Please send your idea as text, a voice message or a photo.")
+
+
+# --- the entry screen and the board ------------------------------------------------------
+
+
+async def ideas_home(update: Update, context: BotContext) -> None:
+    _ = context.t.gettext
+    await show(
+        update,
+        _(
+            "💡 <b>Ideas for the neighbourhood</b>\n"
+            "Share your own idea, or support your neighbours' ideas."
+        ),
+        InlineKeyboardMarkup(
+            [
+                [_b(_("✍️ Share an idea"), callbacks.idea("new"))],
+                [_b(_("📋 Idea board"), callbacks.idea_board())],
+                [_b(_("🏠 Main menu"), callbacks.menu("home"))],
+            ]
+        ),
+    )
+
+
+async def board(
+    update: Update,
+    context: BotContext,
+    offset: int = 0,
+    order: str = "supported",
+    topic: str = "all",
+) -> None:
+    t = context.t
+    _ = t.gettext
+    if topic != "all" and topic not in context.settings.topics:
+        await answer_expired(update, t)
+        return
+    ideas, total = await context.services.ideas.board(
+        topic=None if topic == "all" else topic, order=order, offset=offset, limit=3
+    )
+    blocks = [_("📋 <b>Idea board</b>")]
+    rows: list[list[InlineKeyboardButton]] = []
+    user = update.effective_user
+    for idea in ideas:
+        supporting = user is not None and await context.services.ideas.supports(idea.id, user.id)
+        count = t.ngettext("{count} supporter", "{count} supporters", idea.supporters).format(
+            count=t.format_number(idea.supporters)
+        )
+        about = f"{language_name(idea.locale)} · {idea_status(t, idea)} · {count}"
+        blocks.append(f"{idea_excerpt(t, idea)}\n{about}")
+        label = _("💚 You support this") if supporting else _("👍 Support")
+        buttons = [_b(f"{label} ({t.format_number(idea.supporters)})", f"ids:{idea.id}")]
+        if idea.voice_file_id:
+            buttons.append(_b(_("▶️ Listen"), f"idv:{idea.id}"))
+        rows.append(buttons)
+    if not ideas:
+        blocks.append(_("No ideas here yet. Be the first to share one!"))
+    paging = []
+    if offset > 0:
+        paging.append(_b("◀️", callbacks.idea_board(max(0, offset - 3), order, topic)))
+    if offset + 3 < total:
+        paging.append(_b("▶️", callbacks.idea_board(offset + 3, order, topic)))
+    if paging:
+        rows.append(paging)
+    other = "newest" if order == "supported" else "supported"
+    rows.append(
+        [
+            _b(
+                _("🆕 Newest first") if other == "newest" else _("👍 Most supported first"),
+                callbacks.idea_board(0, other, topic),
+            )
+        ]
+    )
+    rows.extend(
+        [
+            _b(
+                ("✅ " if key == topic else "") + topic_label(t, key),
+                callbacks.idea_board(0, order, key),
+            )
+        ]
+        for key in context.settings.topics
+    )
+    rows.append(
+        [
+            _b(_("✍️ Share an idea"), callbacks.idea("new")),
+            _b(_("🏠 Main menu"), callbacks.menu("home")),
+        ]
+    )
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
+
+
+async def board_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches
+    await query.answer()
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    await board(update, context, int(match["offset"]), match["order"], match["topic"])
+
+
+async def support_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    idea_id = int(match["id"])
+    ideas = context.services.ideas
+    if match["action"] == "v":
+        idea = await ideas.get(idea_id)
+        if idea is None or not idea.published or not idea.voice_file_id:
+            await answer_expired(update, t)
+            return
+        await query.answer()
+        assert update.effective_chat is not None
+        await update.effective_chat.send_voice(idea.voice_file_id)
+        return
+    try:
+        supporting, _count = await ideas.toggle_support(idea_id, update.effective_user.id)
+    except NotAllowed:
+        await query.answer(
+            _("You can't support your own idea, but thank you for sharing it!"), show_alert=True
+        )
+        return
+    except IdeaError:
+        await answer_expired(update, t)
+        return
+    await query.answer(
+        _("💚 Thank you for your support!") if supporting else _("Your support is withdrawn.")
+    )
+    await board(update, context)
+
+
+# --- sharing an idea ---------------------------------------------------------------------
+
+
+async def idea_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    step, value = match["step"], match["value"]
+    user_id = update.effective_user.id
+    state = context.services.chat_state
+    pending = await state.get(user_id)
+    data: dict[str, Any] = dict(pending.data) if pending and pending.flow == FLOW else {}
+    if step == "board":
+        await query.answer()
+        await board(update, context)
+        return
+    if step == "new":
+        try:
+            await context.services.ideas.check_limits(user_id, None)
+        except IdeaError as error:
+            await query.answer(_limit_text(t, error), show_alert=True)
+            return
+        await query.answer()
+        await state.expect(user_id, PendingInput(FLOW, "content", {}))
+        await show(
+            update,
+            _(
+                "💡 Tell us your idea: write it, send a voice message, "
+                "or a photo with a caption.\nSend /cancel to stop."
+            ),
+            InlineKeyboardMarkup([_cancel_row(t)]),
+        )
+        return
+    if step == "cancel":
+        await state.clear(user_id)
+        await query.answer()
+        await show(update, _("✖️ Cancelled. Nothing was saved."))
+        return
+    if not data:  # an old button from a finished or cancelled idea
+        await answer_expired(update, t)
+        return
+    await query.answer()
+    if step == "topic":
+        if value != "none" and value not in context.settings.topics:
+            await answer_expired(update, t)
+            return
+        data["topic"] = None if value == "none" else value
+        await _ask_place(update, context, data)
+    elif step == "place" and value == "skip":
+        await _ask_anonymous(update, context, data)
+    elif step == "anon" and value in ("0", "1"):
+        data["anonymous"] = value == "1"
+        await _summary(update, context, data)
+    elif step == "send":
+        await _submit(update, context, data)
+    else:
+        await answer_expired(update, t)
+
+
+async def _ask_place(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    assert update.effective_user is not None
+    _ = context.t.gettext
+    await context.services.chat_state.expect(
+        update.effective_user.id, PendingInput(FLOW, "place", data)
+    )
+    await show(
+        update,
+        _("📍 Where is it about? Send a location, type a place, or skip."),
+        InlineKeyboardMarkup(
+            [[_b(_("⏭ Skip"), callbacks.idea("place", "skip"))], _cancel_row(context.t)]
+        ),
+    )
+
+
+async def _ask_anonymous(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    assert update.effective_user is not None
+    _ = context.t.gettext
+    await context.services.chat_state.expect(
+        update.effective_user.id, PendingInput(FLOW, "anon", data)
+    )
+    await show(
+        update,
+        _("👤 May the neighbourhood office see that the idea is from you?"),
+        InlineKeyboardMarkup(
+            [
+                [_b(_("👤 Yes, with my name"), callbacks.idea("anon", 0))],
+                [_b(_("🕶 No, anonymously"), callbacks.idea("anon", 1))],
+                _cancel_row(context.t),
+            ]
+        ),
+    )
+
+
+async def _summary(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    assert update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    await context.services.chat_state.expect(
+        update.effective_user.id, PendingInput(FLOW, "confirm", data)
+    )
+    lines = [_("💡 <b>Your idea</b>")]
+    if data.get("text"):
+        lines.append(f"<i>{_escape(data['text'][:300])}</i>")
+    if data.get("voice"):
+        lines.append(_("🎤 (voice message)"))
+    if data.get("photo"):
+        lines.append(_("🖼 (photo)"))
+    if data.get("topic"):
+        lines.append(_("Topic: {topic}").format(topic=topic_label(t, data["topic"])))
+    if data.get("place"):
+        lines.append(_("Place: {place}").format(place=t.isolate(_escape(data["place"]))))
+    elif data.get("latitude") is not None:
+        lines.append(_("Place: {place}").format(place=t.isolate("📍")))
+    lines.append(_("Sent anonymously") if data.get("anonymous") else _("Sent with your name"))
+    rows = [[_b(_("✅ Send the idea"), callbacks.idea("send"))], _cancel_row(t)]
+    similar = await context.services.ideas.similar(data["text"]) if data.get("text") else []
+    if similar:
+        lines.append("")
+        lines.append(_("Neighbours have had similar ideas. You can support one instead:"))
+        for idea in similar:
+            lines.append(f"• {idea_excerpt(t, idea, 100)}")
+            rows.insert(
+                -1,
+                [
+                    _b(
+                        _("👍 Support this one") + f" ({t.format_number(idea.supporters)})",
+                        f"ids:{idea.id}",
+                    )
+                ],
+            )
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+async def _submit(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    user = update.effective_user
+    assert user is not None
+    t = context.t
+    _ = t.gettext
+    try:
+        idea = await context.services.ideas.submit(
+            user.id,
+            context.locale or context.i18n.default_locale,
+            text=data.get("text"),
+            voice_file_id=data.get("voice"),
+            photo_file_id=data.get("photo"),
+            topic=data.get("topic"),
+            place_text=data.get("place"),
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            anonymous=bool(data.get("anonymous")),
+        )
+    except IdeaError as error:
+        await context.services.chat_state.clear(user.id)
+        await show(update, _limit_text(t, error))
+        return
+    await context.services.chat_state.clear(user.id)
+    await show(
+        update,
+        _(
+            "🙏 Thank you! Your idea has reached the neighbourhood office. "
+            "We will tell you what becomes of it."
+        ),
+        InlineKeyboardMarkup([[_b(_("🏠 Main menu"), callbacks.menu("home"))]]),
+    )
+    await notify_coordinators(context, idea, user.first_name if not idea.anonymous else None)
+
+
+async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+    """What a resident sends while sharing an idea."""
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    t = context.t
+    _ = t.gettext
+    data = dict(pending.data)
+    if pending.step == "content":
+        text = message.text or message.caption
+        if message.voice is not None:
+            data["voice"] = message.voice.file_id
+        elif message.photo:
+            data["photo"] = message.photo[-1].file_id
+        elif not message.text:
+            await message.reply_text(
+                _("Please send your idea as text, a voice message or a photo.")
+            )
+            return
+        if text:
+            data["text"] = text
+        try:
+            await context.services.ideas.check_limits(user.id, data.get("text"))
+            if not (data.get("text") or data.get("voice") or data.get("photo")):
+                raise EmptyIdea("")
+        except IdeaError as error:
+            await message.reply_text(_limit_text(t, error))
+            return
+        await context.services.chat_state.expect(user.id, PendingInput(FLOW, "topic", data))
+        rows = [
+            [_b(topic_label(t, key), callbacks.idea("topic", key))]
+            for key in context.settings.topics
+        ]
+        rows.append([_b(_("⏭ Skip"), callbacks.idea("topic", "none"))])
+        rows.append(_cancel_row(t))
+        await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
+    elif pending.step == "place":
+        if message.location is not None:
+            data["latitude"], data["longitude"] = (
+                message.location.latitude,
+                message.location.longitude,
+            )
+        elif message.text:
+            data["place"] = message.text[:200]
+        else:
+            await message.reply_text(
+                _("📍 Where is it about? Send a location, type a place, or skip.")
+            )
+            return
+        await _ask_anonymous(update, context, data)
+    else:
+        await message.reply_text(_("Please use the buttons above, or send /cancel."))
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """/cancel stops whatever multi-step flow is open, saving nothing."""
+    user = update.effective_user
+    assert user is not None
+    await context.services.chat_state.clear(user.id)
+    await show(update, context.t.gettext("✖️ Cancelled. Nothing was saved."))
+
+
+# --- coordinators --------------------------------------------------------------------------
+
+
+async def _staff_ids(context: BotContext) -> set[int]:
+    ids = {assignment.telegram_id for assignment in await context.services.residents.staff()}
+    ids |= set(context.settings.admin_ids)
+    return {i for i in ids if await context.services.residents.is_staff(i)}
+
+
+def moderation_keyboard(t: Translator, idea: IdeaView) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    status_rows = [
+        _b(
+            idea_status(t, _with_status(idea, status)),
+            callbacks.idea_moderation("st", idea.id, status),
+        )
+        for status in STATUS_BUTTONS
+    ]
+    rows = []
+    if not idea.published:
+        rows.append(
+            [_b(_("📢 Publish on the idea board"), callbacks.idea_moderation("pub", idea.id))]
+        )
+    rows += [status_rows[:2], status_rows[2:]]
+    rows.append(
+        [
+            _b(
+                idea_status(t, _with_status(idea, "not_possible")),
+                callbacks.idea_moderation("why", idea.id, "not_possible"),
+            ),
+            _b(
+                idea_status(t, _with_status(idea, "rejected")),
+                callbacks.idea_moderation("why", idea.id, "rejected"),
+            ),
+        ]
+    )
+    rows.append([_b(_("🔗 Join with another idea"), callbacks.idea_moderation("merge", idea.id))])
+    if idea.published:
+        rows.append([_b(_("📣 Message its supporters"), callbacks.idea_moderation("msg", idea.id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def _with_status(idea: IdeaView, status: str) -> IdeaView:
+    """The idea as it would look in ``status``: lets a button show the status's own label."""
+    return replace(idea, status=IdeaStatus(status))
+
+
+def moderation_text(t: Translator, idea: IdeaView, author_name: str | None = None) -> str:
+    _ = t.gettext
+    lines = [
+        _("💡 <b>Idea {number}</b> · {language}").format(
+            number=t.format_number(idea.id), language=language_name(idea.locale)
+        ),
+        idea_excerpt(t, idea, 1000),
+    ]
+    if idea.topic:
+        lines.append(_("Topic: {topic}").format(topic=topic_label(t, idea.topic)))
+    if idea.place_text:
+        lines.append(_("Place: {place}").format(place=t.isolate(_escape(idea.place_text))))
+    if idea.anonymous:
+        lines.append(_("Sent anonymously"))
+    elif author_name and idea.author_id:
+        lines.append(
+            _("From: {name}").format(
+                name=f'<a href="tg://user?id={idea.author_id}">{_escape(author_name)}</a>'
+            )
+        )
+    lines.append(_("Status: {status}").format(status=idea_status(t, idea)))
+    return "\n".join(lines)
+
+
+async def notify_coordinators(context: BotContext, idea: IdeaView, author_name: str | None) -> None:
+    """Every coordinator gets the idea in their language, the original voice or photo too."""
+    for staff_id in await _staff_ids(context):
+        profile = await context.services.residents.get(staff_id)
+        t = context.i18n.translator(profile.locale if profile else None)
+        # A coordinator may have blocked the bot; the idea is stored and in the inbox anyway.
+        with contextlib.suppress(TelegramError):
+            if idea.voice_file_id:
+                await context.bot.send_voice(staff_id, idea.voice_file_id)
+            if idea.photo_file_id:
+                await context.bot.send_photo(staff_id, idea.photo_file_id)
+            if idea.latitude is not None and idea.longitude is not None:
+                await context.bot.send_location(staff_id, idea.latitude, idea.longitude)
+            await context.bot.send_message(
+                staff_id,
+                moderation_text(t, idea, author_name),
+                reply_markup=moderation_keyboard(t, idea),
+            )
+
+
+async def ideas_command(update: Update, context: BotContext) -> None:
+    """/ideas: coordinators see the ideas waiting for them."""
+    user = update.effective_user
+    assert user is not None
+    t = context.t
+    _ = t.gettext
+    if not await context.services.residents.is_staff(user.id):
+        await ideas_home(update, context)
+        return
+    inbox = await context.services.ideas.inbox()
+    if not inbox:
+        await show(update, _("💡 No new ideas are waiting."))
+        return
+    for idea in inbox[:10]:
+        assert update.effective_chat is not None
+        await update.effective_chat.send_message(
+            moderation_text(t, idea), reply_markup=moderation_keyboard(t, idea)
+        )
+
+
+async def moderation_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    if not await context.services.residents.is_staff(update.effective_user.id):
+        await query.answer(_("💡 Only coordinators can do this."), show_alert=True)
+        return
+    match = context.matches[0]
+    action, idea_id, arg = match["action"], int(match["id"]), match["arg"]
+    ideas = context.services.ideas
+    try:
+        if action == "pub":
+            idea = await ideas.publish(idea_id)
+        elif action == "st" and arg in STATUS_BUTTONS:
+            idea = await ideas.set_status(idea_id, IdeaStatus(arg))
+        elif action == "why" and arg in ("not_possible", "rejected"):
+            await query.answer()
+            rows = [
+                [
+                    _b(
+                        _(IDEA_REASON_LABELS[reason]),
+                        callbacks.idea_moderation("rs", idea_id, f"{arg[:3]}_{reason}"),
+                    )
+                ]
+                for reason in REJECT_REASONS
+            ]
+            await show(
+                update, _("Why? The author is told in their language."), InlineKeyboardMarkup(rows)
+            )
+            return
+        elif action == "rs" and arg:
+            status_key, _sep, reason = arg.partition("_")
+            status = {"not": IdeaStatus.NOT_POSSIBLE, "rej": IdeaStatus.REJECTED}.get(status_key)
+            if status is None or reason not in REJECT_REASONS:
+                await answer_expired(update, t)
+                return
+            idea = await ideas.set_status(idea_id, status, reason=reason)
+        elif action == "msg":
+            # The broadcast composer, with this idea's supporters as the audience.
+            draft = await context.services.broadcasts.create_draft(
+                update.effective_user.id, audience={"idea_supporters": [idea_id]}
+            )
+            await query.answer()
+            await show_composer(update, context, draft)
+            return
+        elif action == "merge":
+            await query.answer()
+            await context.services.chat_state.expect(
+                update.effective_user.id, PendingInput(MODERATION_FLOW, "merge", {"id": idea_id})
+            )
+            await show(update, _("🔗 Send the number of the idea to join it with."))
+            return
+        else:
+            await answer_expired(update, t)
+            return
+    except NotAllowed:
+        await query.answer(_("That is already its status."), show_alert=True)
+        return
+    except IdeaError:
+        await answer_expired(update, t)
+        return
+    await query.answer(_("Done. The author is told in their language."))
+    await show(update, moderation_text(t, idea), moderation_keyboard(t, idea))
+
+
+async def moderation_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    t = context.t
+    _ = t.gettext
+    await context.services.chat_state.clear(user.id)
+    if not await context.services.residents.is_staff(user.id):
+        return
+    text = (message.text or "").strip().lstrip("#")
+    if not text.isdigit():
+        await message.reply_text(_("Please send the number of an idea, for example 12."))
+        return
+    try:
+        idea = await context.services.ideas.merge(int(pending.data["id"]), int(text))
+    except IdeaError:
+        await message.reply_text(_("These two ideas can't be joined. Please check the number."))
+        return
+    await message.reply_text(moderation_text(t, idea), reply_markup=moderation_keyboard(t, idea))
