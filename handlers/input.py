@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 
 from bot.context import BotContext
+from bot.services.chat_state import PendingInput
 from handlers import broadcast, events, fallback, ideas, newevent
+
+InputHandler = Callable[[Update, BotContext, PendingInput], Awaitable[None]]
+
+#: Each multi-step flow and the function that takes its typed input.
+FLOWS: dict[str, InputHandler] = {
+    broadcast.FLOW: broadcast.handle_input,
+    events.NOTE_FLOW: events.note_input,
+    ideas.FLOW: ideas.handle_input,
+    ideas.MODERATION_FLOW: ideas.moderation_input,
+    newevent.FLOW: newevent.handle_input,
+}
 
 
 async def route_message(update: Update, context: BotContext) -> None:
     user = update.effective_user
     pending = await context.services.chat_state.get(user.id) if user else None
-    if pending is not None and pending.flow == broadcast.FLOW:
-        await broadcast.handle_input(update, context, pending)
-        return
-    if pending is not None and pending.flow == events.NOTE_FLOW:
-        await events.note_input(update, context, pending)
-        return
-    if pending is not None and pending.flow == ideas.FLOW:
-        await ideas.handle_input(update, context, pending)
-        return
-    if pending is not None and pending.flow == ideas.MODERATION_FLOW:
-        await ideas.moderation_input(update, context, pending)
-        return
-    if pending is not None and pending.flow == newevent.FLOW:
-        await newevent.handle_input(update, context, pending)
+    if pending is not None and pending.flow in FLOWS:
+        await FLOWS[pending.flow](update, context, pending)
         return
     await fallback.unknown_message(update, context)
