@@ -13,7 +13,13 @@ from telegram.request import BaseRequest
 from bot.config import Settings, parse_weekly
 from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
-from bot.rendering import BroadcastRenderer, EventDigestWriter, EventRenderer, IdeaRenderer
+from bot.rendering import (
+    BroadcastRenderer,
+    EventDigestWriter,
+    EventRenderer,
+    GroupRenderer,
+    IdeaRenderer,
+)
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
 from handlers import jobs, register_handlers
@@ -73,6 +79,7 @@ def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) ->
         renderer=BroadcastRenderer(i18n),
         event_renderer=EventRenderer(i18n),
         idea_renderer=IdeaRenderer(i18n),
+        group_renderer=GroupRenderer(i18n),
         digest_writer=EventDigestWriter(i18n),
     )
 

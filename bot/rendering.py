@@ -15,6 +15,7 @@ from bot.services.broadcasts import DIGEST, BroadcastView
 
 if TYPE_CHECKING:  # the services import this module's protocol counterparts
     from bot.services.events import EventView, SignupView
+    from bot.services.groups import GroupView
     from bot.services.ideas import IdeaView
 
 
@@ -254,3 +255,41 @@ class IdeaRenderer:
             + idea_excerpt(t, idea)
         )
         return self._message(text)
+
+
+# --- projects and working groups -------------------------------------------------------
+
+
+def group_name(t: Translator, group: GroupView) -> str:
+    version = group.version_for(t.locale)
+    return html.escape(version.name if version else "…", quote=False)
+
+
+class GroupRenderer:
+    """What members and invited residents are told about a project or group."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self._i18n = i18n
+
+    def invitation(self, group: GroupView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = t.gettext(
+            "🌱 An idea you shared or supported has become a project: {name}\n"
+            "Would you like to join?"
+        ).format(name=f"<b>{group_name(t, group)}</b>")
+        button = {"text": t.gettext("👀 Show the project"), "callback_data": f"grp:show:{group.id}"}
+        return {
+            "method": "sendMessage",
+            "text": text,
+            "parse_mode": "HTML",
+            "reply_markup": {"inline_keyboard": [[button]]},
+        }
+
+    def closed(self, group: GroupView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = t.gettext("🏁 {name} has come to an end. Thank you for taking part!").format(
+            name=f"<b>{group_name(t, group)}</b>"
+        )
+        if group.outcome:
+            text += "\n\n" + html.escape(group.outcome, quote=False)
+        return {"method": "sendMessage", "text": text, "parse_mode": "HTML"}

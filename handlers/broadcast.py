@@ -15,7 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import AppState, BotContext
 from bot.i18n import Translator, language_name
-from bot.rendering import event_title
+from bot.rendering import event_title, group_name
 from bot.services.broadcasts import (
     DAYS,
     BroadcastError,
@@ -64,6 +64,22 @@ async def _is_staff(update: Update, context: BotContext) -> bool:
     return user is not None and await context.services.residents.is_staff(user.id)
 
 
+async def _may_compose(update: Update, context: BotContext, view: BroadcastView | None) -> bool:
+    """Coordinators write to anyone; a group's lead only to their own group's members."""
+    if await _is_staff(update, context):
+        return True
+    user = update.effective_user
+    if view is None or user is None or view.created_by != user.id:
+        return False
+    groups = view.audience.get("group_members") or []
+    if not groups or set(view.audience) - {"group_members", "locales", "topics"}:
+        return False
+    for group_id in groups:
+        if not await context.services.groups.may_lead(int(group_id), user.id, is_staff=False):
+            return False
+    return True
+
+
 async def _refuse(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     text = _("📣 Broadcasts are only for coordinators.")
@@ -85,6 +101,10 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         parts.append(", ".join(language_name(locale) for locale in view.audience["locales"]))
     if view.audience.get("topics"):
         parts.append(", ".join(topic_label(t, key) for key in view.audience["topics"]))
+    for group_id in view.audience.get("group_members") or []:
+        group = await context.services.groups.get(int(group_id))
+        if group is not None:
+            parts.append(f"🤝 {group_name(t, group)}")
     for idea_id in view.audience.get("idea_supporters") or []:
         parts.append(f"💡 #{t.format_number(int(idea_id))}")
     for key, mark in (("event_attendees", "📅"), ("event_waitlist", "⏳")):
@@ -201,13 +221,13 @@ async def broadcast_command(update: Update, context: BotContext) -> None:
 async def broadcast_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
-    if not await _is_staff(update, context):
-        await _refuse(update, context)
-        return
     match = context.matches[0]
     action, broadcast_id, argument = match["action"], int(match["id"]), match["arg"]
     service = context.services.broadcasts
     view = await service.get(broadcast_id)
+    if not await _may_compose(update, context, view):
+        await _refuse(update, context)
+        return
     if view is None:
         await answer_expired(update, context.t)
         return
@@ -621,7 +641,8 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
     assert message is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if not await _is_staff(update, context):
+    draft = await context.services.broadcasts.get(int(pending.data["id"]))
+    if not await _may_compose(update, context, draft):
         await context.services.chat_state.clear(update.effective_user.id)
         await _refuse(update, context)
         return

@@ -124,7 +124,7 @@ IDEA_BOARD = re.compile(
 )
 IDEA_SUPPORT = re.compile(r"^id(?P<action>s|v):(?P<id>\d{1,10})$")
 IDEA_MODERATION = re.compile(
-    r"^idm:(?P<action>pub|st|why|rs|merge|msg):(?P<id>\d{1,10})(?::(?P<arg>[a-z_]{1,40}))?$"
+    r"^idm:(?P<action>pub|st|why|rs|merge|msg|proj):(?P<id>\d{1,10})(?::(?P<arg>[a-z_]{1,40}))?$"
 )
 
 
@@ -138,3 +138,28 @@ def idea_board(offset: int = 0, order: str = "supported", topic: str = "all") ->
 
 def idea_moderation(action: str, idea_id: int, argument: str | None = None) -> str:
     return f"idm:{action}:{idea_id}:{argument}" if argument else f"idm:{action}:{idea_id}"
+
+
+# Projects and working groups: grp:<action>:<group id>[:<arg>]; the list: grl:<offset>:<topic>
+GROUP = re.compile(
+    r"^grp:(?P<action>show|join|leave|slot|unslot|members|msg|close|addslot|mine)"
+    r":(?P<id>\d{1,10})(?::(?P<arg>[a-z0-9_]{1,40}))?$"
+)
+GROUP_LIST = re.compile(r"^grl:(?P<offset>\d{1,4}):(?P<topic>all|mine|[a-z_]{1,30})$")
+GROUP_NEW = re.compile(r"^grn:(?P<step>kind|topic|skip):(?P<value>[a-z_]{1,40})$")
+
+
+def group(action: str, group_id: int, argument: object | None = None) -> str:
+    return (
+        f"grp:{action}:{group_id}:{argument}"
+        if argument is not None
+        else f"grp:{action}:{group_id}"
+    )
+
+
+def group_list(offset: int = 0, topic: str = "all") -> str:
+    return f"grl:{offset}:{topic}"
+
+
+def group_new(step: str, value: str) -> str:
+    return f"grn:{step}:{value}"

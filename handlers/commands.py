@@ -12,6 +12,7 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
         ("menu", _("Main menu")),
         ("events", _("Upcoming events")),
         ("ideas", _("Ideas for the neighbourhood")),
+        ("groups", _("Projects and working groups")),
         ("cancel", _("Stop what you are doing")),
         ("language", _("Change the language")),
         ("settings", _("Your settings")),

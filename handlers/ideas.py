@@ -28,6 +28,7 @@ from bot.services.ideas import (
 )
 from handlers import callbacks
 from handlers.broadcast import show_composer
+from handlers.groups import show_group
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, not_started, show
 
@@ -470,6 +471,7 @@ def moderation_keyboard(t: Translator, idea: IdeaView) -> InlineKeyboardMarkup:
     rows.append([_b(_("🔗 Join with another idea"), callbacks.idea_moderation("merge", idea.id))])
     if idea.published:
         rows.append([_b(_("📣 Message its supporters"), callbacks.idea_moderation("msg", idea.id))])
+    rows.append([_b(_("🌱 Make it a project"), callbacks.idea_moderation("proj", idea.id))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -587,6 +589,14 @@ async def moderation_button(update: Update, context: BotContext) -> None:
             )
             await query.answer()
             await show_composer(update, context, draft)
+            return
+        elif action == "proj":
+            group = await context.services.groups.from_idea(idea_id, update.effective_user.id)
+            await query.answer(
+                _("🌱 The project is created; the author and the supporters are invited."),
+                show_alert=True,
+            )
+            await show_group(update, context, group.id)
             return
         elif action == "merge":
             await query.answer()

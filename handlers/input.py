@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.services.chat_state import PendingInput
-from handlers import broadcast, events, fallback, ideas, newevent
+from handlers import broadcast, events, fallback, groups, ideas, newevent
 
 InputHandler = Callable[[Update, BotContext, PendingInput], Awaitable[None]]
 
@@ -16,6 +16,7 @@ InputHandler = Callable[[Update, BotContext, PendingInput], Awaitable[None]]
 FLOWS: dict[str, InputHandler] = {
     broadcast.FLOW: broadcast.handle_input,
     events.NOTE_FLOW: events.note_input,
+    groups.FLOW: groups.handle_input,
     ideas.FLOW: ideas.handle_input,
     ideas.MODERATION_FLOW: ideas.moderation_input,
     newevent.FLOW: newevent.handle_input,

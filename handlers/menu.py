@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import events, ideas, keyboards
+from handlers import events, groups, ideas, keyboards
 from handlers.render import not_started, show
 
 
@@ -55,10 +55,11 @@ async def events_command(update: Update, context: BotContext) -> None:
     await events.list_events(update, context)
 
 
-def coming_soon_text(context: BotContext) -> str:
-    """Projects and working groups are the one menu entry still to come."""
-    _ = context.t.gettext
-    return _("🤝 Projects and groups are coming soon. We will tell you here when you can join.")
+async def groups_command(update: Update, context: BotContext) -> None:
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    await groups.list_groups(update, context)
 
 
 async def menu_entry(update: Update, context: BotContext) -> None:
@@ -77,5 +78,5 @@ async def menu_entry(update: Update, context: BotContext) -> None:
         await events.my_signups(update, context)
     elif entry == "idea":
         await ideas.ideas_home(update, context)
-    else:
-        await show(update, coming_soon_text(context), keyboards.back_to_menu(context.t))
+    elif entry == "projects":
+        await groups.list_groups(update, context)

@@ -13,8 +13,9 @@ from bot.context import BotContext
 from handlers import keyboards
 from handlers.deeplinks import DeepLink, parse_deep_link
 from handlers.events import show_event
+from handlers.groups import show_group
 from handlers.ideas import ideas_home
-from handlers.menu import coming_soon_text, show_menu
+from handlers.menu import show_menu
 from handlers.render import answer_expired, escape, not_started, show, update_keyboard
 
 
@@ -61,7 +62,7 @@ async def open_deep_link(update: Update, context: BotContext, link: DeepLink) ->
     if link.kind == "idea":
         await ideas_home(update, context)
         return
-    await show(update, coming_soon_text(context), keyboards.back_to_menu(context.t))
+    await show_group(update, context, link.target_id)  # project_<id> and group_<id>
 
 
 async def choose_language(update: Update, context: BotContext) -> None:

@@ -316,6 +316,10 @@ class Event(Base):
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     reminder_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # The project or working group this event is a meeting of (issue 6).
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), index=True
+    )
     # Fill levels (50, 80, 100 %) already reported to the organiser, so each alert comes once.
     alerted_levels: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -432,3 +436,90 @@ class IdeaSupport(Base):
     )
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- Projects and working groups (issue 6) -------------------------------------------------
+
+
+class GroupKind(enum.StrEnum):
+    PROJECT = "project"  # has an end (and an outcome)
+    GROUP = "group"  # an ongoing working group
+
+
+class GroupStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Group(Base):
+    """A project or a working group; its meetings are events with its ``group_id``."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[GroupKind] = mapped_column(_enum(GroupKind, "group_kind"))
+    status: Mapped[GroupStatus] = mapped_column(
+        _enum(GroupStatus, "group_status"), default=GroupStatus.OPEN, index=True
+    )
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    lead_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    topic: Mapped[str | None] = mapped_column(String(40), index=True)
+    default_locale: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    # The idea this project grew from; unique, so an idea becomes a project once.
+    idea_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ideas.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    versions: Mapped[list[GroupVersion]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class GroupVersion(Base):
+    """Name, description and meeting rhythm in one language."""
+
+    __tablename__ = "group_versions"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    rhythm: Mapped[str | None] = mapped_column(String(200))  # e.g. "every Tuesday at 17:00"
+
+    group: Mapped[Group] = relationship(back_populates="versions")
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HelpSlot(Base):
+    """Help a group needs, e.g. three people to water plants; ``labels`` is {locale: label}."""
+
+    __tablename__ = "help_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SlotHolder(Base):
+    __tablename__ = "slot_holders"
+
+    slot_id: Mapped[int] = mapped_column(
+        ForeignKey("help_slots.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -44,6 +44,7 @@ async def seed(emulator: BotApiEmulator, services: Services) -> None:
     for user in DEMO_RESIDENTS:
         emulator.add_user(user.first_name, user.language_code, user_id=user.user_id)
     await seed_events(services)
+    await seed_groups(services)
 
 
 # Demo content in a few languages; everything else falls back to German.
@@ -109,3 +110,33 @@ async def seed_events(services: Services) -> None:
             topics=spec["topics"],
         )
         await events.publish(draft.id)
+
+
+async def seed_groups(services: Services) -> None:
+    groups = services.groups
+    beds = await groups.create(
+        COORDINATOR_ID,
+        "project",
+        name="Hochbeete im Hof",
+        description="Wir legen Hochbeete an und gießen sie abwechselnd.",
+        rhythm="dienstags 17 Uhr",
+        topic="environment",
+        lead_id=COORDINATOR_ID,
+        locale="de",
+    )
+    await groups.set_version(beds.id, "tr", name="Avluda yükseltilmiş yataklar")
+    await groups.set_version(beds.id, "ar", name="أحواض زراعية في الفناء")
+    await groups.add_slot(beds.id, "Gießen", 3, locale="de")
+    await groups.add_slot(beds.id, "Übersetzen ins Arabische", 1, locale="de")
+    mentors = await groups.create(
+        COORDINATOR_ID,
+        "group",
+        name="AG Kinder und Jugend",
+        description="Lesepatenschaften, Hausaufgabenhilfe und Ausflüge.",
+        rhythm="jeden ersten Montag im Monat, 18 Uhr",
+        topic="children",
+        lead_id=COORDINATOR_ID,
+        locale="de",
+    )
+    await groups.set_version(mentors.id, "uk", name="Робоча група «Діти та молодь»")
+    await groups.add_slot(mentors.id, "Lesepatin oder Lesepate", 5, locale="de")

@@ -12,6 +12,7 @@ from bot.services.broadcasts import BroadcastService, DigestSource, Renderer, no
 from bot.services.chat_state import ChatStateService
 from bot.services.delivery import DeliveryService
 from bot.services.events import EventRenderer, EventService, EventView
+from bot.services.groups import GroupRenderer, GroupService
 from bot.services.ideas import IdeaRenderer, IdeaService
 from bot.services.residents import ResidentService
 
@@ -26,6 +27,7 @@ class Services:
     broadcasts: BroadcastService
     events: EventService
     ideas: IdeaService
+    groups: GroupService
 
     @classmethod
     def build(
@@ -40,6 +42,7 @@ class Services:
         renderer: Renderer,
         event_renderer: EventRenderer,
         idea_renderer: IdeaRenderer,
+        group_renderer: GroupRenderer,
         digest_writer: DigestWriter | None = None,
     ) -> Services:
         delivery = DeliveryService(sessions)
@@ -69,6 +72,7 @@ class Services:
             ),
             events=events,
             ideas=IdeaService(sessions, delivery, idea_renderer),
+            groups=GroupService(sessions, delivery, group_renderer, default_locale=default_locale),
         )
 
 

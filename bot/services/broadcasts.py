@@ -26,12 +26,15 @@ from storage.models import (
     Broadcast,
     BroadcastStatus,
     BroadcastVersion,
+    GroupMember,
+    HelpSlot,
     IdeaSupport,
     Resident,
     ResidentStatus,
     ResidentTopic,
     Signup,
     SignupStatus,
+    SlotHolder,
     utcnow,
 )
 
@@ -108,6 +111,25 @@ def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
     return statement.where(supports)
 
 
+def _by_group_membership(statement: Select[Any], value: Any) -> Select[Any]:
+    """Members of the group(s) given as the value."""
+    member = exists().where(
+        GroupMember.telegram_id == Resident.telegram_id,
+        GroupMember.group_id.in_(_event_ids(value)),
+    )
+    return statement.where(member)
+
+
+def _by_slot_holding(statement: Select[Any], value: Any) -> Select[Any]:
+    """Residents holding any help slot of the group(s) given as the value."""
+    holds = exists().where(
+        SlotHolder.telegram_id == Resident.telegram_id,
+        SlotHolder.slot_id == HelpSlot.id,
+        HelpSlot.group_id.in_(_event_ids(value)),
+    )
+    return statement.where(holds)
+
+
 #: Audience keys and the SQL filter each adds. Filters combine with AND; a resident matches a
 #: list filter when they match any entry (e.g. Turkish OR Arabic speakers, following children
 #: OR seniors).
@@ -119,6 +141,9 @@ AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
     "event_waitlist": _by_signup(SignupStatus.WAITLISTED),
     # Value: an idea id (or a list): its supporters.
     "idea_supporters": _by_idea_support,
+    # Value: a group id (or a list): its members / residents holding any of its help slots.
+    "group_members": _by_group_membership,
+    "slot_holders": _by_slot_holding,
 }
 
 

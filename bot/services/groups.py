@@ -1,0 +1,801 @@
+"""Projects and working groups: join, leave, help slots, grow ideas into projects, close.
+
+A group (a project with an end, or an ongoing working group) has a name, description and
+meeting rhythm per language, a topic, a lead, and optional help slots ("three people to water
+plants") with a capacity. Its meetings are events with its ``group_id``.
+
+Slots are never overfilled: counting and inserting happen in one transaction that holds the
+slot's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite an UPDATE of the row comes
+first, which takes the database's write lock before anything is counted). Membership is a
+primary key and an insert that ignores conflicts, so double taps are harmless.
+
+Members and slot holders are broadcast audiences (``group_members``, ``slot_holders``); leaving
+cancels the resident's queued rows of running broadcasts to those audiences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.broadcasts import BROADCAST, audience_statement
+from bot.services.delivery import DeliveryService, Recipient
+from bot.services.events import EventView
+from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    Event,
+    EventStatus,
+    Group,
+    GroupKind,
+    GroupMember,
+    GroupStatus,
+    GroupVersion,
+    HelpSlot,
+    Idea,
+    IdeaSupport,
+    Resident,
+    Signup,
+    SignupStatus,
+    SlotHolder,
+    utcnow,
+)
+from storage.repositories import insert_ignoring_conflict
+
+__all__ = [
+    "GroupError",
+    "GroupKind",
+    "GroupNotFound",
+    "GroupRenderer",
+    "GroupService",
+    "GroupStatus",
+    "GroupVersionView",
+    "GroupView",
+    "NotAllowed",
+    "NotMember",
+    "SlotFull",
+    "SlotView",
+    "TextTooLong",
+]
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 3000
+MAX_RHYTHM = 200
+MAX_TOPIC = 40
+MAX_LABEL = 100
+MAX_SLOT_CAPACITY = 100
+MAX_OUTCOME = 2000
+IDEA_NAME_LENGTH = 80
+GROUP_KIND = "group"
+FORGOTTEN = 0  # ideas.author_telegram_id once the author deleted their data
+AUDIENCE_KEYS = ("group_members", "slot_holders")
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class GroupError(Exception):
+    """A request that can't be done as asked; the handler explains it."""
+
+
+class GroupNotFound(GroupError):
+    pass
+
+
+class NotAllowed(GroupError):
+    """Not in this state: a closed group, not the lead, an idea that already is a project..."""
+
+
+class SlotFull(GroupError):
+    pass
+
+
+class NotMember(GroupError):
+    pass
+
+
+class TextTooLong(GroupError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"text longer than {limit} characters")
+        self.limit = limit
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    group_id: int
+    labels: Mapping[str, str]
+    capacity: int
+    filled: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.filled)
+
+    def label_for(self, locale: str, default_locale: str) -> str:
+        """The resident's language, else the default language, else any."""
+        return (
+            self.labels.get(locale)
+            or self.labels.get(default_locale)
+            or next(iter(self.labels.values()), "")
+        )
+
+
+@dataclass(frozen=True)
+class GroupVersionView:
+    locale: str
+    name: str
+    description: str | None
+    rhythm: str | None
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    kind: GroupKind
+    status: GroupStatus
+    created_by: int
+    lead_id: int | None
+    topic: str | None
+    default_locale: str
+    versions: Mapping[str, GroupVersionView]
+    members: int
+    slots: tuple[SlotView, ...]
+    outcome: str | None
+    idea_id: int | None
+    created_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == GroupStatus.OPEN
+
+    def version_for(self, locale: str) -> GroupVersionView | None:
+        """The resident's language, else the default language."""
+        return self.versions.get(locale) or self.versions.get(self.default_locale)
+
+
+class GroupRenderer(Protocol):
+    """Bot API payloads for group messages (``bot.rendering.GroupRenderer`` implements it)."""
+
+    def invitation(self, group: GroupView, locale: str) -> dict[str, Any]: ...
+
+    def closed(self, group: GroupView, locale: str) -> dict[str, Any]: ...
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _ids(value: Any) -> list[int]:
+    values = value if isinstance(value, list | tuple | set) else [value]
+    return [int(v) for v in values if str(v).lstrip("-").isdigit()]
+
+
+def _check_length(text: str | None, limit: int) -> None:
+    if text is not None and len(text) > limit:
+        raise TextTooLong(limit)
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    stripped = text.strip()
+    return stripped or None
+
+
+# --- the service ---------------------------------------------------------------------------
+
+
+class GroupService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        delivery: DeliveryService,
+        renderer: GroupRenderer,
+        *,
+        default_locale: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._delivery = delivery
+        self.renderer = renderer
+        self.default_locale = default_locale
+        self._clock = clock
+
+    # internals --------------------------------------------------------------------------
+
+    async def _locked(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction, retrying briefly when SQLite reports a lock."""
+        for attempt in range(8):
+            try:
+                async with self._sessions.begin() as session:
+                    return await work(session)
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == 7:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _slots(self, session: AsyncSession, group_ids: Sequence[int]) -> list[SlotView]:
+        if not group_ids:
+            return []
+        filled = (
+            select(func.count())
+            .select_from(SlotHolder)
+            .where(SlotHolder.slot_id == HelpSlot.id)
+            .scalar_subquery()
+        )
+        rows = await session.execute(
+            select(HelpSlot, filled)
+            .where(HelpSlot.group_id.in_(list(group_ids)))
+            .order_by(HelpSlot.id)
+        )
+        return [
+            SlotView(s.id, s.group_id, dict(s.labels or {}), s.capacity, int(n)) for s, n in rows
+        ]
+
+    async def _views(self, session: AsyncSession, rows: Sequence[Group]) -> list[GroupView]:
+        ids = [row.id for row in rows]
+        if not ids:
+            return []
+        counted = await session.execute(
+            select(GroupMember.group_id, func.count())
+            .where(GroupMember.group_id.in_(ids))
+            .group_by(GroupMember.group_id)
+        )
+        members = {int(gid): int(n) for gid, n in counted}
+        slots = await self._slots(session, ids)
+        return [
+            GroupView(
+                id=row.id,
+                kind=row.kind,
+                status=row.status,
+                created_by=row.created_by,
+                lead_id=row.lead_telegram_id,
+                topic=row.topic,
+                default_locale=row.default_locale,
+                versions={
+                    v.locale: GroupVersionView(v.locale, v.name, v.description, v.rhythm)
+                    for v in row.versions
+                },
+                members=members.get(row.id, 0),
+                slots=tuple(s for s in slots if s.group_id == row.id),
+                outcome=row.outcome,
+                idea_id=row.idea_id,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    async def _view(self, session: AsyncSession, group_id: int) -> GroupView:
+        row = await session.get(Group, group_id, populate_existing=True)
+        if row is None:
+            raise GroupNotFound(str(group_id))
+        await session.refresh(row, ["versions"])
+        return (await self._views(session, [row]))[0]
+
+    async def _select(self, session: AsyncSession, statement: Select[Any]) -> list[GroupView]:
+        rows = list((await session.scalars(statement)).all())
+        return await self._views(session, rows)
+
+    async def _lock_group(self, session: AsyncSession, group_id: int) -> Group:
+        """The group row, locked for this transaction (writes first on SQLite)."""
+        if session.get_bind().dialect.name == "sqlite":
+            await session.execute(
+                update(Group)
+                .where(Group.id == group_id)
+                .values(status=Group.status)
+                .execution_options(synchronize_session=False)
+            )
+        row = await session.scalar(
+            select(Group)
+            .where(Group.id == group_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise GroupNotFound(str(group_id))
+        return row
+
+    async def _lock_slot(self, session: AsyncSession, slot_id: int) -> HelpSlot:
+        if session.get_bind().dialect.name == "sqlite":
+            await session.execute(
+                update(HelpSlot)
+                .where(HelpSlot.id == slot_id)
+                .values(capacity=HelpSlot.capacity)
+                .execution_options(synchronize_session=False)
+            )
+        row = await session.scalar(
+            select(HelpSlot)
+            .where(HelpSlot.id == slot_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise GroupNotFound(f"slot {slot_id}")
+        return row
+
+    async def _slot_view(self, session: AsyncSession, slot_id: int) -> SlotView:
+        slot = await session.get(HelpSlot, slot_id, populate_existing=True)
+        if slot is None:
+            raise GroupNotFound(f"slot {slot_id}")
+        filled = await session.scalar(
+            select(func.count()).select_from(SlotHolder).where(SlotHolder.slot_id == slot_id)
+        )
+        return SlotView(
+            slot.id, slot.group_id, dict(slot.labels or {}), slot.capacity, int(filled or 0)
+        )
+
+    async def _add_member(self, session: AsyncSession, group_id: int, telegram_id: int) -> bool:
+        return await insert_ignoring_conflict(
+            session,
+            GroupMember,
+            {"group_id": group_id, "telegram_id": telegram_id, "joined_at": self._clock()},
+        )
+
+    async def _tell(
+        self,
+        source: str,
+        recipients: Iterable[tuple[int, str]],
+        render: Callable[[str], dict[str, Any]],
+    ) -> int:
+        by_chat = {chat: Recipient(chat, locale) for chat, locale in recipients}
+        if not by_chat:
+            return 0
+        locales = sorted({r.locale for r in by_chat.values()})
+        return await self._delivery.enqueue(
+            source=source,
+            kind=GROUP_KIND,
+            broadcast_id=None,
+            payloads={locale: render(locale) for locale in locales},
+            fallback_locale=locales[0],
+            recipients=by_chat.values(),
+        )
+
+    async def _locales(self, telegram_ids: Iterable[int], fallback: str) -> dict[int, str]:
+        ids = list(dict.fromkeys(telegram_ids))
+        if not ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Resident.telegram_id, Resident.locale).where(Resident.telegram_id.in_(ids))
+            )
+            known = {int(t): str(locale) for t, locale in rows}
+        return {t: known.get(t, fallback) for t in ids}
+
+    # composing --------------------------------------------------------------------------
+
+    async def create(
+        self,
+        created_by: int,
+        kind: GroupKind | str,
+        *,
+        name: str,
+        description: str | None = None,
+        rhythm: str | None = None,
+        topic: str | None = None,
+        lead_id: int | None = None,
+        locale: str | None = None,
+        idea_id: int | None = None,
+    ) -> GroupView:
+        kind = GroupKind(kind)
+        cleaned = _clean(name)
+        if cleaned is None:
+            raise NotAllowed("a group needs a name")
+        _check_length(cleaned, MAX_NAME)
+        _check_length(description, MAX_DESCRIPTION)
+        _check_length(rhythm, MAX_RHYTHM)
+        _check_length(topic, MAX_TOPIC)
+        version_locale = locale or self.default_locale
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = Group(
+                kind=kind,
+                status=GroupStatus.OPEN,
+                created_by=created_by,
+                lead_telegram_id=lead_id,
+                topic=topic or None,
+                default_locale=version_locale,
+                idea_id=idea_id,
+                created_at=self._clock(),
+            )
+            row.versions.append(
+                GroupVersion(
+                    locale=version_locale,
+                    name=cleaned,
+                    description=_clean(description),
+                    rhythm=_clean(rhythm),
+                )
+            )
+            session.add(row)
+            await session.flush()
+            return await self._view(session, row.id)
+
+        return await self._locked(work)
+
+    async def set_version(
+        self,
+        group_id: int,
+        locale: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        rhythm: str | None = None,
+    ) -> GroupView:
+        if name is not None:
+            name = name.strip()
+            if not name:
+                raise NotAllowed("a group needs a name")
+        _check_length(name, MAX_NAME)
+        _check_length(description, MAX_DESCRIPTION)
+        _check_length(rhythm, MAX_RHYTHM)
+        if len(locale) > 16:
+            raise NotAllowed(f"locale {locale[:16]}...")
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = await self._lock_group(session, group_id)
+            if row.status != GroupStatus.OPEN:
+                raise NotAllowed(f"group {group_id} is closed")
+            await session.refresh(row, ["versions"])
+            version = next((v for v in row.versions if v.locale == locale), None)
+            if version is None:
+                if name is None:
+                    raise NotAllowed("a new language needs a name")
+                version = GroupVersion(locale=locale, name=name)
+                row.versions.append(version)
+            if name is not None:
+                version.name = name
+            if description is not None:
+                version.description = _clean(description)
+            if rhythm is not None:
+                version.rhythm = _clean(rhythm)
+            await session.flush()
+            return await self._view(session, group_id)
+
+        return await self._locked(work)
+
+    async def add_slot(
+        self, group_id: int, label: str, capacity: int, *, locale: str | None = None
+    ) -> GroupView:
+        cleaned = _clean(label)
+        if cleaned is None:
+            raise NotAllowed("a slot needs a label")
+        _check_length(cleaned, MAX_LABEL)
+        if not 1 <= capacity <= MAX_SLOT_CAPACITY:
+            raise NotAllowed(f"capacity {capacity}")
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = await self._lock_group(session, group_id)
+            if row.status != GroupStatus.OPEN:
+                raise NotAllowed(f"group {group_id} is closed")
+            labels = {locale or row.default_locale: cleaned}
+            session.add(HelpSlot(group_id=group_id, labels=labels, capacity=capacity))
+            await session.flush()
+            return await self._view(session, group_id)
+
+        return await self._locked(work)
+
+    # reading ----------------------------------------------------------------------------
+
+    async def get(self, group_id: int) -> GroupView | None:
+        async with self._sessions() as session:
+            found = await self._select(session, select(Group).where(Group.id == group_id))
+        return found[0] if found else None
+
+    async def browse(
+        self, *, topic: str | None = None, offset: int = 0, limit: int = 3
+    ) -> tuple[list[GroupView], int]:
+        """A page of open projects and groups, newest first, and how many there are."""
+        conditions = [Group.status == GroupStatus.OPEN]
+        if topic:
+            conditions.append(Group.topic == topic)
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Group).where(*conditions))
+            page = await self._select(
+                session,
+                select(Group)
+                .where(*conditions)
+                .order_by(Group.created_at.desc(), Group.id.desc())
+                .offset(max(0, offset))
+                .limit(max(0, limit)),
+            )
+        return page, int(total or 0)
+
+    async def is_member(self, group_id: int, telegram_id: int) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(GroupMember.group_id).where(
+                    GroupMember.group_id == group_id, GroupMember.telegram_id == telegram_id
+                )
+            )
+        return found is not None
+
+    async def holds(self, slot_id: int, telegram_id: int) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(SlotHolder.slot_id).where(
+                    SlotHolder.slot_id == slot_id, SlotHolder.telegram_id == telegram_id
+                )
+            )
+        return found is not None
+
+    async def my_groups(self, telegram_id: int) -> list[GroupView]:
+        """The groups a resident is a member of: open ones first, then newest first."""
+        mine = select(GroupMember.group_id).where(GroupMember.telegram_id == telegram_id)
+        async with self._sessions() as session:
+            return await self._select(
+                session,
+                select(Group)
+                .where(Group.id.in_(mine))
+                .order_by(
+                    case((Group.status == GroupStatus.OPEN, 0), else_=1),
+                    Group.created_at.desc(),
+                    Group.id.desc(),
+                ),
+            )
+
+    async def members(self, group_id: int) -> list[tuple[int, str]]:
+        """(telegram_id, language) of every member, in the order they joined."""
+        async with self._sessions() as session:
+            group = await session.get(Group, group_id)
+            if group is None:
+                raise GroupNotFound(str(group_id))
+            rows = await session.execute(
+                select(GroupMember.telegram_id, Resident.locale)
+                .outerjoin(Resident, Resident.telegram_id == GroupMember.telegram_id)
+                .where(GroupMember.group_id == group_id)
+                .order_by(GroupMember.joined_at, GroupMember.telegram_id)
+            )
+            return [(int(t), str(locale or group.default_locale)) for t, locale in rows]
+
+    async def may_lead(self, group_id: int, telegram_id: int, *, is_staff: bool) -> bool:
+        if is_staff:
+            return True
+        async with self._sessions() as session:
+            lead = await session.scalar(select(Group.lead_telegram_id).where(Group.id == group_id))
+        return lead is not None and lead == telegram_id
+
+    async def next_meetings(self, group_id: int, *, limit: int = 3) -> list[EventView]:
+        """The group's published, upcoming events, soonest first."""
+        async with self._sessions() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(Event)
+                        .where(
+                            Event.group_id == group_id,
+                            Event.status == EventStatus.PUBLISHED,
+                            Event.starts_at > self._clock(),
+                        )
+                        .order_by(Event.starts_at, Event.id)
+                        .limit(max(0, limit))
+                    )
+                ).all()
+            )
+            if not rows:
+                return []
+            seats = func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            Signup.status == SignupStatus.CONFIRMED,
+                            Signup.adults + Signup.children,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            )
+            waiting = func.coalesce(
+                func.sum(case((Signup.status == SignupStatus.WAITLISTED, 1), else_=0)), 0
+            )
+            counted = await session.execute(
+                select(Signup.event_id, seats, waiting)
+                .where(Signup.event_id.in_([row.id for row in rows]))
+                .group_by(Signup.event_id)
+            )
+            counts = {int(e): (int(s), int(w)) for e, s, w in counted}
+        return [EventView.of(row, *counts.get(row.id, (0, 0))) for row in rows]
+
+    # residents --------------------------------------------------------------------------
+
+    async def join(self, group_id: int, telegram_id: int) -> bool:
+        """Join an open group; True if newly joined (a double tap changes nothing)."""
+
+        async def work(session: AsyncSession) -> bool:
+            row = await session.get(Group, group_id, populate_existing=True)
+            if row is None:
+                raise GroupNotFound(str(group_id))
+            if row.status != GroupStatus.OPEN:
+                raise NotAllowed(f"group {group_id} is closed")
+            return await self._add_member(session, group_id, telegram_id)
+
+        return await self._locked(work)
+
+    async def leave(self, group_id: int, telegram_id: int) -> bool:
+        """Leave a group (and its slots); True if they were a member. Their queued rows of
+        running broadcasts to this group's members or slot holders are cancelled."""
+
+        async def work(session: AsyncSession) -> bool:
+            removed = await session.execute(
+                delete(GroupMember).where(
+                    GroupMember.group_id == group_id, GroupMember.telegram_id == telegram_id
+                )
+            )
+            slots = select(HelpSlot.id).where(HelpSlot.group_id == group_id)
+            await session.execute(
+                delete(SlotHolder).where(
+                    SlotHolder.telegram_id == telegram_id, SlotHolder.slot_id.in_(slots)
+                )
+            )
+            if await session.get(Group, group_id) is None:
+                raise GroupNotFound(str(group_id))
+            return bool(removed.rowcount)  # type: ignore[attr-defined]
+
+        left = await self._locked(work)
+        await self._cancel_group_broadcasts(group_id, telegram_id)
+        return left
+
+    async def _cancel_group_broadcasts(self, group_id: int, telegram_id: int) -> int:
+        """Cancel this resident's queued rows of running broadcasts that reach them through
+        this group, unless they still belong to that audience some other way."""
+        async with self._sessions() as session:
+            running = list(
+                (
+                    await session.execute(
+                        select(Broadcast.id, Broadcast.audience, Broadcast.kind).where(
+                            Broadcast.status == BroadcastStatus.SENDING
+                        )
+                    )
+                ).all()
+            )
+            sources = []
+            for broadcast_id, audience, kind in running:
+                audience = dict(audience or {})
+                if not any(group_id in _ids(audience.get(key, [])) for key in AUDIENCE_KEYS):
+                    continue
+                still = await session.scalar(
+                    audience_statement([Resident.telegram_id], audience, kind or BROADCAST).where(
+                        Resident.telegram_id == telegram_id
+                    )
+                )
+                if still is None:
+                    sources.append(f"broadcast:{broadcast_id}")
+        if not sources:
+            return 0
+        return await self._delivery.cancel_for_chat_in_sources(telegram_id, sources)
+
+    async def take_slot(self, slot_id: int, telegram_id: int) -> SlotView:
+        """Take a help slot (joining the group if need be); taking it again changes nothing.
+        Raises SlotFull when it is filled."""
+
+        async def work(session: AsyncSession) -> SlotView:
+            slot = await self._lock_slot(session, slot_id)
+            group = await session.get(Group, slot.group_id, populate_existing=True)
+            if group is None or group.status != GroupStatus.OPEN:
+                raise NotAllowed(f"group {slot.group_id} is closed")
+            held = await session.scalar(
+                select(SlotHolder.slot_id).where(
+                    SlotHolder.slot_id == slot_id, SlotHolder.telegram_id == telegram_id
+                )
+            )
+            if held is None:
+                filled = await session.scalar(
+                    select(func.count())
+                    .select_from(SlotHolder)
+                    .where(SlotHolder.slot_id == slot_id)
+                )
+                if int(filled or 0) >= slot.capacity:
+                    raise SlotFull(str(slot_id))
+                await insert_ignoring_conflict(
+                    session,
+                    SlotHolder,
+                    {"slot_id": slot_id, "telegram_id": telegram_id, "taken_at": self._clock()},
+                )
+            await self._add_member(session, slot.group_id, telegram_id)
+            return await self._slot_view(session, slot_id)
+
+        return await self._locked(work)
+
+    async def release_slot(self, slot_id: int, telegram_id: int) -> SlotView:
+        """Give a slot back (nothing happens if they didn't hold it)."""
+
+        async def work(session: AsyncSession) -> SlotView:
+            await session.execute(
+                delete(SlotHolder).where(
+                    SlotHolder.slot_id == slot_id, SlotHolder.telegram_id == telegram_id
+                )
+            )
+            return await self._slot_view(session, slot_id)
+
+        return await self._locked(work)
+
+    # leads and coordinators -------------------------------------------------------------
+
+    async def close(self, group_id: int, outcome: str) -> GroupView:
+        """Close a group with its outcome; every member hears it in their language."""
+        cleaned = _clean(outcome)
+        if cleaned is None:
+            raise NotAllowed("closing needs an outcome")
+        _check_length(cleaned, MAX_OUTCOME)
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = await self._lock_group(session, group_id)
+            if row.status != GroupStatus.OPEN:
+                raise NotAllowed(f"group {group_id} is closed")
+            row.status = GroupStatus.CLOSED
+            row.outcome = cleaned
+            row.closed_at = self._clock()
+            await session.flush()
+            return await self._view(session, group_id)
+
+        view = await self._locked(work)
+        await self._tell(
+            f"group:{group_id}:closed",
+            await self.members(group_id),
+            lambda locale: self.renderer.closed(view, locale),
+        )
+        return view
+
+    async def from_idea(self, idea_id: int, created_by: int) -> GroupView:
+        """Turn an idea into a project and invite its author and supporters to join."""
+        async with self._sessions() as session:
+            idea = await session.get(Idea, idea_id)
+            if idea is None:
+                raise GroupNotFound(f"idea {idea_id}")
+            taken = await session.scalar(select(Group.id).where(Group.idea_id == idea_id))
+            supporters = list(
+                (
+                    await session.scalars(
+                        select(IdeaSupport.telegram_id)
+                        .where(IdeaSupport.idea_id == idea_id)
+                        .order_by(IdeaSupport.created_at)
+                    )
+                ).all()
+            )
+            author, text, locale, topic = (
+                idea.author_telegram_id,
+                idea.text,
+                idea.locale,
+                idea.topic,
+            )
+        if taken is not None:
+            raise NotAllowed(f"idea {idea_id} already became project {taken}")
+        full = _clean(text)
+        name = full[:IDEA_NAME_LENGTH].strip() if full else f"#{idea_id}"
+        try:
+            view = await self.create(
+                created_by,
+                GroupKind.PROJECT,
+                name=name,
+                description=full[:MAX_DESCRIPTION] if full else None,
+                topic=(topic or None) and topic[:MAX_TOPIC],
+                lead_id=created_by,
+                locale=locale,
+                idea_id=idea_id,
+            )
+        except IntegrityError as exc:  # a concurrent tap made it a project first
+            raise NotAllowed(f"idea {idea_id} already became a project") from exc
+        invited = [t for t in (author, *supporters) if t != FORGOTTEN]
+        locales = await self._locales(invited, locale)
+        await self._tell(
+            f"group:{view.id}:invite",
+            locales.items(),
+            lambda loc: self.renderer.invitation(view, loc),
+        )
+        return view

@@ -1,0 +1,433 @@
+"""Projects and working groups: browse, join and leave, take a help slot, "my groups"; leads
+and coordinators see members, write to them (through the broadcast composer) and close a
+project with an outcome; coordinators create groups and turn ideas into projects."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import BotContext
+from bot.i18n import Translator, language_name
+from bot.rendering import event_summary, group_name
+from bot.services.chat_state import PendingInput
+from bot.services.groups import GroupError, GroupView, NotAllowed, SlotFull
+from handlers import callbacks
+from handlers.broadcast import show_composer
+from handlers.keyboards import topic_label
+from handlers.render import answer_expired, escape, not_started, show
+
+FLOW = "group"
+PAGE_SIZE = 3
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def kind_label(t: Translator, group: GroupView) -> str:
+    return t.gettext("🌱 Project") if group.kind == "project" else t.gettext("👥 Working group")
+
+
+def members_text(t: Translator, count: int) -> str:
+    return t.ngettext("{count} member", "{count} members", count).format(
+        count=t.format_number(count)
+    )
+
+
+async def list_groups(
+    update: Update, context: BotContext, offset: int = 0, topic: str = "all"
+) -> None:
+    t = context.t
+    _ = t.gettext
+    user = update.effective_user
+    assert user is not None
+    service = context.services.groups
+    if topic == "mine":
+        found = await service.my_groups(user.id)
+        total = len(found)
+        found = found[offset : offset + PAGE_SIZE]
+        title = _("🤝 <b>My groups</b>")
+    else:
+        if topic != "all" and topic not in context.settings.topics:
+            await answer_expired(update, t)
+            return
+        found, total = await service.browse(
+            topic=None if topic == "all" else topic, offset=offset, limit=PAGE_SIZE
+        )
+        title = _("🤝 <b>Projects and groups</b>")
+    blocks = [title]
+    rows: list[list[InlineKeyboardButton]] = []
+    for group in found:
+        version = group.version_for(t.locale)
+        about = f"{kind_label(t, group)} · {members_text(t, group.members)}"
+        line = f"<b>{group_name(t, group)}</b>\n{about}"
+        if version and version.rhythm:
+            line += f"\n🗓 {escape(t, version.rhythm)}"
+        blocks.append(line)
+        rows.append([_b("➡️ " + group_name(t, group), callbacks.group("show", group.id))])
+    if not found:
+        blocks.append(
+            _("You haven't joined a group yet.")
+            if topic == "mine"
+            else _("There are no groups here yet.")
+        )
+    paging = []
+    if offset > 0:
+        paging.append(_b("◀️", callbacks.group_list(max(0, offset - PAGE_SIZE), topic)))
+    if offset + PAGE_SIZE < total:
+        paging.append(_b("▶️", callbacks.group_list(offset + PAGE_SIZE, topic)))
+    if paging:
+        rows.append(paging)
+    if topic != "mine":
+        rows.append([_b(_("🤝 My groups"), callbacks.group_list(0, "mine"))])
+        rows.extend(
+            [
+                _b(
+                    ("✅ " if key == topic else "") + topic_label(t, key),
+                    callbacks.group_list(0, key),
+                )
+            ]
+            for key in context.settings.topics
+        )
+    else:
+        rows.append([_b(_("🤝 All projects and groups"), callbacks.group_list())])
+    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
+
+
+async def list_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches
+    await query.answer()
+    if context.resident is None:
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    await list_groups(update, context, int(match["offset"]), match["topic"])
+
+
+async def show_group(update: Update, context: BotContext, group_id: int) -> None:
+    t = context.t
+    _ = t.gettext
+    user = update.effective_user
+    assert user is not None
+    service = context.services.groups
+    group = await service.get(group_id)
+    if group is None:
+        await show(
+            update,
+            _("😕 This group doesn't exist (any more)."),
+            InlineKeyboardMarkup([[_b(_("🤝 All projects and groups"), callbacks.group_list())]]),
+        )
+        return
+    version = group.version_for(t.locale)
+    member = await service.is_member(group.id, user.id)
+    parts = [
+        f"<b>{group_name(t, group)}</b>\n{kind_label(t, group)} · {members_text(t, group.members)}"
+    ]
+    if group.topic:
+        parts[0] += f"\n{topic_label(t, group.topic)}"
+    if version and version.description:
+        parts.append(escape(t, version.description))
+    if version and version.rhythm:
+        parts.append(f"🗓 {escape(t, version.rhythm)}")
+    if group.status == "closed":
+        parts.append(_("🏁 This project has come to an end."))
+        if group.outcome:
+            parts.append(escape(t, group.outcome))
+    rows: list[list[InlineKeyboardButton]] = []
+    if group.slots:
+        parts.append(_("🙋 <b>Help needed</b>"))
+        for slot in group.slots:
+            label = slot.label_for(t.locale, group.default_locale)
+            filled = f"{t.format_number(slot.filled)}/{t.format_number(slot.capacity)}"
+            parts.append(f"• {escape(t, label)}: {filled}")
+            if group.status == "open":
+                if await service.holds(slot.id, user.id):
+                    rows.append(
+                        [
+                            _b(
+                                "✅ " + label + " · " + _("give up"),
+                                callbacks.group("unslot", group.id, slot.id),
+                            )
+                        ]
+                    )
+                elif slot.filled < slot.capacity:
+                    rows.append([_b("🙋 " + label, callbacks.group("slot", group.id, slot.id))])
+    meetings = await service.next_meetings(group.id)
+    if meetings:
+        parts.append(_("📅 <b>Next meetings</b>"))
+        parts.extend(event_summary(t, event) for event in meetings)
+    if group.status == "open":
+        rows.append(
+            [_b(_("👋 Leave"), callbacks.group("leave", group.id))]
+            if member
+            else [_b(_("🤝 Join"), callbacks.group("join", group.id))]
+        )
+    if await service.may_lead(
+        group.id, user.id, is_staff=await context.services.residents.is_staff(user.id)
+    ):
+        rows.append(
+            [
+                _b(_("👥 Members"), callbacks.group("members", group.id)),
+                _b(_("📣 Message members"), callbacks.group("msg", group.id)),
+            ]
+        )
+        if group.status == "open":
+            rows.append(
+                [
+                    _b(_("➕ Add a help slot"), callbacks.group("addslot", group.id)),
+                    _b(_("🏁 Close with an outcome"), callbacks.group("close", group.id)),
+                ]
+            )
+    rows.append([_b(_("🤝 All projects and groups"), callbacks.group_list())])
+    await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
+
+
+async def group_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    if context.resident is None:
+        await query.answer()
+        await not_started(update, context)
+        return
+    match = context.matches[0]
+    action, group_id, arg = match["action"], int(match["id"]), match["arg"]
+    service = context.services.groups
+    user_id = update.effective_user.id
+    group = await service.get(group_id)
+    if group is None:
+        await answer_expired(update, t)
+        return
+    leads = await service.may_lead(
+        group_id, user_id, is_staff=await context.services.residents.is_staff(user_id)
+    )
+    try:
+        if action == "show":
+            await query.answer()
+        elif action == "join":
+            await service.join(group_id, user_id)
+            await query.answer(_("🤝 Welcome! You are now a member."))
+        elif action == "leave":
+            await service.leave(group_id, user_id)
+            await query.answer(
+                _("👋 You have left. You will get no more messages from this group.")
+            )
+        elif (
+            action in ("slot", "unslot")
+            and arg is not None
+            and arg.isdigit()
+            and any(s.id == int(arg) for s in group.slots)
+        ):
+            if action == "slot":
+                await service.take_slot(int(arg), user_id)
+                await query.answer(_("🙋 Thank you for helping!"))
+            else:
+                await service.release_slot(int(arg), user_id)
+                await query.answer(_("Saved"))
+        elif action in ("members", "msg", "close", "addslot"):
+            if not leads:
+                await query.answer(
+                    _("🤝 Only the group's lead and coordinators can do this."), show_alert=True
+                )
+                return
+            await query.answer()
+            await _lead_action(update, context, group, action)
+            return
+        else:
+            await answer_expired(update, t)
+            return
+    except SlotFull:
+        await query.answer(
+            _("😕 Sorry, this task has just been taken by enough people."), show_alert=True
+        )
+    except NotAllowed:
+        await query.answer(_("🏁 This project has come to an end."), show_alert=True)
+    except GroupError:
+        await answer_expired(update, t)
+        return
+    await show_group(update, context, group_id)
+
+
+async def _lead_action(update: Update, context: BotContext, group: GroupView, action: str) -> None:
+    t = context.t
+    _ = t.gettext
+    user = update.effective_user
+    assert user is not None
+    if action == "members":
+        members = await context.services.groups.members(group.id)
+        by_language: dict[str, int] = {}
+        for _tid, locale in members:
+            by_language[locale] = by_language.get(locale, 0) + 1
+        lines = [f"<b>{group_name(t, group)}</b>", members_text(t, len(members))]
+        lines += [
+            f"• {language_name(locale)}: {t.format_number(n)}"
+            for locale, n in sorted(by_language.items(), key=lambda item: -item[1])
+        ]
+        await show(
+            update,
+            "\n".join(lines),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+        )
+    elif action == "msg":
+        # The broadcast composer, with this group's members as the audience.
+        draft = await context.services.broadcasts.create_draft(
+            user.id, audience={"group_members": [group.id]}
+        )
+        await show_composer(update, context, draft)
+    elif action == "close":
+        await context.services.chat_state.expect(
+            user.id, PendingInput(FLOW, "outcome", {"id": group.id})
+        )
+        await show(
+            update,
+            _("🏁 What came out of it? Write a few sentences for the members."),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+        )
+    elif action == "addslot":
+        await context.services.chat_state.expect(
+            user.id, PendingInput(FLOW, "slot_label", {"id": group.id})
+        )
+        await show(
+            update,
+            _("➕ What help is needed? For example: water the plants."),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+        )
+
+
+# --- creating groups (coordinators) -------------------------------------------------------
+
+
+async def newgroup_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    _ = context.t.gettext
+    if not await context.services.residents.is_staff(user.id):
+        await show(update, _("🤝 Only coordinators can create projects and groups."))
+        return
+    await show(
+        update,
+        _("🤝 What would you like to start?"),
+        InlineKeyboardMarkup(
+            [
+                [_b(_("🌱 Project"), callbacks.group_new("kind", "project"))],
+                [_b(_("👥 Working group"), callbacks.group_new("kind", "group"))],
+            ]
+        ),
+    )
+
+
+async def new_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and context.matches and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    user_id = update.effective_user.id
+    if not await context.services.residents.is_staff(user_id):
+        await query.answer(
+            _("🤝 Only coordinators can create projects and groups."), show_alert=True
+        )
+        return
+    match = context.matches[0]
+    step, value = match["step"], match["value"]
+    state = context.services.chat_state
+    pending = await state.get(user_id)
+    data = dict(pending.data) if pending and pending.flow == FLOW else {}
+    await query.answer()
+    if step == "kind" and value in ("project", "group"):
+        await state.expect(user_id, PendingInput(FLOW, "name", {"kind": value}))
+        await show(update, _("✏️ What is it called?"))
+    elif (
+        step == "topic" and "name" in data and (value in context.settings.topics or value == "none")
+    ):
+        data["topic"] = None if value == "none" else value
+        await state.expect(user_id, PendingInput(FLOW, "rhythm", data))
+        await show(
+            update,
+            _("🗓 When do you meet? For example: every Tuesday at 17:00."),
+            InlineKeyboardMarkup([[_b(_("⏭ Skip"), callbacks.group_new("skip", "rhythm"))]]),
+        )
+    elif step == "skip" and value == "rhythm" and "name" in data:
+        await _create(update, context, data)
+    else:
+        await answer_expired(update, t)
+
+
+async def _create(update: Update, context: BotContext, data: dict[str, object]) -> None:
+    user = update.effective_user
+    assert user is not None
+    await context.services.chat_state.clear(user.id)
+    group = await context.services.groups.create(
+        user.id,
+        str(data["kind"]),
+        name=str(data["name"]),
+        description=str(data["description"]) if data.get("description") else None,
+        rhythm=str(data["rhythm"]) if data.get("rhythm") else None,
+        topic=str(data["topic"]) if data.get("topic") else None,
+        lead_id=user.id,
+        locale=context.locale,
+    )
+    await show_group(update, context, group.id)
+
+
+async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    t = context.t
+    _ = t.gettext
+    text = (message.text or "").strip()
+    state = context.services.chat_state
+    data = dict(pending.data)
+    if not text:
+        await message.reply_text(_("Please send it as text."))
+        return
+    try:
+        if pending.step == "name":
+            data["name"] = text
+            await state.expect(user.id, PendingInput(FLOW, "description", data))
+            await show(update, _("📝 Describe it in a few sentences."))
+        elif pending.step == "description":
+            data["description"] = text
+            rows = [
+                [_b(topic_label(t, key), callbacks.group_new("topic", key))]
+                for key in context.settings.topics
+            ]
+            rows.append([_b(_("⏭ Skip"), callbacks.group_new("topic", "none"))])
+            await state.expect(user.id, PendingInput(FLOW, "topic", data))
+            await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
+        elif pending.step == "rhythm":
+            data["rhythm"] = text
+            await _create(update, context, data)
+        elif pending.step in ("outcome", "slot_label", "slot_capacity"):
+            group_id = int(str(data["id"]))
+            is_staff = await context.services.residents.is_staff(user.id)
+            if not await context.services.groups.may_lead(group_id, user.id, is_staff=is_staff):
+                await state.clear(user.id)
+                await message.reply_text(
+                    _("🤝 Only the group's lead and coordinators can do this.")
+                )
+                return
+            if pending.step == "outcome":
+                await context.services.groups.close(group_id, text)
+                await state.clear(user.id)
+                await message.reply_text(_("🏁 Closed. Every member is told in their language."))
+            elif pending.step == "slot_label":
+                data["label"] = text
+                await state.expect(user.id, PendingInput(FLOW, "slot_capacity", data))
+                await message.reply_text(_("🔢 How many people are needed for it?"))
+            else:
+                if not text.isdigit():
+                    await message.reply_text(_("Please send a number, for example 3."))
+                    return
+                await context.services.groups.add_slot(
+                    group_id, str(data["label"]), int(text), locale=context.locale
+                )
+                await state.clear(user.id)
+                await show_group(update, context, group_id)
+        else:
+            await state.clear(user.id)
+    except GroupError:
+        await message.reply_text(_("Please check what you sent and try again."))

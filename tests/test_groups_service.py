@@ -1,0 +1,302 @@
+"""Groups as a service: membership, help slots under concurrent taps, leaving cancels queued
+broadcast rows, closing tells members, ideas grown into projects invite their supporters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import I18n
+from bot.rendering import BroadcastRenderer
+from bot.services.broadcasts import BroadcastService, audience_statement
+from bot.services.delivery import DeliveryService
+from bot.services.groups import (
+    GroupKind,
+    GroupNotFound,
+    GroupService,
+    GroupView,
+    NotAllowed,
+    SlotFull,
+    TextTooLong,
+)
+from bot.services.ideas import IdeaService
+from bot.services.residents import ResidentService
+from storage.db import create_session_factory
+from storage.models import (
+    Broadcast,
+    BroadcastVersion,
+    Delivery,
+    DeliverySource,
+    DeliveryState,
+    Group,
+    GroupMember,
+    GroupVersion,
+    HelpSlot,
+    Idea,
+    IdeaSupport,
+    OutboxMessage,
+    Resident,
+    SlotHolder,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
+NOW = datetime(2026, 11, 26, 21, 30, tzinfo=BERLIN).astimezone(UTC)  # quiet hours
+LEAD = 500
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FakeRenderer:
+    def invitation(self, group: GroupView, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"invite:{group.id}:{locale}"}
+
+    def closed(self, group: GroupView, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"closed:{group.id}:{group.outcome}:{locale}"}
+
+
+def build(engine: AsyncEngine) -> GroupService:
+    sessions = create_session_factory(engine)
+    return GroupService(
+        sessions, DeliveryService(sessions), FakeRenderer(), default_locale="de", clock=Clock(NOW)
+    )
+
+
+@pytest.fixture
+async def clean_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The shared test database, emptied of this module's rows afterwards."""
+    yield engine
+    async with engine.begin() as connection:
+        for table in (
+            Delivery,
+            OutboxMessage,
+            DeliverySource,
+            BroadcastVersion,
+            Broadcast,
+            SlotHolder,
+            HelpSlot,
+            GroupMember,
+            GroupVersion,
+            Group,
+            IdeaSupport,
+            Idea,
+            Resident,
+        ):
+            await connection.execute(delete(table))
+
+
+async def register(engine: AsyncEngine, *people: tuple[int, str]) -> None:
+    residents = ResidentService(create_session_factory(engine))
+    for telegram_id, locale in people:
+        await residents.register(telegram_id, locale)
+
+
+async def rows(engine: AsyncEngine, source: str) -> list[tuple[int, str, DeliveryState]]:
+    async with create_session_factory(engine)() as session:
+        result = await session.execute(
+            select(Delivery.chat_id, OutboxMessage.payload, Delivery.state)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(Delivery.source == source)
+            .order_by(Delivery.chat_id)
+        )
+        return [(int(chat), payload["text"], state) for chat, payload, state in result.all()]
+
+
+async def audience_size(engine: AsyncEngine, audience: dict[str, Any]) -> int:
+    async with create_session_factory(engine)() as session:
+        statement = audience_statement([Resident.telegram_id], audience, "broadcast")
+        count = await session.scalar(select(func.count()).select_from(statement.subquery()))
+        return int(count or 0)
+
+
+async def test_create_versions_slots_and_bad_input(clean_engine: AsyncEngine) -> None:
+    service = build(clean_engine)
+    group = await service.create(
+        LEAD, "group", name=" Sauberkeit ", rhythm="dienstags 17:00", topic="clean", lead_id=LEAD
+    )
+    assert group.kind == GroupKind.GROUP and group.version_for("tr") is not None
+    assert group.versions["de"].name == "Sauberkeit" and group.members == 0
+    group = await service.set_version(group.id, "tr", name="Temizlik")
+    group = await service.add_slot(group.id, "Pflanzen gießen", 3)
+    slot = group.slots[0]
+    assert (slot.capacity, slot.filled, slot.label_for("tr", "de")) == (3, 0, "Pflanzen gießen")
+    assert group.version_for("tr").name == "Temizlik"  # type: ignore[union-attr]
+    with pytest.raises(TextTooLong):
+        await service.create(LEAD, "project", name="x" * 201)
+    with pytest.raises(TextTooLong):
+        await service.add_slot(group.id, "x" * 101, 1)
+    with pytest.raises(NotAllowed):
+        await service.add_slot(group.id, "Helfen", 0)
+    with pytest.raises(NotAllowed):
+        await service.add_slot(group.id, "Helfen", 101)
+    with pytest.raises(GroupNotFound):
+        await service.join(99_999, 1)
+    assert await service.may_lead(group.id, LEAD, is_staff=False)
+    assert not await service.may_lead(group.id, 1, is_staff=False)
+    assert await service.may_lead(group.id, 1, is_staff=True)
+    page, total = await service.browse(topic="clean")
+    assert total == 1 and page[0].id == group.id
+
+
+async def test_join_and_leave_are_idempotent(clean_engine: AsyncEngine) -> None:
+    service = build(clean_engine)
+    group = await service.create(LEAD, "project", name="Hochbeete")
+    assert await service.join(group.id, 1) is True
+    assert await service.join(group.id, 1) is False
+    assert await service.is_member(group.id, 1)
+    assert [g.id for g in await service.my_groups(1)] == [group.id]
+    assert (await service.get(group.id)).members == 1  # type: ignore[union-attr]
+    assert await service.leave(group.id, 1) is True
+    assert await service.leave(group.id, 1) is False
+    assert not await service.is_member(group.id, 1)
+    assert await service.my_groups(1) == []
+
+
+async def test_twenty_residents_at_once_fill_a_three_person_slot_exactly(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group = await service.add_slot(
+        (await service.create(LEAD, "project", name="Hochbeete")).id, "Gießen", 3
+    )
+    slot_id = group.slots[0].id
+
+    async def tap(resident: int) -> bool:
+        try:
+            await service.take_slot(slot_id, resident)
+        except SlotFull:
+            return False
+        return True
+
+    results = await asyncio.gather(*(tap(r) for r in range(1, 21)))
+    assert sum(results) == 3
+    view = await service.get(group.id)
+    assert view is not None and view.slots[0].filled == 3 and view.members == 3
+    winner = next(r for r, ok in zip(range(1, 21), results, strict=True) if ok)
+    again = await service.take_slot(slot_id, winner)  # idempotent for a holder
+    assert again.filled == 3 and await service.holds(slot_id, winner)
+    released = await service.release_slot(slot_id, winner)
+    assert released.filled == 2 and not await service.holds(slot_id, winner)
+
+
+async def test_audience_filters_count_members_and_slot_holders(clean_engine: AsyncEngine) -> None:
+    await register(clean_engine, (1, "de"), (2, "tr"), (3, "ar"))
+    service = build(clean_engine)
+    group = await service.add_slot(
+        (await service.create(LEAD, "group", name="Jugend")).id, "Übersetzen", 2
+    )
+    other = await service.create(LEAD, "group", name="Senioren")
+    await service.join(group.id, 1)
+    await service.take_slot(group.slots[0].id, 2)
+    await service.join(other.id, 3)
+    assert await audience_size(clean_engine, {"group_members": [group.id]}) == 2
+    assert await audience_size(clean_engine, {"group_members": [str(group.id), other.id]}) == 3
+    assert await audience_size(clean_engine, {"slot_holders": [group.id]}) == 1
+    assert await audience_size(clean_engine, {"slot_holders": group.id}) == 1
+    assert await audience_size(clean_engine, {"slot_holders": [other.id]}) == 0
+
+
+async def test_leaving_releases_slots_and_cancels_queued_broadcast_rows(
+    clean_engine: AsyncEngine,
+) -> None:
+    await register(clean_engine, (1, "de"), (2, "tr"))
+    service = build(clean_engine)
+    group = await service.add_slot(
+        (await service.create(LEAD, "group", name="Jugend")).id, "Übersetzen", 2
+    )
+    slot_id = group.slots[0].id
+    await service.join(group.id, 1)
+    await service.take_slot(slot_id, 2)
+    sessions = create_session_factory(clean_engine)
+    broadcasts = BroadcastService(
+        sessions,
+        DeliveryService(sessions),
+        BroadcastRenderer(I18n(LOCALES, "de", BERLIN)),
+        locales=LOCALES,
+        default_locale="de",
+        tz=BERLIN,
+        clock=Clock(NOW),
+    )
+    draft = await broadcasts.create_draft(LEAD, {"group_members": [group.id]})
+    await broadcasts.set_version(draft.id, "de", text="Treffen am Dienstag")
+    assert sum((await broadcasts.send_now(draft.id)).values()) == 2
+    source = f"broadcast:{draft.id}"
+    assert [state for _, _, state in await rows(clean_engine, source)] == [
+        DeliveryState.PENDING
+    ] * 2  # quiet hours keep them queued
+
+    assert await service.leave(group.id, 2) is True
+    assert not await service.holds(slot_id, 2)
+    assert (await service.get(group.id)).slots[0].filled == 0  # type: ignore[union-attr]
+    assert [(chat, state) for chat, _, state in await rows(clean_engine, source)] == [
+        (1, DeliveryState.PENDING),
+        (2, DeliveryState.CANCELLED),
+    ]
+
+
+async def test_close_tells_every_member_in_their_language_once(clean_engine: AsyncEngine) -> None:
+    await register(clean_engine, (1, "de"), (2, "tr"), (3, "ar"))
+    service = build(clean_engine)
+    group = await service.create(LEAD, "project", name="Straßenfest")
+    for resident in (1, 2, 3):
+        await service.join(group.id, resident)
+    assert await service.members(group.id) == [(1, "de"), (2, "tr"), (3, "ar")]
+    closed = await service.close(group.id, "120 Gäste, 8 Sprachen")
+    assert closed.status == "closed" and closed.outcome == "120 Gäste, 8 Sprachen"
+    assert [
+        (chat, text) for chat, text, _ in await rows(clean_engine, f"group:{group.id}:closed")
+    ] == [
+        (1, f"closed:{group.id}:120 Gäste, 8 Sprachen:de"),
+        (2, f"closed:{group.id}:120 Gäste, 8 Sprachen:tr"),
+        (3, f"closed:{group.id}:120 Gäste, 8 Sprachen:ar"),
+    ]
+    with pytest.raises(NotAllowed):
+        await service.close(group.id, "again")
+    with pytest.raises(NotAllowed):
+        await service.join(group.id, 4)
+    with pytest.raises(TextTooLong):
+        await service.close((await service.create(LEAD, "project", name="x")).id, "x" * 2001)
+    page, total = await service.browse()  # the closed one is off the list
+    assert total == 1 and group.id not in [g.id for g in page]
+
+
+async def test_an_idea_becomes_a_project_and_invites_author_and_supporters(
+    clean_engine: AsyncEngine,
+) -> None:
+    author, supporters = 100, ((101, "uk"), (102, "fa"), (103, "tr"))
+    await register(clean_engine, (author, "ar"), *supporters)
+    sessions = create_session_factory(clean_engine)
+    ideas = IdeaService(sessions, DeliveryService(sessions), None)  # type: ignore[arg-type]
+    text = "Ein Gemeinschaftsgarten im Innenhof der Berliner Straße, mit Hochbeeten für alle " * 2
+    idea = await ideas.submit(author, "de", text=text, topic="environment", anonymous=True)
+    async with sessions.begin() as session:  # published ideas get support; set up directly
+        session.add_all(IdeaSupport(idea_id=idea.id, telegram_id=t) for t, _ in supporters)
+
+    service = build(clean_engine)
+    project = await service.from_idea(idea.id, LEAD)
+    assert project.kind == GroupKind.PROJECT and project.idea_id == idea.id
+    assert project.topic == "environment" and project.default_locale == "de"
+    version = project.versions["de"]
+    assert version.name == text.strip()[:80].strip() and version.description == text.strip()
+    invited = await rows(clean_engine, f"group:{project.id}:invite")
+    assert [(chat, body) for chat, body, _ in invited] == [
+        (100, f"invite:{project.id}:ar"),
+        (101, f"invite:{project.id}:uk"),
+        (102, f"invite:{project.id}:fa"),
+        (103, f"invite:{project.id}:tr"),
+    ]
+    with pytest.raises(NotAllowed):
+        await service.from_idea(idea.id, LEAD)
