@@ -71,8 +71,11 @@ async def _may_compose(update: Update, context: BotContext, view: BroadcastView 
     user = update.effective_user
     if view is None or user is None or view.created_by != user.id:
         return False
-    groups = view.audience.get("group_members") or []
-    if not groups or set(view.audience) - {"group_members", "locales", "topics"}:
+    groups = [
+        *(view.audience.get("group_members") or []),
+        *(view.audience.get("slot_holders") or []),
+    ]
+    if not groups or set(view.audience) - {"group_members", "slot_holders", "locales", "topics"}:
         return False
     for group_id in groups:
         if not await context.services.groups.may_lead(int(group_id), user.id, is_staff=False):
@@ -101,7 +104,10 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         parts.append(", ".join(language_name(locale) for locale in view.audience["locales"]))
     if view.audience.get("topics"):
         parts.append(", ".join(topic_label(t, key) for key in view.audience["topics"]))
-    for group_id in view.audience.get("group_members") or []:
+    for group_id in [
+        *(view.audience.get("group_members") or []),
+        *(view.audience.get("slot_holders") or []),
+    ]:
         group = await context.services.groups.get(int(group_id))
         if group is not None:
             parts.append(f"🤝 {group_name(t, group)}")

@@ -142,7 +142,7 @@ def idea_moderation(action: str, idea_id: int, argument: str | None = None) -> s
 
 # Projects and working groups: grp:<action>:<group id>[:<arg>]; the list: grl:<offset>:<topic>
 GROUP = re.compile(
-    r"^grp:(?P<action>show|join|leave|slot|unslot|members|msg|close|addslot|mine)"
+    r"^grp:(?P<action>show|join|leave|slot|unslot|members|msg|msgh|close|addslot|meet|mine)"
     r":(?P<id>\d{1,10})(?::(?P<arg>[a-z0-9_]{1,40}))?$"
 )
 GROUP_LIST = re.compile(r"^grl:(?P<offset>\d{1,4}):(?P<topic>all|mine|[a-z_]{1,30})$")

@@ -14,6 +14,7 @@ from bot.services.groups import GroupError, GroupView, NotAllowed, SlotFull
 from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.keyboards import topic_label
+from handlers.newevent import start_new_event
 from handlers.render import answer_expired, escape, not_started, show
 
 FLOW = "group"
@@ -173,7 +174,10 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
                 _b(_("📣 Message members"), callbacks.group("msg", group.id)),
             ]
         )
+        if group.slots:
+            rows.append([_b(_("📣 Message the helpers"), callbacks.group("msgh", group.id))])
         if group.status == "open":
+            rows.append([_b(_("📅 Plan a meeting"), callbacks.group("meet", group.id))])
             rows.append(
                 [
                     _b(_("➕ Add a help slot"), callbacks.group("addslot", group.id)),
@@ -227,7 +231,7 @@ async def group_button(update: Update, context: BotContext) -> None:
             else:
                 await service.release_slot(int(arg), user_id)
                 await query.answer(_("Saved"))
-        elif action in ("members", "msg", "close", "addslot"):
+        elif action in ("members", "msg", "msgh", "close", "addslot", "meet"):
             if not leads:
                 await query.answer(
                     _("🤝 Only the group's lead and coordinators can do this."), show_alert=True
@@ -271,12 +275,13 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
             "\n".join(lines),
             InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
         )
-    elif action == "msg":
-        # The broadcast composer, with this group's members as the audience.
-        draft = await context.services.broadcasts.create_draft(
-            user.id, audience={"group_members": [group.id]}
-        )
+    elif action in ("msg", "msgh"):
+        # The broadcast composer, with this group's members (or helpers) as the audience.
+        key = "group_members" if action == "msg" else "slot_holders"
+        draft = await context.services.broadcasts.create_draft(user.id, audience={key: [group.id]})
         await show_composer(update, context, draft)
+    elif action == "meet":
+        await start_new_event(update, context, group_id=group.id)
     elif action == "close":
         await context.services.chat_state.expect(
             user.id, PendingInput(FLOW, "outcome", {"id": group.id})

@@ -71,6 +71,11 @@ def _date_prompt(t: Translator, question: str) -> str:
 
 
 async def newevent_command(update: Update, context: BotContext) -> None:
+    await start_new_event(update, context)
+
+
+async def start_new_event(update: Update, context: BotContext, group_id: int | None = None) -> None:
+    """/newevent, or "plan a meeting" of a project or working group."""
     user = update.effective_user
     assert user is not None
     _ = context.t.gettext
@@ -79,6 +84,10 @@ async def newevent_command(update: Update, context: BotContext) -> None:
         await show(update, _("📅 Only coordinators and partner organisations can create events."))
         return
     event = await context.services.events.create_draft(user.id, proposed=proposed)
+    if group_id is not None:
+        group = await context.services.groups.get(group_id)
+        topics = [group.topic] if group is not None and group.topic else []
+        event = await context.services.events.update(event.id, group_id=group_id, topics=topics)
     await _ask(
         update,
         context,

@@ -165,3 +165,26 @@ async def test_only_leads_and_coordinators_may_write_or_close(live_bot: LiveBot)
     draft = await live_bot.runtime.services.broadcasts.create_draft(921)
     refused = tr(live_bot, "it", "📣 Broadcasts are only for coordinators.")
     assert (await member.tap_forged(f"bc:go:{draft.id}"))["text"] == refused
+
+
+async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    group = await raised_beds(live_bot, lead_id=ADMIN_ID)
+    await coordinator.say(f"/start project_{group.id}")
+    prompt = await coordinator.tap(f"grp:meet:{group.id}")  # "plan a meeting" starts /newevent
+    assert prompt.text.startswith("✏️")
+    await coordinator.say("Gießtreffen")
+    pending = await live_bot.runtime.services.chat_state.get(ADMIN_ID)
+    event_id = int(pending.data["id"])
+    events = live_bot.runtime.services.events
+    start = utcnow() + timedelta(days=2)
+    await events.update(event_id, starts_at=start, place_name="Innenhof")
+    await events.publish(event_id)
+    await live_bot.runtime.services.chat_state.clear(ADMIN_ID)
+    detail = await coordinator.say(f"/start project_{group.id}")
+    assert "Gießtreffen" in detail.text

@@ -128,3 +128,15 @@ def test_commands_stay_one_left_to_right_unit_in_rtl_messages() -> None:
     assert FSI not in i18n.translator("tr").gettext(msgid)
     menu = i18n.translator("ar").gettext("🏠 <b>Main menu</b>\nWhat would you like to do?")
     assert "</b>" in menu  # closing tags are not commands
+
+
+def test_arabic_counts_take_the_right_case() -> None:
+    """11-99 take the accusative singular, 100-102 the genitive (CLDR 'many' vs 'other')."""
+    ar = I18n(DEFAULT_LOCALES, "de", BERLIN).translator("ar")
+    for singular, plural in [
+        ("{count} topic", "{count} topics"),
+        ("{count} member", "{count} members"),
+    ]:
+        eleven = ar.ngettext(singular, plural, 11)
+        hundred = ar.ngettext(singular, plural, 100)
+        assert "ًا" in eleven and "ًا" not in hundred, (eleven, hundred)

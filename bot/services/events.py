@@ -95,6 +95,7 @@ UPDATABLE = frozenset(
         "photo_file_id",
         "reminder_hours",
         "organiser",
+        "group_id",  # the event is a meeting of this project or working group
     }
 )
 PLACE_FIELDS = ("place_name", "address", "latitude", "longitude")
