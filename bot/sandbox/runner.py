@@ -46,6 +46,8 @@ async def run_sandbox(
                 print(
                     f"\nQuartierbot sandbox is running: open {page}\n"
                     f"  bot health: http://{host}:{runtime.http_port}/health\n"
+                    f"  calendar:   http://{host}:{runtime.http_port}/calendar.ics?lang=tr\n"
+                    f"  a flyer:    http://{host}:{runtime.http_port}/events/1/flyer?lang=de&lang2=ar\n"
                     f"  database:   {url}\n"
                     "Stop with Ctrl+C.\n",
                     flush=True,
