@@ -23,7 +23,7 @@ from bot.services.events import (
     SignupView,
 )
 from handlers import callbacks
-from handlers.keyboards import topic_label
+from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, escape, not_started, show
 
 PAGE_SIZE = 3
@@ -96,13 +96,7 @@ async def list_events(
         rows.append([_b("➡️ " + event_title(t, event), callbacks.event("show", event.id))])
     if not events:
         blocks.append(_("There are no upcoming events right now. We will let you know!"))
-    paging = []
-    if offset > 0:
-        paging.append(_b("◀️", callbacks.event_list(max(0, offset - PAGE_SIZE), filter_)))
-    if offset + PAGE_SIZE < total:
-        paging.append(_b("▶️", callbacks.event_list(offset + PAGE_SIZE, filter_)))
-    if paging:
-        rows.append(paging)
+    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.event_list(at, filter_))
     rows.append(
         [
             _b(_("🗓 This week"), callbacks.event_list(0, "week"))

@@ -13,7 +13,7 @@ from bot.services.chat_state import PendingInput
 from bot.services.groups import GroupError, GroupView, NotAllowed, SlotFull
 from handlers import callbacks
 from handlers.broadcast import show_composer
-from handlers.keyboards import topic_label
+from handlers.keyboards import paging_row, topic_label
 from handlers.newevent import start_new_event
 from handlers.render import answer_expired, escape, not_started, show
 
@@ -72,13 +72,7 @@ async def list_groups(
             if topic == "mine"
             else _("There are no groups here yet.")
         )
-    paging = []
-    if offset > 0:
-        paging.append(_b("◀️", callbacks.group_list(max(0, offset - PAGE_SIZE), topic)))
-    if offset + PAGE_SIZE < total:
-        paging.append(_b("▶️", callbacks.group_list(offset + PAGE_SIZE, topic)))
-    if paging:
-        rows.append(paging)
+    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.group_list(at, topic))
     if topic != "mine":
         rows.append([_b(_("🤝 My groups"), callbacks.group_list(0, "mine"))])
         rows.extend(

@@ -29,12 +29,13 @@ from bot.services.ideas import (
 from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.groups import show_group
-from handlers.keyboards import topic_label
+from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, not_started, show
 
 FLOW = "idea"
 MODERATION_FLOW = "idea_admin"
 STATUS_BUTTONS = ("under_review", "planned", "in_progress", "done")
+PAGE_SIZE = 3
 
 
 def _b(text: str, data: str) -> InlineKeyboardButton:
@@ -92,7 +93,7 @@ async def board(
         await answer_expired(update, t)
         return
     ideas, total = await context.services.ideas.board(
-        topic=None if topic == "all" else topic, order=order, offset=offset, limit=3
+        topic=None if topic == "all" else topic, order=order, offset=offset, limit=PAGE_SIZE
     )
     blocks = [_("📋 <b>Idea board</b>")]
     rows: list[list[InlineKeyboardButton]] = []
@@ -111,13 +112,7 @@ async def board(
         rows.append(buttons)
     if not ideas:
         blocks.append(_("No ideas here yet. Be the first to share one!"))
-    paging = []
-    if offset > 0:
-        paging.append(_b("◀️", callbacks.idea_board(max(0, offset - 3), order, topic)))
-    if offset + 3 < total:
-        paging.append(_b("▶️", callbacks.idea_board(offset + 3, order, topic)))
-    if paging:
-        rows.append(paging)
+    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.idea_board(at, order, topic))
     other = "newest" if order == "supported" else "supported"
     rows.append(
         [

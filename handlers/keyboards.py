@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -171,3 +171,15 @@ def quiet_hours(t: Translator, current: tuple[int, int]) -> InlineKeyboardMarkup
     )
     rows.append([InlineKeyboardButton(_("↩️ Back"), callback_data=callbacks.settings("open"))])
     return InlineKeyboardMarkup(rows)
+
+
+def paging_row(
+    offset: int, total: int, page_size: int, data_for: Callable[[int], str]
+) -> list[list[InlineKeyboardButton]]:
+    """◀️ / ▶️ for a list shown a page at a time; no row when everything fits on one page."""
+    row = []
+    if offset > 0:
+        row.append(InlineKeyboardButton("◀️", callback_data=data_for(max(0, offset - page_size))))
+    if offset + page_size < total:
+        row.append(InlineKeyboardButton("▶️", callback_data=data_for(offset + page_size)))
+    return [row] if row else []

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,3 +38,34 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+
+#: How often a transaction is retried when SQLite reports its write lock as taken.
+LOCK_RETRIES = 8
+
+
+def is_lock_error(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" / "busy": another writer holds the lock; try again."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+async def in_transaction(
+    sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one transaction, retrying briefly when SQLite's write lock is taken.
+
+    PostgreSQL waits on row locks by itself; SQLite gives up after busy_timeout under heavy
+    contention (many sign-ups or taps at once), so the whole transaction is run again.
+    """
+    for attempt in range(LOCK_RETRIES):
+        try:
+            async with sessions.begin() as session:
+                return await work(session)
+        except OperationalError as exc:
+            if not is_lock_error(exc) or attempt == LOCK_RETRIES - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover

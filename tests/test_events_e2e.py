@@ -221,3 +221,16 @@ async def test_a_note_with_the_sign_up_and_a_new_place_for_everyone(live_bot: Li
         ),
         timeout=15,
     )
+
+
+async def test_the_event_list_pages_and_filters(live_bot: LiveBot) -> None:
+    for _ in range(4):
+        await published_event(live_bot, capacity=0)
+    resident = live_bot.resident("Jonas", "de", 797)
+    await onboard(resident, "de")
+    first = await resident.tap("menu:events")
+    assert first.text.count("📍") == 3 and ("▶️", "evl:3:all") in first.buttons()
+    second = await resident.tap("evl:3:all")
+    assert second.text.count("📍") == 1 and ("◀️", "evl:0:all") in second.buttons()
+    by_topic = await resident.tap("evl:0:t_seniors")
+    assert "📍" not in by_topic.text  # no seniors' events

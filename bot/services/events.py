@@ -17,7 +17,6 @@ claimed once by whichever delivery engine sees them due. Their sources carry the
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import secrets
@@ -27,11 +26,11 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, case, func, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.broadcasts import BROADCAST, audience_statement, quiet_until
 from bot.services.delivery import DeliveryService, Recipient
+from storage.db import in_transaction
 from storage.models import (
     DeliverySource,
     Event,
@@ -324,10 +323,6 @@ class EventRenderer(Protocol):
 T = TypeVar("T")
 
 
-def _is_locked(exc: OperationalError) -> bool:
-    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
-
-
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -422,16 +417,7 @@ class EventService:
         return row
 
     async def _locked(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction, retrying briefly when SQLite reports a lock."""
-        for attempt in range(8):
-            try:
-                async with self._sessions.begin() as session:
-                    return await work(session)
-            except OperationalError as exc:
-                if not _is_locked(exc) or attempt == 7:
-                    raise
-                await asyncio.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await in_transaction(self._sessions, work)
 
     async def _edit(
         self,

@@ -15,19 +15,19 @@ cancels the resident's queued rows of running broadcasts to those audiences.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, case, delete, func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.broadcasts import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
+from storage.db import in_transaction
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -177,10 +177,6 @@ class GroupRenderer(Protocol):
 T = TypeVar("T")
 
 
-def _is_locked(exc: OperationalError) -> bool:
-    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
-
-
 def _ids(value: Any) -> list[int]:
     values = value if isinstance(value, list | tuple | set) else [value]
     return [int(v) for v in values if str(v).lstrip("-").isdigit()]
@@ -220,16 +216,7 @@ class GroupService:
     # internals --------------------------------------------------------------------------
 
     async def _locked(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction, retrying briefly when SQLite reports a lock."""
-        for attempt in range(8):
-            try:
-                async with self._sessions.begin() as session:
-                    return await work(session)
-            except OperationalError as exc:
-                if not _is_locked(exc) or attempt == 7:
-                    raise
-                await asyncio.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await in_transaction(self._sessions, work)
 
     async def _slots(self, session: AsyncSession, group_ids: Sequence[int]) -> list[SlotView]:
         if not group_ids:

@@ -14,7 +14,6 @@ what became of their idea.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.delivery import DeliveryService, Recipient
+from storage.db import in_transaction
 from storage.models import Idea, IdeaStatus, IdeaSupport, Resident, utcnow
 from storage.repositories import insert_ignoring_conflict, insert_ignoring_conflicts
 
@@ -209,10 +208,6 @@ def similarity(a: str, b: str) -> float:
 T = TypeVar("T")
 
 
-def _is_locked(exc: OperationalError) -> bool:
-    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
-
-
 def _supporters() -> Any:
     """A correlated count of an idea's supporters."""
     return (
@@ -250,16 +245,7 @@ class IdeaService:
     # internals --------------------------------------------------------------------------
 
     async def _retrying(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction, retrying briefly when SQLite reports a lock."""
-        for attempt in range(8):
-            try:
-                async with self._sessions.begin() as session:
-                    return await work(session)
-            except OperationalError as exc:
-                if not _is_locked(exc) or attempt == 7:
-                    raise
-                await asyncio.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await in_transaction(self._sessions, work)
 
     async def _count(self, session: AsyncSession, idea_id: int) -> int:
         count = await session.scalar(
