@@ -17,24 +17,9 @@ from bot.services.delivery import Recipient
 from storage.db import create_session_factory
 from storage.models import Delivery, DeliveryState, utcnow
 from tests.conftest import ADMIN_ID
-from tests.support.live import LiveBot, LiveResident
+from tests.support.live import LiveBot, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
-
-
-def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
-    return live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid)
-
-
-async def onboard(resident: LiveResident, locale: str, *, quiet_hours: bool = False) -> None:
-    await resident.say("/start")
-    await resident.tap(f"lang:{locale}")
-    await resident.tap(f"consent:yes:{locale}")
-    await resident.tap("topics:done")
-    if not quiet_hours:  # tests run at any hour; news must not wait for the morning
-        await resident.say("/settings")
-        await resident.tap("set:quiet")
-        await resident.tap("quiet:off")
 
 
 def broadcast_id_of(message_buttons: list[tuple[str, str]]) -> int:

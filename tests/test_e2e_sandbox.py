@@ -12,21 +12,10 @@ from aiohttp import ClientSession
 from bot.runtime import Runtime
 from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from tests.conftest import make_settings
-from tests.support.live import LiveBot, LiveResident
+from tests.support.live import LiveBot, LiveResident, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-
-
-def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
-    return live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid)
-
-
-async def onboard(resident: LiveResident, locale: str) -> None:
-    await resident.say("/start")
-    await resident.tap(f"lang:{locale}")
-    await resident.tap(f"consent:yes:{locale}")
-    await resident.tap("topics:done")
 
 
 @pytest.mark.parametrize(
@@ -62,7 +51,7 @@ async def test_onboarding_in_the_residents_language(
 
 async def test_arabic_menu_is_right_to_left_text(live_bot: LiveBot) -> None:
     resident = live_bot.resident("Omar <b>Smith</b>", "ar", 801)
-    await onboard(resident, "ar")
+    await onboard(resident, "ar", quiet_hours=True)
     menu = resident.last
     assert ARABIC.search(menu.text)
     labels = [label for label, _ in menu.buttons()]
@@ -73,7 +62,7 @@ async def test_arabic_menu_is_right_to_left_text(live_bot: LiveBot) -> None:
 
 async def test_switching_language_later(live_bot: LiveBot) -> None:
     resident = live_bot.resident("Olena", "uk", 802)
-    await onboard(resident, "uk")
+    await onboard(resident, "uk", quiet_hours=True)
     assert CYRILLIC.search(resident.last.text)
     await resident.say("/language")
     menu = await resident.tap("lang:de")
@@ -104,7 +93,7 @@ async def test_bad_input_gets_translated_answers_and_nothing_breaks(live_bot: Li
     assert "<script>alert(1)</script>" in picker.text  # shown as text, escaped on the wire
     hint = await resident.say("merhaba, ne yapmalıyım?")  # typed while the picker is open
     assert hint.text == tr(live_bot, "tr", "👋 To begin, send /start and choose your language.")
-    await onboard(resident, "tr")
+    await onboard(resident, "tr", quiet_hours=True)
 
     answer = await resident.tap_forged("consent:yes:xx")
     assert answer["text"] == tr(

@@ -10,23 +10,9 @@ from pathlib import Path
 from bot.services.events import EventView
 from storage.models import utcnow
 from tests.conftest import ADMIN_ID
-from tests.support.live import LiveBot, LiveResident
+from tests.support.live import LiveBot, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
-
-
-def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
-    return live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid)
-
-
-async def onboard(resident: LiveResident, locale: str) -> None:
-    await resident.say("/start")
-    await resident.tap(f"lang:{locale}")
-    await resident.tap(f"consent:yes:{locale}")
-    await resident.tap("topics:done")
-    await resident.say("/settings")
-    await resident.tap("set:quiet")
-    await resident.tap("quiet:off")  # tests run at any hour
 
 
 async def published_event(live_bot: LiveBot, capacity: int) -> EventView:

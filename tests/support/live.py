@@ -78,3 +78,21 @@ class LiveBot:
     def resident(self, first_name: str, language_code: str | None, user_id: int) -> LiveResident:
         self.emulator.add_user(first_name, language_code, user_id=user_id)
         return LiveResident(self.emulator, user_id)
+
+
+def tr(live_bot: LiveBot, locale: str, msgid: str) -> str:
+    """A message as the running bot translates it for ``locale``."""
+    return str(live_bot.runtime.application.bot_data.i18n.translator(locale).gettext(msgid))
+
+
+async def onboard(resident: LiveResident, locale: str, *, quiet_hours: bool = False) -> None:
+    """Start, pick the language, agree, skip topics; without quiet hours unless asked, since
+    the tests run at any hour and news would otherwise wait for the morning."""
+    await resident.say("/start")
+    await resident.tap(f"lang:{locale}")
+    await resident.tap(f"consent:yes:{locale}")
+    await resident.tap("topics:done")
+    if not quiet_hours:
+        await resident.say("/settings")
+        await resident.tap("set:quiet")
+        await resident.tap("quiet:off")
