@@ -139,9 +139,7 @@ async def show_event(update: Update, context: BotContext, event_id: int) -> None
         return
     user = update.effective_user
     assert user is not None
-    mine = next(
-        (s for e, s in await context.services.events.my_signups(user.id) if e.id == event.id), None
-    )
+    mine = await context.services.events.signup_of(event.id, user.id)
     parts = [event_summary(t, event)]
     version = event.version_for(t.locale)
     if version and version.description:
