@@ -24,7 +24,7 @@ from bot.services.events import (
 )
 from handlers import callbacks
 from handlers.keyboards import paging_row, topic_label
-from handlers.render import answer_expired, escape, not_started, show
+from handlers.render import answer_expired, escape, for_residents, show
 
 PAGE_SIZE = 3
 MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
@@ -205,13 +205,10 @@ def _ints(args: str | None, count: int) -> list[int] | None:
         return None
 
 
+@for_residents
 async def event_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     match = context.matches[0]
     action, event_id, args = match["action"], int(match["id"]), match["args"]
     t = context.t

@@ -15,7 +15,7 @@ from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.keyboards import paging_row, topic_label
 from handlers.newevent import start_new_event
-from handlers.render import answer_expired, escape, not_started, show
+from handlers.render import answer_expired, escape, for_residents, show
 
 FLOW = "group"
 PAGE_SIZE = 3
@@ -90,13 +90,11 @@ async def list_groups(
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
+@for_residents
 async def list_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches
     await query.answer()
-    if context.resident is None:
-        await not_started(update, context)
-        return
     match = context.matches[0]
     await list_groups(update, context, int(match["offset"]), match["topic"])
 
@@ -182,15 +180,12 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
     await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
 
 
+@for_residents
 async def group_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     match = context.matches[0]
     action, group_id, arg = match["action"], int(match["id"]), match["arg"]
     service = context.services.groups

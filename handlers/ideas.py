@@ -30,7 +30,7 @@ from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.groups import show_group
 from handlers.keyboards import paging_row, topic_label
-from handlers.render import answer_expired, not_started, show
+from handlers.render import answer_expired, for_residents, show
 
 FLOW = "idea"
 MODERATION_FLOW = "idea_admin"
@@ -140,26 +140,21 @@ async def board(
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
+@for_residents
 async def board_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches
     await query.answer()
-    if context.resident is None:
-        await not_started(update, context)
-        return
     match = context.matches[0]
     await board(update, context, int(match["offset"]), match["order"], match["topic"])
 
 
+@for_residents
 async def support_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     match = context.matches[0]
     idea_id = int(match["id"])
     ideas = context.services.ideas
@@ -191,15 +186,12 @@ async def support_button(update: Update, context: BotContext) -> None:
 # --- sharing an idea ---------------------------------------------------------------------
 
 
+@for_residents
 async def idea_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     match = context.matches[0]
     step, value = match["step"], match["value"]
     user_id = update.effective_user.id

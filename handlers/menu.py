@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from handlers import events, groups, ideas, keyboards
-from handlers.render import not_started, show
+from handlers.render import for_residents, not_started, show
 
 
 def menu_text(context: BotContext) -> str:
@@ -62,14 +62,12 @@ async def groups_command(update: Update, context: BotContext) -> None:
     await groups.list_groups(update, context)
 
 
+@for_residents
 async def menu_entry(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches
     entry = context.matches[0].group("entry")
     await query.answer()
-    if context.resident is None:
-        await not_started(update, context)
-        return
     if entry == "home":
         await show_menu(update, context)
     elif entry == "events":

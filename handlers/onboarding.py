@@ -16,7 +16,13 @@ from handlers.events import show_event
 from handlers.groups import show_group
 from handlers.ideas import ideas_home
 from handlers.menu import show_menu
-from handlers.render import answer_expired, escape, not_started, show, update_keyboard
+from handlers.render import (
+    answer_expired,
+    escape,
+    for_residents,
+    show,
+    update_keyboard,
+)
 
 
 def privacy_notice(context: BotContext) -> str:
@@ -133,15 +139,12 @@ async def show_topics(update: Update, context: BotContext, *, first_time: bool =
     await show(update, text, keyboard)
 
 
+@for_residents
 async def toggle_topic(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user
     topic = context.matches[0].group("topic")
     _ = context.t.gettext
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     if topic not in context.settings.topics:
         await answer_expired(update, context.t)
         return

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -53,3 +56,22 @@ async def not_started(update: Update, context: BotContext) -> None:
     """For someone who hasn't agreed to the privacy notice yet: how to begin."""
     _ = context.t.gettext
     await show(update, _("👋 To begin, send /start and choose your language."))
+
+
+CallbackHandler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def for_residents(handler: CallbackHandler) -> CallbackHandler:
+    """For buttons that need a resident who agreed to the privacy notice; anyone else is
+    told how to begin (an old button after deleting one's data, a forwarded message)."""
+
+    @functools.wraps(handler)
+    async def wrapped(update: Update, context: BotContext) -> None:
+        if context.resident is None:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await not_started(update, context)
+            return
+        await handler(update, context)
+
+    return wrapped

@@ -15,7 +15,7 @@ from handlers import keyboards
 from handlers.keyboards import topic_label
 from handlers.menu import show_menu
 from handlers.onboarding import privacy_notice, show_topics
-from handlers.render import answer_expired, not_started, show
+from handlers.render import answer_expired, for_residents, not_started, show
 
 #: What /stop silences (later: not reminders of events a resident signed up for).
 NEWS_KINDS = (BROADCAST, DIGEST)
@@ -95,14 +95,11 @@ async def stop_command(update: Update, context: BotContext) -> None:
     )
 
 
+@for_residents
 async def settings_entry(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user
     entry = context.matches[0].group("entry")
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     _ = context.t.gettext
     if entry == "news_on" or entry == "news_off":
         opt_in = entry == "news_on"
@@ -148,13 +145,10 @@ async def show_quiet_hours(update: Update, context: BotContext) -> None:
     )
 
 
+@for_residents
 async def quiet_hours_choice(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     choice = context.matches[0].group("choice")
     if choice == "off":
         start = end = 0
@@ -172,13 +166,10 @@ async def quiet_hours_choice(update: Update, context: BotContext) -> None:
         await show_settings(update, context)
 
 
+@for_residents
 async def digest_choice(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user
-    if context.resident is None:
-        await query.answer()
-        await not_started(update, context)
-        return
     opt_in = context.matches[0].group("choice") == "on"
     context.resident = await context.services.residents.set_digest_opt_in(
         update.effective_user.id, opt_in
@@ -215,15 +206,13 @@ async def show_privacy(update: Update, context: BotContext) -> None:
     await show(update, privacy_notice(context) + "\n\n" + details, keyboards.privacy(t))
 
 
+@for_residents
 async def privacy_step(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user
     step = context.matches[0].group("step")
     _ = context.t.gettext
     await query.answer()
-    if context.resident is None:
-        await not_started(update, context)
-        return
     if step == "ask":
         await show(
             update,

@@ -300,3 +300,19 @@ async def test_blocking_the_bot_marks_the_resident_blocked(harness: BotHarness) 
     assert (await residents.get(AYSE["id"])).status == ResidentStatus.BLOCKED
     await harness.feed(member_update("kicked", "member"))
     assert (await residents.get(AYSE["id"])).status == ResidentStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "data", ["menu:events", "ev:show:1", "grl:0:all", "idb:0:newest:all", "set:open"]
+)
+async def test_buttons_before_onboarding_explain_how_to_begin(
+    harness: BotHarness, data: str
+) -> None:
+    stranger = updates.user(1099, "Sam", "ro")
+    await harness.tap(stranger, data)
+    t = harness.application.bot_data.i18n.translator("ro")
+    assert harness.request.last_message().text == t.gettext(
+        "👋 To begin, send /start and choose your language."
+    )
+    assert len(harness.request.callback_answers()) == 1  # answered once, no spinner left
+    assert await harness.resident_rows(1099) == []
