@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -69,3 +69,30 @@ async def in_transaction(
                 raise
             await asyncio.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+M = TypeVar("M")
+
+
+async def lock_row(session: AsyncSession, model: type[M], row_id: int) -> M | None:
+    """The row with this id, locked until the transaction ends: capacity checks (seats, help
+    slots) count and insert under it, so concurrent taps can't overfill.
+
+    PostgreSQL locks the row (``SELECT ... FOR UPDATE``). SQLite has no row locks: a no-op
+    UPDATE of the row takes the database's write lock first, which serialises the writers.
+    """
+    table_id = model.id  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(
+            update(model)
+            .where(table_id == row_id)
+            .values(id=table_id)
+            .execution_options(synchronize_session=False)
+        )
+    row: M | None = await session.scalar(
+        select(model)
+        .where(table_id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row

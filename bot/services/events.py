@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.broadcasts import BROADCAST, audience_statement, quiet_until
 from bot.services.delivery import DeliveryService, Recipient
-from storage.db import in_transaction
+from storage.db import in_transaction, lock_row
 from storage.models import (
     DeliverySource,
     Event,
@@ -401,20 +401,7 @@ class EventService:
 
     async def _lock_event(self, session: AsyncSession, event_id: int) -> Event | None:
         """The event row, locked for this transaction (see the module docstring)."""
-        if session.get_bind().dialect.name == "sqlite":
-            await session.execute(
-                update(Event)
-                .where(Event.id == event_id)
-                .values(capacity=Event.capacity)
-                .execution_options(synchronize_session=False)
-            )
-        row: Event | None = await session.scalar(
-            select(Event)
-            .where(Event.id == event_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return row
+        return await lock_row(session, Event, event_id)
 
     async def _locked(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return await in_transaction(self._sessions, work)

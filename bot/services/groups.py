@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.broadcasts import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
-from storage.db import in_transaction
+from storage.db import in_transaction, lock_row
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -281,38 +281,14 @@ class GroupService:
         return await self._views(session, rows)
 
     async def _lock_group(self, session: AsyncSession, group_id: int) -> Group:
-        """The group row, locked for this transaction (writes first on SQLite)."""
-        if session.get_bind().dialect.name == "sqlite":
-            await session.execute(
-                update(Group)
-                .where(Group.id == group_id)
-                .values(status=Group.status)
-                .execution_options(synchronize_session=False)
-            )
-        row = await session.scalar(
-            select(Group)
-            .where(Group.id == group_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        """The group row, locked for this transaction."""
+        row = await lock_row(session, Group, group_id)
         if row is None:
             raise GroupNotFound(str(group_id))
         return row
 
     async def _lock_slot(self, session: AsyncSession, slot_id: int) -> HelpSlot:
-        if session.get_bind().dialect.name == "sqlite":
-            await session.execute(
-                update(HelpSlot)
-                .where(HelpSlot.id == slot_id)
-                .values(capacity=HelpSlot.capacity)
-                .execution_options(synchronize_session=False)
-            )
-        row = await session.scalar(
-            select(HelpSlot)
-            .where(HelpSlot.id == slot_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        row = await lock_row(session, HelpSlot, slot_id)
         if row is None:
             raise GroupNotFound(f"slot {slot_id}")
         return row
