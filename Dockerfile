@@ -1,5 +1,6 @@
 # Quartierbot: `quartierbot run` (bot + HTTP server on port 8080).
-FROM python:3.12-slim AS runtime
+# Python 3.11: the version the lock files are resolved for.
+FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -11,17 +12,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system quartierbot && useradd --system --gid quartierbot --home /app quartierbot
 WORKDIR /app
 
-# Dependencies first, so that a code change doesn't reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir -p bot handlers storage && touch bot/__init__.py handlers/__init__.py storage/__init__.py \
-    && pip install . && pip uninstall -y quartierbot
+# Dependencies first, so that a code change doesn't reinstall them: exactly the locked
+# versions, checked against their hashes (the lock includes setuptools, the build backend).
+COPY requirements-runtime.lock ./
+RUN pip install --require-hashes --no-deps -r requirements-runtime.lock
 
+COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY locales ./locales
 # Editable install: the catalogs under /app/locales are read (and compiled in memory) at start.
-RUN pip install --no-deps -e . \
+RUN pip install --no-deps --no-build-isolation -e . \
     && quartierbot i18n check \
     && chown -R quartierbot:quartierbot /app
 
