@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel import __version__ as BABEL_VERSION
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.plurals import get_plural
@@ -63,6 +64,15 @@ def render_pot(catalog: Catalog) -> bytes:
     return re.sub(rb'"POT-Creation-Date: [^"]*\\n"\n', b"", buffer.getvalue())
 
 
+#: Header lines that name the tool and the moment rather than the messages.
+_GENERATOR_LINES = re.compile(rb'^"(?:Generated-By|POT-Creation-Date): [^"\n]*"\n', re.MULTILINE)
+
+
+def template_content(pot: bytes) -> bytes:
+    """A rendered template without its generator lines, so a new babel alone changes nothing."""
+    return _GENERATOR_LINES.sub(b"", pot)
+
+
 def po_path(locale: str, locales_dir: Path = LOCALES_DIR) -> Path:
     return locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
@@ -95,11 +105,16 @@ def update_catalogs(locales: Iterable[str], locales_dir: Path = LOCALES_DIR) -> 
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalog.obsolete.clear()
         catalog.fuzzy = False  # the header; fuzzy messages are still left out when compiling
-        buffer = io.BytesIO()
-        write_po(buffer, catalog, width=100, include_lineno=False, sort_output=True)
-        path.write_bytes(re.sub(rb'"POT-Creation-Date: [^"]*\\n"\n', b"", buffer.getvalue()))
+        write_catalog(path, catalog)
         written.append(path)
     return written
+
+
+def write_catalog(path: Path, catalog: Catalog) -> None:
+    """Write a locale's ``.po`` the way the project keeps them (sorted, no line numbers)."""
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=100, include_lineno=False, sort_output=True)
+    path.write_bytes(re.sub(rb'"POT-Creation-Date: [^"]*\\n"\n', b"", buffer.getvalue()))
 
 
 @dataclass(frozen=True)
@@ -182,34 +197,10 @@ def check(
     template_path = locales_dir / POT_NAME
     if not template_path.exists():
         return [Problem("pot", POT_NAME, "missing; run `make i18n-extract`")]
-    with template_path.open("rb") as handle:
-        template = read_po(handle)
+    committed_pot = template_path.read_bytes()
+    template = read_po(io.BytesIO(committed_pot))
     if root is not None:
-        fresh = extract(root)
-        expected = {
-            message.id if isinstance(message.id, str) else tuple(message.id)
-            for message in fresh
-            if message.id
-        }
-        committed = {
-            message.id if isinstance(message.id, str) else tuple(message.id)
-            for message in template
-            if message.id
-        }
-        for missing in sorted(map(str, expected - committed)):
-            problems.append(
-                Problem(
-                    "pot", missing, "in the code but not in messages.pot; run `make i18n-extract`"
-                )
-            )
-        for stale in sorted(map(str, committed - expected)):
-            problems.append(
-                Problem(
-                    "pot",
-                    stale,
-                    "in messages.pot but no longer in the code; run `make i18n-extract`",
-                )
-            )
+        problems.extend(_template_problems(committed_pot, template, extract(root)))
     for locale in locales:
         path = po_path(locale, locales_dir)
         if not path.exists():
@@ -221,7 +212,17 @@ def check(
         except Exception as exc:  # babel raises several kinds for a broken file
             problems.append(Problem(locale, str(path), f"unreadable ({exc})"))
             continue
-        plural_count = get_plural(locale).num_plurals
+        plural = get_plural(locale)
+        if catalog.plural_forms != plural.plural_forms:
+            problems.append(
+                Problem(
+                    locale,
+                    catalog.plural_forms,
+                    f"Plural-Forms header is not babel {BABEL_VERSION}'s {plural.plural_forms!r}"
+                    " (see docs/TRANSLATING.md)",
+                )
+            )
+        plural_count = plural.num_plurals
         for message in template:
             if not message.id:
                 continue
@@ -237,3 +238,62 @@ def check(
 
 def _first(msgid: str | Sequence[str]) -> str:
     return msgid if isinstance(msgid, str) else msgid[0]
+
+
+_Key = tuple[str | None, str | tuple[str, ...]]
+
+
+def _key(message: Message) -> _Key:
+    msgid = message.id if isinstance(message.id, str) else tuple(message.id)
+    return message.context, msgid
+
+
+def _label(key: _Key) -> str:
+    context, msgid = key
+    text = msgid if isinstance(msgid, str) else str(msgid)
+    return text if context is None else f"{context}|{text}"
+
+
+def _details(message: Message) -> dict[str, list[Any]]:
+    return {
+        "flags": sorted(message.flags),
+        "comments": message.auto_comments + message.user_comments,
+        "locations": sorted(set(message.locations)),
+    }
+
+
+def _template_problems(committed_pot: bytes, committed: Catalog, fresh: Catalog) -> list[Problem]:
+    """How the committed template differs from what extraction writes now, message by message.
+
+    The generator's header lines (babel's version, a creation date) do not count.
+    """
+    old = {_key(message): message for message in committed if message.id}
+    new = {_key(message): message for message in fresh if message.id}
+    problems = [
+        Problem("pot", _label(key), "in the code but not in messages.pot; run `make i18n-extract`")
+        for key in sorted(new.keys() - old.keys(), key=_label)
+    ]
+    problems += [
+        Problem(
+            "pot", _label(key), "in messages.pot but no longer in the code; run `make i18n-extract`"
+        )
+        for key in sorted(old.keys() - new.keys(), key=_label)
+    ]
+    for key in sorted(old.keys() & new.keys(), key=_label):
+        was, now = _details(old[key]), _details(new[key])
+        differ = [what for what in was if was[what] != now[what]]
+        if differ:
+            what = " and ".join(differ)
+            problems.append(
+                Problem("pot", _label(key), f"{what} changed in the code; run `make i18n-extract`")
+            )
+    if not problems and template_content(committed_pot) != template_content(render_pot(fresh)):
+        # the header, or a detail reading the file smooths over (a flag babel adds by itself)
+        problems.append(
+            Problem(
+                "pot",
+                POT_NAME,
+                "differs from what `make i18n-extract` writes; run it, see the diff",
+            )
+        )
+    return problems

@@ -8,11 +8,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel import __version__ as babel_version
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from bot.config import DEFAULT_LOCALES
+from bot.config import DEFAULT_LOCALES, PROJECT_ROOT
 from bot.i18n import FSI, LOCALES_DIR, PDI, I18n
-from bot.i18n_tools import check, extract, po_path, render_pot
+from bot.i18n_tools import POT_NAME, check, extract, po_path, render_pot, template_content
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -67,6 +69,46 @@ def test_check_fails_on_a_wrong_number_of_plural_forms(locales_copy: Path) -> No
     assert [p.what for p in problems] == ["2 plural forms, ar needs 6"]
 
 
+def test_check_fails_when_italian_lacks_the_form_for_millions(locales_copy: Path) -> None:
+    _edit(
+        locales_copy,
+        "it",
+        "🟢 {count} seat left",
+        ("🟢 Resta {count} posto", "🟢 Restano {count} posti"),
+    )
+    problems = check(DEFAULT_LOCALES, locales_copy, root=None)
+    assert [str(p) for p in problems] == ["it: 2 plural forms, it needs 3: '🟢 {count} seat left'"]
+
+
+def test_check_fails_on_a_catalog_written_for_older_plural_rules(locales_copy: Path) -> None:
+    """Turkish as CLDR had it before babel 2.19: one form, and a header that says so."""
+    path = po_path("tr", locales_copy)
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale="tr")
+    catalog.mime_headers = [("Plural-Forms", "nplurals=1; plural=0;")]
+    plurals = [message for message in catalog if message.pluralizable]
+    for message in plurals:
+        message.string = tuple(message.string[:1])
+    with path.open("wb") as handle:
+        write_po(handle, catalog)
+    problems = check(DEFAULT_LOCALES, locales_copy, root=None)
+    assert {p.locale for p in problems} == {"tr"}
+    assert "Plural-Forms header is not babel" in problems[0].what
+    assert [p.what for p in problems[1:]] == ["1 plural forms, tr needs 2"] * len(plurals)
+
+
+@pytest.mark.parametrize("locale", DEFAULT_LOCALES)
+def test_plural_forms_header_is_babels(locale: str) -> None:
+    with po_path(locale).open("rb") as handle:
+        header = read_po(handle, locale=locale).plural_forms
+    expected = get_plural(locale).plural_forms
+    assert header == expected, (
+        f"{locale}: the catalog says {header!r}, babel {babel_version} (CLDR) says {expected!r}."
+        " Set the header to babel's and move each translation to the form that now serves its"
+        " numbers (docs/TRANSLATING.md, 'Plural forms')."
+    )
+
+
 def test_check_fails_when_the_template_is_stale(locales_copy: Path, tmp_path: Path) -> None:
     fake_root = tmp_path / "code"
     (fake_root / "bot").mkdir(parents=True)
@@ -78,8 +120,64 @@ def test_check_fails_when_the_template_is_stale(locales_copy: Path, tmp_path: Pa
     assert any("no longer in the code" in what for what in whats.values())
 
 
-def test_committed_template_is_exactly_what_extraction_writes() -> None:
-    assert (LOCALES_DIR / "messages.pot").read_bytes() == render_pot(extract())
+def test_committed_template_is_what_extraction_writes() -> None:
+    """Byte for byte, except the lines naming babel's version and a creation date."""
+    committed = (LOCALES_DIR / POT_NAME).read_bytes()
+    assert template_content(committed) == template_content(render_pot(extract()))
+
+
+def _rewrite_pot(locales_dir: Path, old: str, new: str) -> None:
+    """Write what extraction gives now into ``locales_dir``, with one change made by hand."""
+    text = render_pot(extract()).decode()
+    assert old in text
+    (locales_dir / POT_NAME).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_template_check_ignores_the_generator_lines(locales_copy: Path) -> None:
+    """What another babel version writes (its name, a creation date) is not a change."""
+    _rewrite_pot(
+        locales_copy,
+        f'"Generated-By: Babel {babel_version}\\n"\n',
+        '"POT-Creation-Date: 2020-01-01 00:00+0000\\n"\n"Generated-By: Babel 0.9.6\\n"\n',
+    )
+    assert check([], locales_copy, root=PROJECT_ROOT) == []
+
+
+def test_template_check_fails_when_comments_or_locations_change(locales_copy: Path) -> None:
+    _rewrite_pot(
+        locales_copy,
+        '#: handlers/groups.py\n#, python-brace-format\nmsgid "{count} member"',
+        '#: handlers/clubs.py\n#, python-brace-format\nmsgid "{count} member"',
+    )
+    assert [str(p) for p in check([], locales_copy, root=PROJECT_ROOT)] == [
+        "pot: locations changed in the code; run `make i18n-extract`:"
+        " \"('{count} member', '{count} members')\""
+    ]
+    _rewrite_pot(
+        locales_copy,
+        '#: handlers/events.py\n#, python-brace-format\nmsgid "{count} child"',
+        "#. Translators: children under 14\n"
+        '#: handlers/events.py\n#, python-brace-format\nmsgid "{count} child"',
+    )
+    assert [p.what for p in check([], locales_copy, root=PROJECT_ROOT)] == [
+        "comments changed in the code; run `make i18n-extract`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("#: handlers/groups.py\n#, python-brace-format\n", "#: handlers/groups.py\n"),
+        ("quartierbot VERSION", "quartierbot 9.9"),
+    ],
+    ids=["flag", "header"],
+)
+def test_template_check_fails_when_a_flag_or_the_header_changes(
+    locales_copy: Path, old: str, new: str
+) -> None:
+    _rewrite_pot(locales_copy, old, new)
+    problems = check([], locales_copy, root=PROJECT_ROOT)
+    assert [(p.locale, p.msgid) for p in problems] == [("pot", POT_NAME)]
 
 
 def test_plural_forms_follow_cldr_in_arabic_and_ukrainian() -> None:
@@ -137,6 +235,22 @@ def test_arabic_counts_take_the_right_case() -> None:
         ("{count} topic", "{count} topics"),
         ("{count} member", "{count} members"),
     ]:
-        eleven = ar.ngettext(singular, plural, 11)
-        hundred = ar.ngettext(singular, plural, 100)
-        assert "ًا" in eleven and "ًا" not in hundred, (eleven, hundred)
+        for n in (11, 21, 99, 111):
+            assert "ًا" in ar.ngettext(singular, plural, n), n
+        for n in (100, 101, 102, 200):
+            assert "ًا" not in ar.ngettext(singular, plural, n), n
+
+
+def test_italian_millions_and_persian_zero_and_one() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    it, fa = i18n.translator("it"), i18n.translator("fa")
+    seats = ("🟢 {count} seat left", "🟢 {count} seats left")
+    assert it.ngettext(*seats, 1_000_000) == "🟢 Restano {count} di posti"  # 1.000.000 di posti
+    assert it.ngettext(*seats, 3_000_000) == it.ngettext(*seats, 1_000_000)
+    assert it.ngettext(*seats, 1_000_001) == "🟢 Restano {count} posti"
+    assert it.ngettext(*seats, 0) == it.ngettext(*seats, 2)
+    neighbours = (
+        "🎉 {count} neighbour supports your idea:",
+        "🎉 {count} neighbours support your idea:",
+    )
+    assert fa.ngettext(*neighbours, 0) == fa.ngettext(*neighbours, 1) != fa.ngettext(*neighbours, 2)
