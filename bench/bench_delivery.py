@@ -123,6 +123,7 @@ async def run_ptb(base_url: str, chats: list[int], rate: float) -> tuple[float, 
 
 
 async def run_engine(base_url: str, chats: list[int], rate: float) -> tuple[float, float, float]:
+    from bot.clock import system_clock
     from bot.delivery_sender import TelegramSender
     from bot.services.delivery import DeliveryEngine, DeliveryLimits, DeliveryService, Recipient
     from storage import migrate
@@ -132,7 +133,7 @@ async def run_engine(base_url: str, chats: list[int], rate: float) -> tuple[floa
         engine = create_engine(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
         await migrate.upgrade(engine)
         sessions = create_session_factory(engine)
-        service = DeliveryService(sessions)
+        service = DeliveryService(sessions, clock=system_clock)
         started = time.perf_counter()
         await service.enqueue(
             source="broadcast:1",
@@ -146,7 +147,9 @@ async def run_engine(base_url: str, chats: list[int], rate: float) -> tuple[floa
         sender = TelegramSender(base_url, TOKEN, allow_paid_broadcast=True, connections=200)
         await sender.send(chats[0], PAYLOAD)  # connect outside the measurement
         await asyncio.sleep(1.1)
-        delivery = DeliveryEngine(sessions, sender, DeliveryLimits.for_rate(rate))
+        delivery = DeliveryEngine(
+            sessions, sender, DeliveryLimits.for_rate(rate), clock=system_clock
+        )
 
         async def work() -> None:
             delivery.start()

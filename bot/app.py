@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
+from bot.clock import Clock, system_clock
 from bot.config import Settings, parse_weekly
 from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
@@ -67,12 +68,19 @@ def build_application(
     return application
 
 
-def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    engine: Any,
+    i18n: I18n | None = None,
+    *,
+    clock: Clock = system_clock,
+) -> Services:
     i18n = i18n or build_i18n(settings)
     return Services.build(
         create_session_factory(engine),
         admin_ids=frozenset(settings.admin_ids),
         topics=tuple(settings.topics),
+        default_quiet_hours=settings.default_quiet_hours,
         locales=tuple(settings.locales),
         default_locale=settings.default_locale,
         tz=settings.tz,
@@ -81,6 +89,7 @@ def build_services(settings: Settings, engine: Any, i18n: I18n | None = None) ->
         idea_renderer=IdeaRenderer(i18n),
         group_renderer=GroupRenderer(i18n),
         digest_writer=EventDigestWriter(i18n),
+        clock=clock,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, tzinfo
 from icalendar import Calendar, Event, vGeo
 
 from bot.services.events import EventView
-from storage.models import EventStatus, utcnow
+from storage.models import EventStatus
 
 PRODID = "-//Quartierbot//Events//EN"
 DEFAULT_DURATION = timedelta(hours=2)
@@ -82,6 +82,7 @@ def _calendar(
     public_url: str | None,
     bot_username: str | None,
     tz: tzinfo,
+    now: datetime,
     name: str | None = None,
 ) -> bytes:
     cal = Calendar()
@@ -91,7 +92,7 @@ def _calendar(
     if name:
         cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", str(tz))
-    stamp = utcnow().replace(microsecond=0)
+    stamp = now.replace(microsecond=0)
     for event in events:
         item = _component(
             event, locale, public_url=public_url, bot_username=bot_username, tz=tz, stamp=stamp
@@ -109,8 +110,12 @@ def event_ics(
     public_url: str | None,
     bot_username: str | None,
     tz: tzinfo,
+    now: datetime,
 ) -> bytes:
-    return _calendar([event], locale, public_url=public_url, bot_username=bot_username, tz=tz)
+    """One event; ``now`` is the calendar's DTSTAMP (when this copy was made)."""
+    return _calendar(
+        [event], locale, public_url=public_url, bot_username=bot_username, tz=tz, now=now
+    )
 
 
 def feed_ics(
@@ -120,8 +125,15 @@ def feed_ics(
     public_url: str | None,
     bot_username: str | None,
     tz: tzinfo,
+    now: datetime,
     name: str | None = None,
 ) -> bytes:
     return _calendar(
-        events, locale, public_url=public_url, bot_username=bot_username, tz=tz, name=name
+        events,
+        locale,
+        public_url=public_url,
+        bot_username=bot_username,
+        tz=tz,
+        now=now,
+        name=name,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,6 @@ from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
 from bot.services.residents import ResidentProfile
-from storage.models import utcnow
 
 
 class AppState:
@@ -24,7 +22,6 @@ class AppState:
     settings: Settings
     i18n: I18n
     services: Services
-    clock: Callable[[], datetime] = staticmethod(utcnow)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):
@@ -53,7 +50,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         return self.bot_data.i18n
 
     def clock(self) -> datetime:
-        return self.bot_data.clock()
+        """Now, from the clock the services were built with (never the wall clock itself)."""
+        return self.services.clock()
 
     @property
     def t(self) -> Translator:

@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, build_i18n, build_services, on_startup
+from bot.clock import Clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.delivery_sender import TelegramSender
 from bot.services import Services
@@ -73,6 +74,7 @@ def build_delivery_engine(
         worker_id=worker_id,
         on_recipient_gone=recipient_gone,
         on_source_finished=on_source_finished,
+        clock=services.clock,
     )
     services.delivery.add_listener(delivery_engine.wake)
     return delivery_engine
@@ -86,8 +88,10 @@ class Runtime:
         request: BaseRequest | None = None,
         serve_http: bool = True,
         poll_timeout: float = 10,
+        clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self._request = request
         self._serve_http = serve_http
         self._poll_timeout = poll_timeout
@@ -119,7 +123,7 @@ class Runtime:
         settings = self.settings
         self.engine = create_engine(settings.database_url)
         await prepare_database(self.engine)
-        services = build_services(settings, self.engine)
+        services = build_services(settings, self.engine, clock=self.clock)
         self.services = services
         application = build_application(
             settings, services, build_i18n(settings), request=self._request

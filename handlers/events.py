@@ -320,6 +320,7 @@ async def event_button(update: Update, context: BotContext) -> None:
             public_url=context.settings.public_url,
             bot_username=context.bot.username,
             tz=context.settings.tz,
+            now=context.clock(),
         )
         assert update.effective_chat is not None
         await update.effective_chat.send_document(

@@ -35,10 +35,6 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime on every backend (SQLite forgets the zone; we give it back as UTC)."""
 
@@ -97,8 +93,8 @@ class Resident(Base):
         ),
         default=ResidentStatus.ACTIVE,
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     topics: Mapped[list[ResidentTopic]] = relationship(
         back_populates="resident", cascade="all, delete-orphan", lazy="selectin"
@@ -131,7 +127,7 @@ class RoleAssignment(Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="role", values_callable=lambda e: [m.value for m in e]), primary_key=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # --- Broadcasts and the delivery outbox (issue 3) ---------------------------------------
@@ -173,7 +169,7 @@ class Broadcast(Base):
     # Where the coordinator watches progress (their chat and the message that is kept updated).
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -206,7 +202,7 @@ class OutboxMessage(Base):
     # {"method": "sendMessage"|"sendPhoto"|"sendVoice", "text"|"caption": ..., "photo"|"voice":
     #  file_id, "reply_markup": {...}} -- everything but chat_id.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeliveryState(enum.StrEnum):
@@ -244,11 +240,11 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ChatState(Base):
@@ -263,7 +259,7 @@ class ChatState(Base):
     flow: Mapped[str] = mapped_column(String(40))
     step: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DeliverySource(Base):
@@ -277,7 +273,7 @@ class DeliverySource(Base):
 
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -322,8 +318,8 @@ class Event(Base):
     )
     # Fill levels (50, 80, 100 %) already reported to the organiser, so each alert comes once.
     alerted_levels: Mapped[list[int]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     versions: Mapped[list[EventVersion]] = relationship(
         back_populates="event", cascade="all, delete-orphan", lazy="selectin"
@@ -373,8 +369,8 @@ class Signup(Base):
     note: Mapped[str | None] = mapped_column(Text)
     code: Mapped[str] = mapped_column(String(12))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # --- Ideas from the neighbourhood (issue 5) ------------------------------------------------
@@ -422,8 +418,8 @@ class Idea(Base):
     # The highest supporter milestone (10, 25, ...) the author was told about; claimed with a
     # conditional UPDATE, so each milestone is announced once.
     milestone: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class IdeaSupport(Base):
@@ -435,7 +431,7 @@ class IdeaSupport(Base):
         ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True
     )
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # --- Projects and working groups (issue 6) -------------------------------------------------
@@ -470,7 +466,7 @@ class Group(Base):
     idea_id: Mapped[int | None] = mapped_column(
         ForeignKey("ideas.id", ondelete="SET NULL"), unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     versions: Mapped[list[GroupVersion]] = relationship(
@@ -501,7 +497,7 @@ class GroupMember(Base):
         ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
     )
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class HelpSlot(Base):
@@ -522,4 +518,4 @@ class SlotHolder(Base):
         ForeignKey("help_slots.id", ondelete="CASCADE"), primary_key=True
     )
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ from bot.config import Settings, load_settings
 from storage import migrate
 from storage.db import create_engine
 from tests.support import updates
+from tests.support.clock import RunningClock
 from tests.support.recording import TOKEN, RecordingRequest
 
 POSTGRES_URL = os.environ.get(
@@ -97,9 +98,8 @@ async def harness(settings: Settings) -> AsyncIterator[BotHarness]:
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     request = RecordingRequest()
-    application = build_application(
-        settings, build_services(settings, engine), build_i18n(settings), request=request
-    )
+    services = build_services(settings, engine, clock=RunningClock())
+    application = build_application(settings, services, build_i18n(settings), request=request)
     await application.initialize()
     try:
         yield BotHarness(application, request, engine)
@@ -234,7 +234,8 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
     from bot.sandbox.emulator import BotApiEmulator, SandboxServer
     from tests.support.live import LiveBot
 
-    emulator = BotApiEmulator()
+    clock = RunningClock()
+    emulator = BotApiEmulator(clock=clock)
     server = SandboxServer(emulator)
     await server.start()
     settings = make_settings(
@@ -242,7 +243,7 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
         telegram_api_url=server.base_url,
         telegram_bot_token="654321:LIVE",
     )
-    runtime = Runtime(settings, serve_http=False, poll_timeout=1)
+    runtime = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
     try:
         await runtime.start()
         yield LiveBot(emulator, runtime)

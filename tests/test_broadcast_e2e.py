@@ -15,8 +15,9 @@ from sqlalchemy import select
 from bot.sandbox.emulator import SandboxMessage
 from bot.services.delivery import Recipient
 from storage.db import create_session_factory
-from storage.models import Delivery, DeliveryState, utcnow
+from storage.models import Delivery, DeliveryState
 from tests.conftest import ADMIN_ID
+from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -147,7 +148,7 @@ async def test_stop_cancels_queued_news_at_once(live_bot: LiveBot) -> None:
     resident = live_bot.resident("Olena", "uk", 721)
     await onboard(resident, "uk", quiet_hours=True)
     delivery = live_bot.runtime.services.delivery
-    later = utcnow() + timedelta(hours=5)  # e.g. waiting for the end of quiet hours
+    later = live_bot.runtime.clock() + timedelta(hours=5)  # e.g. waiting for the end of quiet hours
     await delivery.enqueue(
         source="broadcast:test-stop",
         kind="broadcast",
@@ -167,11 +168,12 @@ async def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_once(tmp_pa
     from bot.sandbox.emulator import BotApiEmulator, SandboxServer
     from tests.conftest import make_settings
 
-    emulator = BotApiEmulator()
+    clock = RunningClock()
+    emulator = BotApiEmulator(clock=clock)
     emulator.add_user("Ayşe", "tr", user_id=731)
     async with SandboxServer(emulator) as server:
         settings = make_settings(tmp_path, telegram_api_url=server.base_url)
-        first = Runtime(settings, serve_http=False, poll_timeout=1)
+        first = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
         await first.start()
         services = first.services
         await services.residents.register(731, "tr")
@@ -179,12 +181,12 @@ async def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_once(tmp_pa
         draft = await services.broadcasts.create_draft(created_by=ADMIN_ID)
         await services.broadcasts.set_version(draft.id, "tr", text="Yarın pazar var!")
         await services.broadcasts.set_version(draft.id, "de", text="Morgen ist Markt!")
-        due = utcnow() + timedelta(seconds=2)
+        due = clock() + timedelta(seconds=2)
         await services.broadcasts.schedule_once(draft.id, due)
         await first.stop()  # the bot goes down before the broadcast is due
 
-        await asyncio.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.5)
-        second = Runtime(settings, serve_http=False, poll_timeout=1)
+        await asyncio.sleep(max(0.0, (due - clock()).total_seconds()) + 0.5)
+        second = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
         await second.start()
         try:
             await emulator.wait_until(

@@ -25,29 +25,22 @@ from bot.services.delivery import DeliveryService
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import Delivery, DeliveryState, ResidentStatus
+from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
 
 
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def build(
-    engine: AsyncEngine, clock: Clock, digest: Any = None
+    engine: AsyncEngine, clock: FixedClock, digest: Any = None
 ) -> tuple[BroadcastService, ResidentService]:
     sessions = create_session_factory(engine)
-    residents = ResidentService(sessions, topics=("children", "seniors"))
+    residents = ResidentService(sessions, topics=("children", "seniors"), clock=clock)
     renderer = BroadcastRenderer(I18n(LOCALES, "de", BERLIN))
     kwargs: dict[str, Any] = {"digest_source": digest} if digest else {}
     service = BroadcastService(
         sessions,
-        DeliveryService(sessions),
+        DeliveryService(sessions, clock=clock),
         renderer,
         locales=LOCALES,
         default_locale="de",
@@ -87,7 +80,7 @@ async def neighbourhood(residents: ResidentService) -> None:
 
 
 async def test_audience_counts_per_language_and_combined_filters(clean_engine: AsyncEngine) -> None:
-    service, residents = build(clean_engine, Clock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    service, residents = build(clean_engine, FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
     await neighbourhood(residents)
     assert await service.recipient_counts({}) == {"de": 1, "tr": 2, "ar": 1}
     assert await service.recipient_counts({"locales": ["tr", "ar"]}) == {"tr": 2, "ar": 1}
@@ -98,7 +91,7 @@ async def test_audience_counts_per_language_and_combined_filters(clean_engine: A
 async def test_send_now_renders_each_language_with_fallback_and_quiet_hours(
     clean_engine: AsyncEngine,
 ) -> None:
-    clock = Clock(datetime(2026, 11, 26, 21, 30, tzinfo=BERLIN).astimezone(UTC))  # quiet time
+    clock = FixedClock(datetime(2026, 11, 26, 21, 30, tzinfo=BERLIN).astimezone(UTC))  # quiet time
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     await residents.set_quiet_hours(1, 0, 0)  # resident 1 has none
@@ -126,7 +119,7 @@ async def test_send_now_renders_each_language_with_fallback_and_quiet_hours(
 
 
 async def test_urgent_ignores_quiet_hours(clean_engine: AsyncEngine) -> None:
-    clock = Clock(datetime(2026, 11, 26, 23, 0, tzinfo=BERLIN).astimezone(UTC))
+    clock = FixedClock(datetime(2026, 11, 26, 23, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     draft = await service.create_draft(created_by=9000)
@@ -138,7 +131,7 @@ async def test_urgent_ignores_quiet_hours(clean_engine: AsyncEngine) -> None:
 
 
 async def test_caption_limit_with_a_photo(clean_engine: AsyncEngine) -> None:
-    service, _ = build(clean_engine, Clock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    service, _ = build(clean_engine, FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
     draft = await service.create_draft(created_by=9000)
     await service.set_version(draft.id, "de", text="x" * 2000)
     with pytest.raises(TextTooLong):
@@ -151,7 +144,7 @@ async def test_a_scheduled_broadcast_goes_out_once_after_a_restart(
     clean_engine: AsyncEngine,
 ) -> None:
     at = datetime(2026, 11, 28, 10, 0, tzinfo=BERLIN)
-    clock = Clock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    clock = FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     draft = await service.create_draft(created_by=9000)
@@ -171,7 +164,7 @@ async def test_a_scheduled_broadcast_goes_out_once_after_a_restart(
 
 
 async def test_weekly_repeat_across_daylight_saving(clean_engine: AsyncEngine) -> None:
-    clock = Clock(datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN).astimezone(UTC))
+    clock = FixedClock(datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     draft = await service.create_draft(created_by=9000)
@@ -204,7 +197,7 @@ async def test_weekly_digest_is_skipped_when_there_is_nothing_to_say(
         calls.append(locale)
         return None
 
-    clock = Clock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
+    clock = FixedClock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock, digest=quiet_week)
     await neighbourhood(residents)
     digest = await service.ensure_weekly_digest(WeeklyRule("mon", 9, 0))
@@ -219,7 +212,7 @@ async def test_weekly_digest_reaches_only_residents_who_asked(clean_engine: Asyn
     async def busy_week(locale: str, start: datetime, end: datetime) -> str | None:
         return {"de": "Diese Woche: Flohmarkt", "tr": "Bu hafta: bit pazarı"}.get(locale)
 
-    clock = Clock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
+    clock = FixedClock(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock, digest=busy_week)
     await neighbourhood(residents)
     await residents.set_digest_opt_in(2, True)
@@ -236,7 +229,7 @@ async def test_weekly_digest_reaches_only_residents_who_asked(clean_engine: Asyn
 
 
 async def test_cancel_stops_a_running_broadcast_at_once(clean_engine: AsyncEngine) -> None:
-    clock = Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     draft = await service.create_draft(created_by=9000)

@@ -34,12 +34,16 @@ from bot.services.delivery import (
 from bot.services.residents import ResidentService
 from storage import migrate
 from storage.db import create_engine, create_session_factory
-from storage.models import Delivery, ResidentStatus, utcnow
+from storage.models import Delivery, ResidentStatus
 from tests.conftest import make_settings
+from tests.support.clock import RunningClock
 
 TOKEN = "424242:DELIVERY"
 TEXT = {"method": "sendMessage", "text": "Hallo <b>Nachbarschaft</b>", "parse_mode": "HTML"}
 FIRST_CHAT = 500_000
+
+#: Every service and engine in this module reads this one clock.
+CLOCK = RunningClock()
 
 
 @dataclass
@@ -57,7 +61,7 @@ async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
     try:
-        yield Outbox(engine, sessions, DeliveryService(sessions), url)
+        yield Outbox(engine, sessions, DeliveryService(sessions, clock=CLOCK), url)
     finally:
         await engine.dispose()
 
@@ -130,7 +134,7 @@ async def running_engine(
     **kwargs: Any,
 ) -> tuple[DeliveryEngine, TelegramSender]:
     telegram = TelegramSender(server.base_url, TOKEN, timeout=5)
-    engine = DeliveryEngine(outbox.sessions, sender or telegram, limits, **kwargs)
+    engine = DeliveryEngine(outbox.sessions, sender or telegram, limits, clock=CLOCK, **kwargs)
     outbox.service.add_listener(engine.wake)
     engine.start()
     return engine, telegram
@@ -216,7 +220,7 @@ async def test_blocked_residents_are_skipped_and_marked_blocked(
     outbox: Outbox, sandbox: SandboxServer
 ) -> None:
     emulator = sandbox.emulator
-    residents = ResidentService(outbox.sessions)
+    residents = ResidentService(outbox.sessions, clock=CLOCK)
     recipients = chats(10)
     add_users(emulator, recipients)
     for chat_id in recipients:
@@ -485,7 +489,7 @@ async def test_two_workers_on_one_postgresql_never_send_a_row_twice(
     engine = create_engine(empty_postgres)
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
-    service = DeliveryService(sessions)
+    service = DeliveryService(sessions, clock=CLOCK)
     recipients = chats(500)
     add_users(emulator, recipients)
     env = worker_env(tmp_path, sandbox, empty_postgres, DELIVERY_RATE="150")
@@ -554,7 +558,7 @@ async def test_rows_not_before_a_later_time_wait_for_it(
         fallback_locale="de",
         recipients=[
             Recipient(FIRST_CHAT, "de"),
-            Recipient(FIRST_CHAT + 1, "de", not_before=utcnow() + timedelta(hours=1)),
+            Recipient(FIRST_CHAT + 1, "de", not_before=CLOCK() + timedelta(hours=1)),
         ],
     )
     engine, telegram = await running_engine(

@@ -12,6 +12,7 @@ from aiohttp import ClientSession
 from bot.runtime import Runtime
 from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from tests.conftest import make_settings
+from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, LiveResident, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -157,7 +158,7 @@ async def test_webhook_mode_receives_updates_with_the_secret(tmp_path: Path) -> 
             webhook_secret="webhook-secret-123",
             http_port=port,
         )
-        async with Runtime(settings) as runtime:
+        async with Runtime(settings, clock=RunningClock()) as runtime:
             resident = LiveResident(emulator, 900)
             emulator.add_user("Giulia", "it", user_id=900)
             picker = await resident.say("/start")

@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.services.events import EventView
-from storage.models import utcnow
 from tests.conftest import ADMIN_ID
+from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -20,7 +20,7 @@ async def published_event(live_bot: LiveBot, capacity: int) -> EventView:
     draft = await events.create_draft(ADMIN_ID)
     await events.set_version(draft.id, "de", title="Hoffest", description="Mit Musik und Kuchen")
     await events.set_version(draft.id, "tr", title="Avlu şenliği")
-    start = utcnow() + timedelta(days=3)
+    start = live_bot.runtime.clock() + timedelta(days=3)
     await events.update(
         draft.id,
         starts_at=start,
@@ -137,11 +137,12 @@ async def test_a_reminder_survives_a_restart_and_goes_out_once(tmp_path: Path) -
     from bot.sandbox.emulator import BotApiEmulator, SandboxServer
     from tests.conftest import make_settings
 
-    emulator = BotApiEmulator()
+    clock = RunningClock()
+    emulator = BotApiEmulator(clock=clock)
     emulator.add_user("Maria", "el", user_id=795)
     async with SandboxServer(emulator) as server:
         settings = make_settings(tmp_path, telegram_api_url=server.base_url)
-        first = Runtime(settings, serve_http=False, poll_timeout=1)
+        first = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
         await first.start()
         services = first.services
         await services.residents.register(795, "el")
@@ -150,14 +151,14 @@ async def test_a_reminder_survives_a_restart_and_goes_out_once(tmp_path: Path) -
         draft = await events.create_draft(ADMIN_ID)
         await events.set_version(draft.id, "de", title="Elterncafé")
         # The reminder is due 2 s from now: one hour before a start in one hour and 2 s.
-        start = utcnow() + timedelta(hours=1, seconds=2)
+        start = clock() + timedelta(hours=1, seconds=2)
         await events.update(draft.id, starts_at=start, reminder_hours=1, place_name="Kita")
         await events.publish(draft.id)
         await events.sign_up(draft.id, 795, "el", adults=1)
         await first.stop()  # down before the reminder is due
 
         await asyncio.sleep(2.5)
-        second = Runtime(settings, serve_http=False, poll_timeout=1)
+        second = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
         await second.start()
         reminder = second.application.bot_data.i18n.translator("el").gettext(
             "⏰ Reminder: you are signed up for"

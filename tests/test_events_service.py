@@ -41,19 +41,12 @@ from storage.models import (
     Signup,
     SignupStatus,
 )
+from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LOCALES = ("de", "tr", "ar", "uk", "en")
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)  # a Thursday
 START = datetime(2026, 11, 29, 18, 0, tzinfo=BERLIN)  # Sunday evening
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeRenderer:
@@ -81,11 +74,11 @@ class FakeRenderer:
         return self._payload("announcement", event, locale)
 
 
-def build(engine: AsyncEngine, clock: Clock) -> EventService:
+def build(engine: AsyncEngine, clock: FixedClock) -> EventService:
     sessions = create_session_factory(engine)
     return EventService(
         sessions,
-        DeliveryService(sessions),
+        DeliveryService(sessions, clock=clock),
         FakeRenderer(),
         locales=LOCALES,
         default_locale="de",
@@ -134,7 +127,7 @@ async def rows(engine: AsyncEngine, source_prefix: str) -> list[tuple[Delivery, 
 async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents_language(
     clean_engine: AsyncEngine,
 ) -> None:
-    service = build(clean_engine, Clock(NOW))
+    service = build(clean_engine, FixedClock(NOW))
     event = await published(service, capacity=5)
 
     first = await service.sign_up(event.id, 1, "tr", adults=1, children=2, childcare=True)
@@ -191,7 +184,7 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
 
 
 async def test_fifo_stops_at_the_first_party_that_does_not_fit(clean_engine: AsyncEngine) -> None:
-    service = build(clean_engine, Clock(NOW))
+    service = build(clean_engine, FixedClock(NOW))
     event = await published(service, capacity=2)
     await service.sign_up(event.id, 1, "de", adults=2)
     await service.sign_up(event.id, 2, "de", adults=2, waitlist=True)
@@ -210,7 +203,7 @@ async def test_fifo_stops_at_the_first_party_that_does_not_fit(clean_engine: Asy
 async def test_fifty_at_once_never_take_more_than_ten_seats(
     clean_engine: AsyncEngine, parties: int
 ) -> None:
-    service = build(clean_engine, Clock(NOW))
+    service = build(clean_engine, FixedClock(NOW))
     event = await published(service, capacity=10)
 
     async def attempt(telegram_id: int) -> str:
@@ -230,7 +223,7 @@ async def test_fifty_at_once_never_take_more_than_ten_seats(
 
 
 async def test_bad_input_changes_nothing(clean_engine: AsyncEngine) -> None:
-    clock = Clock(NOW)
+    clock = FixedClock(NOW)
     service = build(clean_engine, clock)
     draft = await service.create_draft(created_by=9000)
     with pytest.raises(InvalidTime):  # a date in the past
@@ -273,7 +266,7 @@ async def test_bad_input_changes_nothing(clean_engine: AsyncEngine) -> None:
 
 
 async def test_signup_window(clean_engine: AsyncEngine) -> None:
-    clock = Clock(NOW)
+    clock = FixedClock(NOW)
     service = build(clean_engine, clock)
     event = await published(
         service,
@@ -292,7 +285,7 @@ async def test_signup_window(clean_engine: AsyncEngine) -> None:
 async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_event(
     clean_engine: AsyncEngine,
 ) -> None:
-    service = build(clean_engine, Clock(NOW))
+    service = build(clean_engine, FixedClock(NOW))
     event = await published(service, capacity=2)
     await service.sign_up(event.id, 1, "tr")
     await service.sign_up(event.id, 2, "ar", adults=2, waitlist=True)
@@ -310,10 +303,10 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
 
     # A restart: new service objects on the same database find the row, and queueing it again
     # (a retry, a second process) keeps one row, so it goes out once.
-    again = build(clean_engine, Clock(NOW))
+    again = build(clean_engine, FixedClock(NOW))
     view = await again.get(event.id)
     assert view is not None
-    await DeliveryService(create_session_factory(clean_engine)).enqueue(
+    await DeliveryService(create_session_factory(clean_engine), clock=FixedClock(NOW)).enqueue(
         source=f"event:{event.id}:reminder:{epoch}",
         kind="reminder",
         broadcast_id=None,
@@ -364,7 +357,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
 
 
 async def test_scheduled_publication_is_claimed_once(clean_engine: AsyncEngine) -> None:
-    clock = Clock(NOW)
+    clock = FixedClock(NOW)
     service = build(clean_engine, clock)
     draft = await service.create_draft(created_by=9000)
     await service.set_version(draft.id, "de", title="Sprachcafé")
@@ -383,7 +376,7 @@ async def test_scheduled_publication_is_claimed_once(clean_engine: AsyncEngine) 
 
 
 async def test_proposals_approve_reject_duplicate(clean_engine: AsyncEngine) -> None:
-    service = build(clean_engine, Clock(NOW))
+    service = build(clean_engine, FixedClock(NOW))
     proposal = await service.create_draft(created_by=77, proposed=True, organiser="Kita Sonne")
     await service.set_version(proposal.id, "de", title="Elterncafé")
     await service.update(proposal.id, starts_at=START, topics=["children"], capacity=12)
@@ -402,8 +395,10 @@ async def test_proposals_approve_reject_duplicate(clean_engine: AsyncEngine) -> 
 
 
 async def test_browsing_my_signups_and_announcements(clean_engine: AsyncEngine) -> None:
-    service = build(clean_engine, Clock(NOW))
-    residents = ResidentService(create_session_factory(clean_engine), topics=("children",))
+    service = build(clean_engine, FixedClock(NOW))
+    residents = ResidentService(
+        create_session_factory(clean_engine), topics=("children",), clock=FixedClock(NOW)
+    )
     for telegram_id, locale in [(1, "de"), (2, "tr"), (3, "ar")]:
         await residents.register(telegram_id, locale)
     await residents.toggle_topic(2, "children")

@@ -16,6 +16,7 @@ from bot.services.events import EventService, EventVersionView, EventView
 from bot.web.app import create_web_app
 from storage.models import EventStatus
 from tests.conftest import BotHarness, make_settings
+from tests.support.clock import TEST_START
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -49,7 +50,12 @@ def sample(event_id: int = 7, status: EventStatus = EventStatus.PUBLISHED) -> Ev
 
 def test_event_ics_parses_with_the_zone_and_falls_back_to_the_default_language() -> None:
     body = event_ics(
-        sample(), "ar", public_url="https://quartier.example.org", bot_username="qbot", tz=BERLIN
+        sample(),
+        "ar",
+        public_url="https://quartier.example.org",
+        bot_username="qbot",
+        tz=BERLIN,
+        now=TEST_START,
     )
     calendar = Calendar.from_ical(body)
     assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Berlin"]
@@ -61,13 +67,16 @@ def test_event_ics_parses_with_the_zone_and_falls_back_to_the_default_language()
     assert str(vevent["SUMMARY"]) == "Sommerfest"  # no Arabic version: the default
     assert str(vevent["URL"]) == "https://t.me/qbot?start=event_7"
     assert str(vevent["UID"]) == "event-7@quartier.example.org"
+    assert vevent.decoded("DTSTAMP") == TEST_START  # when this copy was made, from the clock
     assert "Stadtteiltreff" in str(vevent["LOCATION"])
     assert vevent.decoded("GEO") == (49.99, 8.41) or vevent["GEO"].latitude == 49.99
 
 
 def test_feed_has_one_entry_per_event_in_the_language_and_marks_cancelled() -> None:
     events = [sample(1), sample(2, EventStatus.CANCELLED)]
-    body = feed_ics(events, "tr", public_url=None, bot_username=None, tz=BERLIN, name="Viertel")
+    body = feed_ics(
+        events, "tr", public_url=None, bot_username=None, tz=BERLIN, now=TEST_START, name="Viertel"
+    )
     calendar = Calendar.from_ical(body)
     vevents = calendar.walk("VEVENT")
     assert [str(v["SUMMARY"]) for v in vevents] == ["Yaz şenliği", "Yaz şenliği"]
@@ -89,7 +98,7 @@ async def publish(events: EventService, title: str, *, publish: bool = True) -> 
     draft = await events.create_draft(created_by=9000)
     await events.set_version(draft.id, "de", title=title, description="Bring <Kuchen> mit")
     await events.set_version(draft.id, "ar", title="مهرجان الحي")
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    start = TEST_START + timedelta(days=3)  # the harness's clock starts there
     await events.update(
         draft.id, starts_at=start, place_name="Treff & Café", latitude=50.0, longitude=8.4
     )

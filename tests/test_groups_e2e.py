@@ -156,8 +156,6 @@ async def test_only_leads_and_coordinators_may_write_or_close(live_bot: LiveBot)
 async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
     from datetime import timedelta
 
-    from storage.models import utcnow
-
     coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
     await onboard(coordinator, "de")
     group = await raised_beds(live_bot, lead_id=ADMIN_ID)
@@ -168,7 +166,7 @@ async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
     pending = await live_bot.runtime.services.chat_state.get(ADMIN_ID)
     event_id = int(pending.data["id"])
     events = live_bot.runtime.services.events
-    start = utcnow() + timedelta(days=2)
+    start = live_bot.runtime.clock() + timedelta(days=2)
     await events.update(event_id, starts_at=start, place_name="Innenhof")
     await events.publish(event_id)
     await live_bot.runtime.services.chat_state.clear(ADMIN_ID)

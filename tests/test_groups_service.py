@@ -45,19 +45,12 @@ from storage.models import (
     Resident,
     SlotHolder,
 )
+from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
 NOW = datetime(2026, 11, 26, 21, 30, tzinfo=BERLIN).astimezone(UTC)  # quiet hours
 LEAD = 500
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeRenderer:
@@ -71,7 +64,11 @@ class FakeRenderer:
 def build(engine: AsyncEngine) -> GroupService:
     sessions = create_session_factory(engine)
     return GroupService(
-        sessions, DeliveryService(sessions), FakeRenderer(), default_locale="de", clock=Clock(NOW)
+        sessions,
+        DeliveryService(sessions, clock=FixedClock(NOW)),
+        FakeRenderer(),
+        default_locale="de",
+        clock=FixedClock(NOW),
     )
 
 
@@ -99,7 +96,7 @@ async def clean_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 
 async def register(engine: AsyncEngine, *people: tuple[int, str]) -> None:
-    residents = ResidentService(create_session_factory(engine))
+    residents = ResidentService(create_session_factory(engine), clock=FixedClock(NOW))
     for telegram_id, locale in people:
         await residents.register(telegram_id, locale)
 
@@ -223,12 +220,12 @@ async def test_leaving_releases_slots_and_cancels_queued_broadcast_rows(
     sessions = create_session_factory(clean_engine)
     broadcasts = BroadcastService(
         sessions,
-        DeliveryService(sessions),
+        DeliveryService(sessions, clock=FixedClock(NOW)),
         BroadcastRenderer(I18n(LOCALES, "de", BERLIN)),
         locales=LOCALES,
         default_locale="de",
         tz=BERLIN,
-        clock=Clock(NOW),
+        clock=FixedClock(NOW),
     )
     draft = await broadcasts.create_draft(LEAD, {"group_members": [group.id]})
     await broadcasts.set_version(draft.id, "de", text="Treffen am Dienstag")
@@ -279,11 +276,19 @@ async def test_an_idea_becomes_a_project_and_invites_author_and_supporters(
     author, supporters = 100, ((101, "uk"), (102, "fa"), (103, "tr"))
     await register(clean_engine, (author, "ar"), *supporters)
     sessions = create_session_factory(clean_engine)
-    ideas = IdeaService(sessions, DeliveryService(sessions), None)  # type: ignore[arg-type]
+    clock = FixedClock(NOW)
+    ideas = IdeaService(
+        sessions,
+        DeliveryService(sessions, clock=clock),
+        None,  # type: ignore[arg-type]
+        clock=clock,
+    )
     text = "Ein Gemeinschaftsgarten im Innenhof der Berliner Straße, mit Hochbeeten für alle " * 2
     idea = await ideas.submit(author, "de", text=text, topic="environment", anonymous=True)
     async with sessions.begin() as session:  # published ideas get support; set up directly
-        session.add_all(IdeaSupport(idea_id=idea.id, telegram_id=t) for t, _ in supporters)
+        session.add_all(
+            IdeaSupport(idea_id=idea.id, telegram_id=t, created_at=NOW) for t, _ in supporters
+        )
 
     service = build(clean_engine)
     project = await service.from_idea(idea.id, LEAD)

@@ -35,18 +35,11 @@ from storage.models import (
     OutboxMessage,
     Resident,
 )
+from tests.support.clock import FixedClock
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 AUTHOR = 777_000_111  # a number that appears nowhere else in a view
 BENCH = "Wir brauchen mehr Bänke auf dem Spielplatz in der Berliner Straße"
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeRenderer:
@@ -63,10 +56,11 @@ class FakeRenderer:
         return {"method": "sendMessage", "text": f"milestone:{idea.id}:{supporters}:{locale}"}
 
 
-def build(engine: AsyncEngine, clock: Clock | None = None) -> IdeaService:
+def build(engine: AsyncEngine, clock: FixedClock | None = None) -> IdeaService:
     sessions = create_session_factory(engine)
+    clock = clock or FixedClock(NOW)
     return IdeaService(
-        sessions, DeliveryService(sessions), FakeRenderer(), clock=clock or Clock(NOW)
+        sessions, DeliveryService(sessions, clock=clock), FakeRenderer(), clock=clock
     )
 
 
@@ -105,7 +99,7 @@ async def on_board(service: IdeaService, text: str, author: int = AUTHOR, **kw: 
 
 
 async def test_submit_text_voice_photo_and_bad_input(clean_engine: AsyncEngine) -> None:
-    clock = Clock(NOW)
+    clock = FixedClock(NOW)
     service = build(clean_engine, clock)
     text = await service.submit(
         1, "ar", text="  حديقة للأطفال  ", topic="children", place_text="Park", latitude=50.0
@@ -193,7 +187,10 @@ async def test_publish_and_status_changes_tell_the_author_in_their_language(
     ]
     # A resident who switched to another language is told in that one.
     residents = ResidentService(
-        create_session_factory(clean_engine), admin_ids=frozenset(), topics=()
+        create_session_factory(clean_engine),
+        admin_ids=frozenset(),
+        topics=(),
+        clock=FixedClock(NOW),
     )
     await residents.register(AUTHOR, "uk")
     assert await service.author_locale(idea.id) == "uk"
@@ -291,7 +288,7 @@ async def test_milestone_at_ten_exactly_once_and_support_rules(clean_engine: Asy
 
 
 async def test_board_orders_and_pages(clean_engine: AsyncEngine) -> None:
-    clock = Clock(NOW)
+    clock = FixedClock(NOW)
     service = build(clean_engine, clock)
     first = await on_board(service, "Erste Idee", author=1, topic="children")
     clock.now += timedelta(minutes=1)
@@ -349,7 +346,10 @@ async def test_merge_moves_supporters_and_tells_the_author(clean_engine: AsyncEn
 async def test_supporters_are_a_broadcast_audience(clean_engine: AsyncEngine) -> None:
     service = build(clean_engine)
     residents = ResidentService(
-        create_session_factory(clean_engine), admin_ids=frozenset(), topics=()
+        create_session_factory(clean_engine),
+        admin_ids=frozenset(),
+        topics=(),
+        clock=FixedClock(NOW),
     )
     for resident in (10, 11, 12):
         await residents.register(resident, "tr")

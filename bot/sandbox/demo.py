@@ -91,7 +91,7 @@ DEMO_EVENTS: tuple[dict[str, Any], ...] = (
 async def seed_events(services: Services) -> None:
     events = services.events
     tz = events.tz
-    today = datetime.now(tz).date()
+    today = services.clock().astimezone(tz).date()
     for spec in DEMO_EVENTS:
         draft = await events.create_draft(COORDINATOR_ID)
         for locale, (title, description) in spec["titles"].items():

@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from bot.clock import Clock, system_clock
+
 from .telegram_html import EntityParseError, detect_entities, parse_text, strip_text, utf16_len
 
 __all__ = ["BotApiEmulator", "SandboxMessage", "SandboxServer"]
@@ -315,9 +317,14 @@ class BotApiEmulator:
     """A local Telegram Bot API: state in memory, HTTP routes via :meth:`add_routes`."""
 
     def __init__(
-        self, *, bot_username: str = "quartierbot_sandbox_bot", bot_first_name: str = "Quartierbot"
+        self,
+        *,
+        bot_username: str = "quartierbot_sandbox_bot",
+        bot_first_name: str = "Quartierbot",
+        clock: Clock = system_clock,
     ) -> None:
         self.bot_username = bot_username
+        self._clock = clock  # message dates; the flood buckets run on the monotonic clock
         self.bot_first_name = bot_first_name
         self.bot_id = 0  # taken from the token of the first Bot API request
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -830,7 +837,11 @@ class BotApiEmulator:
         number = self._message_counter.get(chat_id, 0) + 1
         self._message_counter[chat_id] = number
         message = SandboxMessage(
-            message_id=number, chat_id=chat_id, from_bot=from_bot, date=int(time.time()), **fields
+            message_id=number,
+            chat_id=chat_id,
+            from_bot=from_bot,
+            date=int(self._clock().timestamp()),
+            **fields,
         )
         self._messages.setdefault(chat_id, []).append(message)
         self._emit("message", chat_id=chat_id, message=self._page_message(message))
@@ -1169,7 +1180,7 @@ class BotApiEmulator:
 
     def _edited(self, message: SandboxMessage) -> dict[str, Any]:
         message.edited = True
-        message.edit_date = int(time.time())
+        message.edit_date = int(self._clock().timestamp())
         self.stats["edited"] += 1
         self._emit("edit", chat_id=message.chat_id, message=self._page_message(message))
         return self._message_dict(message)
@@ -1713,7 +1724,7 @@ class BotApiEmulator:
             self.stats["webhook_delivered"] += 1
         else:
             self.stats["webhook_failed"] += 1
-            self._webhook_info["last_error_date"] = int(time.time())
+            self._webhook_info["last_error_date"] = int(self._clock().timestamp())
             self._webhook_info["last_error_message"] = error
             log.warning("sandbox: dropped update %s: %s", update.get("update_id"), error)
         self._notify()

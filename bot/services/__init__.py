@@ -8,13 +8,14 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.broadcasts import BroadcastService, DigestSource, Renderer, no_digest_content
 from bot.services.chat_state import ChatStateService
 from bot.services.delivery import DeliveryService
 from bot.services.events import EventRenderer, EventService, EventView
 from bot.services.groups import GroupRenderer, GroupService
 from bot.services.ideas import IdeaRenderer, IdeaService
-from bot.services.residents import ResidentService
+from bot.services.residents import DEFAULT_QUIET_HOURS, ResidentService
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Services:
     events: EventService
     ideas: IdeaService
     groups: GroupService
+    #: The one clock every service reads; tests pass their own.
+    clock: Clock
 
     @classmethod
     def build(
@@ -36,6 +39,7 @@ class Services:
         *,
         admin_ids: frozenset[int],
         topics: tuple[str, ...],
+        default_quiet_hours: tuple[int, int] = DEFAULT_QUIET_HOURS,
         locales: tuple[str, ...],
         default_locale: str,
         tz: tzinfo,
@@ -44,8 +48,9 @@ class Services:
         idea_renderer: IdeaRenderer,
         group_renderer: GroupRenderer,
         digest_writer: DigestWriter | None = None,
+        clock: Clock,
     ) -> Services:
-        delivery = DeliveryService(sessions)
+        delivery = DeliveryService(sessions, clock=clock)
         events = EventService(
             sessions,
             delivery,
@@ -53,13 +58,20 @@ class Services:
             locales=locales,
             default_locale=default_locale,
             tz=tz,
+            clock=clock,
         )
         digest_source = (
             _events_digest(events, digest_writer) if digest_writer else no_digest_content
         )
         return cls(
-            residents=ResidentService(sessions, admin_ids=admin_ids, topics=topics),
-            chat_state=ChatStateService(sessions),
+            residents=ResidentService(
+                sessions,
+                admin_ids=admin_ids,
+                topics=topics,
+                default_quiet_hours=default_quiet_hours,
+                clock=clock,
+            ),
+            chat_state=ChatStateService(sessions, clock=clock),
             delivery=delivery,
             broadcasts=BroadcastService(
                 sessions,
@@ -69,10 +81,14 @@ class Services:
                 default_locale=default_locale,
                 tz=tz,
                 digest_source=digest_source,
+                clock=clock,
             ),
             events=events,
-            ideas=IdeaService(sessions, delivery, idea_renderer),
-            groups=GroupService(sessions, delivery, group_renderer, default_locale=default_locale),
+            ideas=IdeaService(sessions, delivery, idea_renderer, clock=clock),
+            groups=GroupService(
+                sessions, delivery, group_renderer, default_locale=default_locale, clock=clock
+            ),
+            clock=clock,
         )
 
 

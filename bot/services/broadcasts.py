@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
 from storage.models import (
     Broadcast,
@@ -35,7 +36,6 @@ from storage.models import (
     Signup,
     SignupStatus,
     SlotHolder,
-    utcnow,
 )
 
 #: Room left for the translated unsubscribe line that every broadcast carries.
@@ -323,7 +323,7 @@ class BroadcastService:
         default_locale: str,
         tz: tzinfo,
         digest_source: DigestSource = no_digest_content,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import ChatState, utcnow
+from bot.clock import Clock
+from storage.models import ChatState
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,9 @@ class PendingInput:
 
 
 class ChatStateService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock) -> None:
         self._sessions = sessions
+        self._clock = clock
 
     async def get(self, telegram_id: int) -> PendingInput | None:
         async with self._sessions() as session:
@@ -39,12 +41,12 @@ class ChatStateService:
                         flow=pending.flow,
                         step=pending.step,
                         data=pending.data,
-                        updated_at=utcnow(),
+                        updated_at=self._clock(),
                     )
                 )
             else:
                 row.flow, row.step, row.data = pending.flow, pending.step, pending.data
-                row.updated_at = utcnow()
+                row.updated_at = self._clock()
 
     async def clear(self, telegram_id: int) -> None:
         async with self._sessions.begin() as session:

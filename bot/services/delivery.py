@@ -58,13 +58,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from storage.models import (
     Delivery,
     DeliverySource,
     DeliveryState,
     OutboxMessage,
     UTCDateTime,
-    utcnow,
 )
 from storage.repositories import insert_ignoring_conflicts
 
@@ -142,8 +142,9 @@ class Sender(Protocol):
 class DeliveryService:
     """The outbox as the rest of the domain sees it. No Telegram here: payloads are opaque."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._listeners: list[Callable[[], None]] = []
 
     def add_listener(self, callback: Callable[[], None]) -> None:
@@ -168,7 +169,7 @@ class DeliveryService:
         if fallback_locale not in payloads:
             raise ValueError(f"no payload for the fallback locale {fallback_locale!r}")
         by_chat = {recipient.chat_id: recipient for recipient in recipients}
-        now = utcnow()
+        now = self._clock()
         inserted = 0
         async with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name
@@ -400,8 +401,10 @@ class DeliveryEngine:
         worker_id: str | None = None,
         on_recipient_gone: Callable[[int], Awaitable[None]] | None = None,
         on_source_finished: Callable[[str], Awaitable[None]] | None = None,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._sender = sender
         self.limits = limits = limits or DeliveryLimits()
         self.worker_id = (worker_id or default_worker_id())[:64]
@@ -502,7 +505,7 @@ class DeliveryEngine:
         is committed. For tests and scripts; raises ``TimeoutError``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        horizon = utcnow() + timedelta(seconds=timeout)
+        horizon = self._clock() + timedelta(seconds=timeout)
         while True:
             self.wake()
             if not self._held and not self._buffer and await self._open_rows(horizon) == 0:
@@ -558,7 +561,7 @@ class DeliveryEngine:
     async def _claim(self, limit: int) -> list[_Claimed]:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        now = utcnow()
+        now = self._clock()
         async with self._sessions.begin() as session:
             if self._dialect is None:
                 self._dialect = session.get_bind().dialect.name
@@ -612,7 +615,7 @@ class DeliveryEngine:
         poll = self.limits.idle_poll_seconds
         if not isinstance(next_due, datetime):
             return poll
-        return min(poll, max(0.01, (next_due - utcnow()).total_seconds()))
+        return min(poll, max(0.01, (next_due - self._clock()).total_seconds()))
 
     # sending --------------------------------------------------------------------------
 
@@ -653,7 +656,7 @@ class DeliveryEngine:
             self._resume_at = max(self._resume_at, loop.time() + exc.retry_after)
             log.warning("delivery: rate limited, pausing all sending for %g s", exc.retry_after)
             self._record_release(
-                row, refund=1, not_before=utcnow() + timedelta(seconds=exc.retry_after)
+                row, refund=1, not_before=self._clock() + timedelta(seconds=exc.retry_after)
             )
             self._unconfirmed.release()  # nothing was sent
         except RecipientGone as exc:
@@ -718,7 +721,7 @@ class DeliveryEngine:
             {
                 "b_state": state,
                 "b_tmid": telegram_message_id,
-                "b_sent_at": utcnow() if state is DeliveryState.SENT else None,
+                "b_sent_at": self._clock() if state is DeliveryState.SENT else None,
                 "b_error": error[:500] if error else None,
                 "b_not_before": None,
                 "b_refund": 0,
@@ -740,7 +743,7 @@ class DeliveryEngine:
                 "b_tmid": None,
                 "b_sent_at": None,
                 "b_error": error[:500],
-                "b_not_before": utcnow() + timedelta(seconds=backoff),
+                "b_not_before": self._clock() + timedelta(seconds=backoff),
                 "b_refund": 0,
                 "b_claimed_by": None,
             },
@@ -854,7 +857,7 @@ class DeliveryEngine:
             await asyncio.sleep(interval)
 
     async def _renew_leases(self) -> None:
-        now = utcnow()
+        now = self._clock()
         async with self._sessions.begin() as session:
             await session.execute(
                 update(DELIVERIES)
@@ -872,7 +875,7 @@ class DeliveryEngine:
                 update(DELIVERIES)
                 .where(
                     DELIVERIES.c.state == DeliveryState.SENDING,
-                    DELIVERIES.c.claimed_until < utcnow(),
+                    DELIVERIES.c.claimed_until < self._clock(),
                 )
                 .values(state=DeliveryState.PENDING, claimed_by=None, claimed_until=None)
             )
@@ -913,7 +916,7 @@ class DeliveryEngine:
                             DELIVERIES.c.state.in_(OPEN_STATES),
                         ),
                     )
-                    .values(finished_at=utcnow())
+                    .values(finished_at=self._clock())
                 )
                 claimed = bool(result.rowcount)  # type: ignore[attr-defined]
             if claimed:

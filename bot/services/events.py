@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.broadcasts import BROADCAST, audience_statement, quiet_until
 from bot.services.delivery import DeliveryService, Recipient
 from storage.db import in_transaction, lock_row
@@ -39,7 +40,6 @@ from storage.models import (
     Resident,
     Signup,
     SignupStatus,
-    utcnow,
 )
 
 __all__ = [
@@ -355,7 +355,7 @@ class EventService:
         locales: Sequence[str],
         default_locale: str,
         tz: tzinfo,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery
@@ -426,6 +426,7 @@ class EventService:
             if row.status not in statuses:
                 raise NotEditable(str(event_id))
             change(row)
+            row.updated_at = self._clock()
             await session.flush()
             await session.refresh(row, ["versions"])
             return await self._view(session, row)
@@ -556,6 +557,7 @@ class EventService:
                 reminder_hours=24,
                 alerted_levels=[],
                 created_at=self._clock(),
+                updated_at=self._clock(),
             )
             session.add(row)
             await session.flush()
@@ -793,6 +795,7 @@ class EventService:
                 reminder_hours=original.reminder_hours,
                 alerted_levels=[],
                 created_at=self._clock(),
+                updated_at=self._clock(),
                 versions=[
                     EventVersion(locale=v.locale, title=v.title, description=v.description)
                     for v in original.versions

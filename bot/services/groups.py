@@ -24,6 +24,7 @@ from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.broadcasts import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
@@ -45,7 +46,6 @@ from storage.models import (
     Signup,
     SignupStatus,
     SlotHolder,
-    utcnow,
 )
 from storage.repositories import insert_ignoring_conflict
 
@@ -205,7 +205,7 @@ class GroupService:
         renderer: GroupRenderer,
         *,
         default_locale: str,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery

@@ -23,9 +23,10 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.delivery import DeliveryService, Recipient
 from storage.db import in_transaction
-from storage.models import Idea, IdeaStatus, IdeaSupport, Resident, utcnow
+from storage.models import Idea, IdeaStatus, IdeaSupport, Resident
 from storage.repositories import insert_ignoring_conflict, insert_ignoring_conflicts
 
 __all__ = [
@@ -235,7 +236,7 @@ class IdeaService:
         delivery: DeliveryService,
         renderer: IdeaRenderer,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery

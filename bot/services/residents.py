@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Resident, ResidentStatus, Role, RoleAssignment, utcnow
+from bot.clock import Clock
+from storage.models import Resident, ResidentStatus, Role, RoleAssignment
 from storage.repositories import ResidentRepository, RoleRepository
 
 __all__ = [
@@ -80,8 +81,12 @@ class ResidentService:
         *,
         admin_ids: frozenset[int] = frozenset(),
         topics: tuple[str, ...] = (),
+        default_quiet_hours: tuple[int, int] = DEFAULT_QUIET_HOURS,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
+        self._default_quiet_hours = default_quiet_hours
+        self._clock = clock
         self._admin_ids = admin_ids
         self.topics = topics
 
@@ -96,7 +101,7 @@ class ResidentService:
         A resident who writes to us has evidently unblocked the bot, so a ``blocked`` status
         is lifted here too.
         """
-        now = utcnow()
+        now = self._clock()
         async with self._sessions.begin() as session:
             repo = ResidentRepository(session)
             resident = await repo.by_telegram_id(telegram_id)
@@ -110,7 +115,7 @@ class ResidentService:
 
     async def register(self, telegram_id: int, locale: str) -> ResidentProfile:
         """Store a resident who accepted the privacy notice (idempotent under double taps)."""
-        now = utcnow()
+        now = self._clock()
         async with self._sessions.begin() as session:
             repo = ResidentRepository(session)
             await repo.insert_if_absent(
@@ -121,8 +126,8 @@ class ResidentService:
                     "consent_at": now,
                     "broadcast_opt_in": True,
                     "digest_opt_in": False,
-                    "quiet_start": DEFAULT_QUIET_HOURS[0],
-                    "quiet_end": DEFAULT_QUIET_HOURS[1],
+                    "quiet_start": self._default_quiet_hours[0],
+                    "quiet_end": self._default_quiet_hours[1],
                     "status": ResidentStatus.ACTIVE,
                     "created_at": now,
                     "last_seen_at": now,
@@ -223,7 +228,7 @@ class ResidentService:
 
     async def grant_role(self, telegram_id: int, role: Role) -> bool:
         async with self._sessions.begin() as session:
-            return await RoleRepository(session).grant(telegram_id, role, utcnow())
+            return await RoleRepository(session).grant(telegram_id, role, self._clock())
 
     async def revoke_role(self, telegram_id: int, role: Role) -> bool:
         async with self._sessions.begin() as session:

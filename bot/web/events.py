@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
 from bot.services.events import EventView
-from storage.models import EventStatus, utcnow
+from storage.models import EventStatus
 
 SETTINGS = web.AppKey("settings", Settings)
 APPLICATION = web.AppKey("application", object)  # the PTB Application (generic, so untyped)
@@ -67,7 +67,7 @@ async def events_feed(request: web.Request) -> web.Response:
     """``GET /calendar.ics?lang=xx``: published events of the last month and the coming year."""
     app = request.app
     settings = app[SETTINGS]
-    now = utcnow()
+    now = app[SERVICES].clock()
     events = await app[SERVICES].events.published_between(
         now - FEED_PAST, now + FEED_FUTURE, include_cancelled=True
     )
@@ -77,6 +77,7 @@ async def events_feed(request: web.Request) -> web.Response:
         public_url=settings.public_url,
         bot_username=bot_username(app),
         tz=settings.tz,
+        now=now,
         name=settings.neighbourhood_name,
     )
     return _ics_response(body)
@@ -92,6 +93,7 @@ async def event_calendar(request: web.Request) -> web.Response:
         public_url=settings.public_url,
         bot_username=bot_username(request.app),
         tz=settings.tz,
+        now=request.app[SERVICES].clock(),
     )
     return _ics_response(body, f"event-{event.id}.ics")
 
