@@ -26,6 +26,8 @@ def _configure_logging(level: str) -> None:
     # One line per HTTP request to Telegram is noise at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # ... and so are two lines per run of a repeating job.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _run(coroutine: Coroutine[Any, Any, int | None]) -> int:
@@ -62,7 +64,15 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.runner import run_sandbox
 
     _configure_logging(settings.log_level)
-    return _run(run_sandbox(settings, host=args.host, port=args.port, database_url=args.database))
+    return _run(
+        run_sandbox(
+            settings,
+            host=args.host,
+            port=args.port,
+            http_port=args.http_port,
+            database_url=args.database,
+        )
+    )
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -202,7 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8080, help="port of the page (default: %(default)s)"
     )
     sandbox.add_argument(
-        "--database", default=None, help="database URL to keep (default: a temporary SQLite file)"
+        "--http-port",
+        type=int,
+        default=None,
+        help="port of the bot's own HTTP server: health, calendar feed, flyers "
+        "(default: the page's port + 1)",
+    )
+    sandbox.add_argument(
+        "--database",
+        default=None,
+        help="database URL to keep, e.g. sqlite+aiosqlite:///demo.sqlite3 "
+        "(default: a temporary SQLite file, deleted when the sandbox stops)",
     )
     sandbox.set_defaults(handler=cmd_sandbox)
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     neighbourhood_name: str = "Unser Quartier"
     # When the weekly overview goes out (local time), e.g. "mon 09:00"; "off" for never.
     weekly_digest: str = "mon 09:00"
+    # New residents' quiet hours (local time), "21:00-08:00"; "off" for none. Each resident
+    # changes their own in /settings. The sandbox turns them off, so a demo broadcast arrives.
+    quiet_hours: str = "21:00-08:00"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
@@ -85,6 +88,12 @@ class Settings(BaseSettings):
     def _weekly_rule(cls, value: str) -> str:
         if value.strip().lower() != "off":
             parse_weekly(value)
+        return value.strip().lower()
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
         return value.strip().lower()
 
     @field_validator("telegram_api_url")
@@ -128,6 +137,11 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def default_quiet_hours(self) -> tuple[int, int]:
+        """New residents' quiet hours in minutes after local midnight; (0, 0) for none."""
+        return parse_quiet_hours(self.quiet_hours)
+
+    @property
     def effective_delivery_rate(self) -> float:
         return self.paid_broadcast_rate if self.paid_broadcasts else self.delivery_rate
 
@@ -153,6 +167,22 @@ def parse_weekly(value: str) -> tuple[str, int, int]:
         if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
             return parts[0][:3], int(hour), int(minute)
     raise ValueError(f"{value!r} is not like 'mon 09:00' (or 'off')")
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int]:
+    """ "21:00-08:00" -> (1260, 480); "off" -> (0, 0); raises ValueError with a readable message."""
+    text = value.strip().lower()
+    if text == "off":
+        return 0, 0
+    minutes: list[int] = []
+    for part in text.split("-"):
+        hour, _, minute = part.strip().partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            break
+        minutes.append(int(hour) * 60 + int(minute))
+    if len(minutes) != 2 or minutes[0] == minutes[1]:
+        raise ValueError(f"{value!r} is not like '21:00-08:00' (or 'off')")
+    return minutes[0], minutes[1]
 
 
 def load_settings(**overrides: object) -> Settings:

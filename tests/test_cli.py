@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,7 @@ def test_run_without_a_token_exits_2_with_one_line(tmp_path: Path) -> None:
         ({"ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
         ({"TOPICS": "children,knitting"}, "knitting"),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
+        ({"QUIET_HOURS": "21-8"}, "QUIET_HOURS"),
     ],
 )
 def test_wrong_settings_exit_2_with_one_line(
@@ -87,6 +89,24 @@ def test_wrong_settings_exit_2_with_one_line(
     assert result.returncode == 2, result.stderr
     assert mentions in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("taken", ["page", "bot"])
+def test_sandbox_on_a_taken_port_says_so_in_one_line_and_exits_2(
+    tmp_path: Path, taken: str
+) -> None:
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        # The page on the taken port, or the page just before it (its bot server on port + 1).
+        page = port if taken == "page" else port - 1
+        result = _quartierbot(tmp_path, "sandbox", "--port", str(page))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"quartierbot: error: port {port} on 127.0.0.1 is in use; choose another, e.g. "
+        f"`make demo PORT={port + 10}` or `quartierbot sandbox --port {port + 10}`"
+    )
 
 
 def test_webhook_without_secret_is_refused(tmp_path: Path) -> None:

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.config import load_settings
 from bot.services.residents import ResidentService, UnknownTopicError
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ResidentStatus, Role
+from tests.support.clock import RunningClock
 
 TOPICS = ("children", "seniors")
 
@@ -66,7 +68,7 @@ async def test_models_match_the_migrations(database_url: str) -> None:
 
 
 def service(sessions: async_sessionmaker[AsyncSession]) -> ResidentService:
-    return ResidentService(sessions, admin_ids=frozenset({7}), topics=TOPICS)
+    return ResidentService(sessions, admin_ids=frozenset({7}), topics=TOPICS, clock=RunningClock())
 
 
 async def test_register_and_read_back(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -137,3 +139,22 @@ async def test_double_tap_on_consent_registers_once(database_url: str) -> None:
         await residents.forget(telegram_id)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("21:00-08:00", (21 * 60, 8 * 60)),
+        ("22:30-06:15", (22 * 60 + 30, 6 * 60 + 15)),
+        ("off", (0, 0)),
+    ],
+)
+async def test_new_residents_get_the_neighbourhoods_quiet_hours(
+    sessions: async_sessionmaker[AsyncSession], setting: str, expected: tuple[int, int]
+) -> None:
+    settings = load_settings(_env_file=None, quiet_hours=setting)
+    residents = ResidentService(
+        sessions, default_quiet_hours=settings.default_quiet_hours, clock=RunningClock()
+    )
+    profile = await residents.register(42, "tr")
+    assert (profile.quiet_start, profile.quiet_end) == expected
