@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
+from bot.services.permissions import ANONYMOUS, Actor
 from bot.services.residents import ResidentProfile
 
 
@@ -35,6 +36,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.resident: ResidentProfile | None = None
+        #: Who is acting, with their roles, loaded with the resident; services decide with it.
+        self.actor: Actor = ANONYMOUS
         self.locale: str | None = None
 
     @property

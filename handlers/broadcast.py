@@ -28,6 +28,7 @@ from bot.services.broadcasts import (
 )
 from bot.services.chat_state import PendingInput
 from bot.services.delivery import DeliveryState
+from bot.services.permissions import NotAllowed
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 from handlers import callbacks
 from handlers.keyboards import topic_label
@@ -57,30 +58,6 @@ def _residents(t: Translator, count: int) -> str:
     return t.ngettext("{count} resident", "{count} residents", count).format(
         count=t.format_number(count)
     )
-
-
-async def _is_staff(update: Update, context: BotContext) -> bool:
-    user = update.effective_user
-    return user is not None and await context.services.residents.is_staff(user.id)
-
-
-async def _may_compose(update: Update, context: BotContext, view: BroadcastView | None) -> bool:
-    """Coordinators write to anyone; a group's lead only to their own group's members."""
-    if await _is_staff(update, context):
-        return True
-    user = update.effective_user
-    if view is None or user is None or view.created_by != user.id:
-        return False
-    groups = [
-        *(view.audience.get("group_members") or []),
-        *(view.audience.get("slot_holders") or []),
-    ]
-    if not groups or set(view.audience) - {"group_members", "slot_holders", "locales", "topics"}:
-        return False
-    for group_id in groups:
-        if not await context.services.groups.may_lead(int(group_id), user.id, is_staff=False):
-            return False
-    return True
 
 
 async def _refuse(update: Update, context: BotContext) -> None:
@@ -216,11 +193,11 @@ def progress_keyboard(
 
 
 async def broadcast_command(update: Update, context: BotContext) -> None:
-    if not await _is_staff(update, context):
+    try:
+        view = await context.services.broadcasts.create_draft(context.actor)
+    except NotAllowed:
         await _refuse(update, context)
         return
-    assert update.effective_user is not None
-    view = await context.services.broadcasts.create_draft(update.effective_user.id)
     await show_composer(update, context, view)
 
 
@@ -230,8 +207,9 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
     match = context.matches[0]
     action, broadcast_id, argument = match["action"], int(match["id"]), match["arg"]
     service = context.services.broadcasts
-    view = await service.get(broadcast_id)
-    if not await _may_compose(update, context, view):
+    try:
+        view = await service.get(context.actor, broadcast_id)
+    except NotAllowed:
         await _refuse(update, context)
         return
     if view is None:
@@ -256,6 +234,8 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
         await query.answer(
             _("This broadcast was already sent, scheduled or discarded."), show_alert=True
         )
+    except NotAllowed:
+        await _refuse(update, context)
     except BroadcastError:
         await answer_expired(update, t)
 
@@ -313,7 +293,9 @@ async def _audience(
 async def _toggle_locale(
     update: Update, context: BotContext, view: BroadcastView, arg: str | None
 ) -> None:
-    view = await context.services.broadcasts.toggle_audience(view.id, "locales", arg or "")
+    view = await context.services.broadcasts.toggle_audience(
+        context.actor, view.id, "locales", arg or ""
+    )
     await _audience(update, context, view, None)
 
 
@@ -322,14 +304,14 @@ async def _toggle_topic(
 ) -> None:
     if arg not in context.settings.topics:
         raise BroadcastError(str(arg))
-    view = await context.services.broadcasts.toggle_audience(view.id, "topics", arg)
+    view = await context.services.broadcasts.toggle_audience(context.actor, view.id, "topics", arg)
     await _audience(update, context, view, None)
 
 
 async def _everyone(
     update: Update, context: BotContext, view: BroadcastView, _arg: str | None
 ) -> None:
-    view = await context.services.broadcasts.clear_audience(view.id)
+    view = await context.services.broadcasts.clear_audience(context.actor, view.id)
     await _audience(update, context, view, None)
 
 
@@ -403,7 +385,7 @@ async def _remove_version(
 ) -> None:
     assert update.callback_query is not None and update.effective_user is not None
     await context.services.chat_state.clear(update.effective_user.id)
-    view = await context.services.broadcasts.remove_version(view.id, arg or "")
+    view = await context.services.broadcasts.remove_version(context.actor, view.id, arg or "")
     await update.callback_query.answer()
     await show_composer(update, context, view)
 
@@ -419,7 +401,7 @@ async def _remove_photo(
     update: Update, context: BotContext, view: BroadcastView, _arg: str | None
 ) -> None:
     assert update.callback_query is not None
-    view = await context.services.broadcasts.set_photo(view.id, None)
+    view = await context.services.broadcasts.set_photo(context.actor, view.id, None)
     await update.callback_query.answer()
     await show_composer(update, context, view)
 
@@ -428,7 +410,7 @@ async def _toggle_urgent(
     update: Update, context: BotContext, view: BroadcastView, _arg: str | None
 ) -> None:
     assert update.callback_query is not None
-    view = await context.services.broadcasts.set_urgent(view.id, not view.urgent)
+    view = await context.services.broadcasts.set_urgent(context.actor, view.id, not view.urgent)
     await update.callback_query.answer()
     await show_composer(update, context, view)
 
@@ -506,14 +488,14 @@ async def _send(update: Update, context: BotContext, view: BroadcastView, _arg: 
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     service = context.services.broadcasts
-    await service.send_now(view.id, progress_chat_id=update.effective_chat.id)
+    await service.send_now(context.actor, view.id, progress_chat_id=update.effective_chat.id)
     await query.answer()
     await _show_progress(update, context, view.id)
 
 
 async def _show_progress(update: Update, context: BotContext, broadcast_id: int) -> None:
     service = context.services.broadcasts
-    view = await service.get(broadcast_id)
+    view = await service.get(context.actor, broadcast_id)
     assert view is not None
     progress = await service.progress(broadcast_id)
     await show(
@@ -550,7 +532,7 @@ async def _cancel(
     t = context.t
     _ = t.gettext
     was_running = view.status == "sending"
-    cancelled = await context.services.broadcasts.cancel(view.id)
+    cancelled = await context.services.broadcasts.cancel(context.actor, view.id)
     await update.callback_query.answer(
         t.ngettext(
             "⛔ Cancelled. {count} message was not sent.",
@@ -570,7 +552,7 @@ async def _discard(
 ) -> None:
     assert update.callback_query is not None and update.effective_user is not None
     await context.services.chat_state.clear(update.effective_user.id)
-    if not await context.services.broadcasts.discard(view.id):
+    if not await context.services.broadcasts.discard(context.actor, view.id):
         raise NotEditable(str(view.id))
     await update.callback_query.answer()
     _ = context.t.gettext
@@ -647,8 +629,9 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
     assert message is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    draft = await context.services.broadcasts.get(int(pending.data["id"]))
-    if not await _may_compose(update, context, draft):
+    try:
+        await context.services.broadcasts.get(context.actor, int(pending.data["id"]))
+    except NotAllowed:
         await context.services.chat_state.clear(update.effective_user.id)
         await _refuse(update, context)
         return
@@ -660,13 +643,16 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             locale = str(pending.data["locale"])
             if message.voice is not None:
                 view = await service.set_version(
+                    context.actor,
                     broadcast_id,
                     locale,
                     voice_file_id=message.voice.file_id,
                     text=message.caption_html or None,
                 )
             elif message.text:
-                view = await service.set_version(broadcast_id, locale, text=message.text_html)
+                view = await service.set_version(
+                    context.actor, broadcast_id, locale, text=message.text_html
+                )
             else:
                 await message.reply_text(_("Please send text or a voice note."), reply_markup=back)
                 return
@@ -674,7 +660,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             if not message.photo:
                 await message.reply_text(_("Please send a photo."), reply_markup=back)
                 return
-            view = await service.set_photo(broadcast_id, message.photo[-1].file_id)
+            view = await service.set_photo(context.actor, broadcast_id, message.photo[-1].file_id)
         elif pending.step == "when":
             at = parse_local_datetime(message.text or "", context.clock(), context.settings.tz)
             if at is None:
@@ -685,7 +671,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                     reply_markup=back,
                 )
                 return
-            view = await service.schedule_once(broadcast_id, at)
+            view = await service.schedule_once(context.actor, broadcast_id, at)
             await context.services.chat_state.clear(update.effective_user.id)
             await message.reply_text(
                 _("🕒 Scheduled for {date}. Recipients are counted when it goes out.").format(
@@ -707,7 +693,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                 )
                 return
             rule = WeeklyRule(str(pending.data["day"]), clock.hour, clock.minute)
-            view = await service.schedule_weekly(broadcast_id, rule)
+            view = await service.schedule_weekly(context.actor, broadcast_id, rule)
             await context.services.chat_state.clear(update.effective_user.id)
             assert view.send_at is not None
             day_name = get_day_names("wide", locale=t.babel_locale)[DAYS.index(rule.day)]
@@ -757,7 +743,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
 async def refresh_progress(bot: Bot, state: AppState, broadcast_id: int) -> None:
     """Edit the coordinator's progress message (also used for the final summary)."""
     service = state.services.broadcasts
-    view = await service.get(broadcast_id)
+    view = await service.load(broadcast_id)
     if view is None or view.progress_chat_id is None or view.progress_message_id is None:
         return
     owner = await state.services.residents.get(view.created_by)

@@ -8,7 +8,8 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from bot.context import BotContext
-from handlers.render import answer_expired, not_started, show
+from bot.services.permissions import NotAllowed
+from handlers.render import answer_expired, not_started, refuse, show
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the error and tell the resident something went wrong, in their language."""
     if isinstance(context.error, Forbidden):
         log.info("resident blocked the bot: %s", context.error)
+        return
+    if isinstance(context.error, NotAllowed) and isinstance(update, Update):
+        # A service refused (a stale button, a role revoked meanwhile): say so, change nothing.
+        log.info("refused %s for %s", context.error.action, context.actor.telegram_id)
+        await refuse(update, context.t.gettext("💡 Only coordinators can do this."))
         return
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:

@@ -267,7 +267,9 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
     elif action in ("msg", "msgh"):
         # The broadcast composer, with this group's members (or helpers) as the audience.
         key = "group_members" if action == "msg" else "slot_holders"
-        draft = await context.services.broadcasts.create_draft(user.id, audience={key: [group.id]})
+        draft = await context.services.broadcasts.create_draft(
+            context.actor, audience={key: [group.id]}
+        )
         await show_composer(update, context, draft)
     elif action == "meet":
         await start_new_event(update, context, group_id=group.id)

@@ -572,7 +572,7 @@ async def moderation_button(update: Update, context: BotContext) -> None:
         elif action == "msg":
             # The broadcast composer, with this idea's supporters as the audience.
             draft = await context.services.broadcasts.create_draft(
-                update.effective_user.id, audience={"idea_supporters": [idea_id]}
+                context.actor, audience={"idea_supporters": [idea_id]}
             )
             await query.answer()
             await show_composer(update, context, draft)

@@ -566,9 +566,8 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
     elif action in ("msg", "msgw"):
         # The broadcast composer, with this event's attendees (or waiting list) as audience.
         key = "event_attendees" if action == "msg" else "event_waitlist"
-        assert update.effective_user is not None
         draft = await context.services.broadcasts.create_draft(
-            update.effective_user.id, audience={key: [event.id]}
+            context.actor, audience={key: [event.id]}
         )
         await query.answer()
         await show_composer(update, context, draft)

@@ -52,6 +52,19 @@ async def answer_expired(update: Update, t: Translator) -> None:
         )
 
 
+async def refuse(update: Update, text: str) -> None:
+    """A service said no: an alert on the button, or a message for typed input."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(text, show_alert=True)
+            return
+        except BadRequest:  # the query was answered already or is too old: write instead
+            pass
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(text)
+
+
 async def not_started(update: Update, context: BotContext) -> None:
     """For someone who hasn't agreed to the privacy notice yet: how to begin."""
     _ = context.t.gettext

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from storage.models import Resident, ResidentTopic, Role, RoleAssignment
+from storage.models import Resident, ResidentStatus, ResidentTopic, Role, RoleAssignment
 
 
 def insert_ignoring_conflicts(dialect: str, table: Any) -> Insert:
@@ -50,6 +50,11 @@ class ResidentRepository:
             update(Resident)
             .where(Resident.telegram_id == telegram_id, Resident.last_seen_at < older_than)
             .values(last_seen_at=now)
+        )
+
+    async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:
+        await self.session.execute(
+            update(Resident).where(Resident.telegram_id == telegram_id).values(status=status)
         )
 
     async def add_topic(self, resident_id: int, topic: str) -> bool:

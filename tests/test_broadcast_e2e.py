@@ -178,11 +178,12 @@ async def test_a_scheduled_broadcast_survives_a_restart_and_goes_out_once(tmp_pa
         services = first.services
         await services.residents.register(731, "tr")
         await services.residents.set_quiet_hours(731, 0, 0)
-        draft = await services.broadcasts.create_draft(created_by=ADMIN_ID)
-        await services.broadcasts.set_version(draft.id, "tr", text="Yarın pazar var!")
-        await services.broadcasts.set_version(draft.id, "de", text="Morgen ist Markt!")
+        coordinator = await services.residents.actor(ADMIN_ID)
+        draft = await services.broadcasts.create_draft(coordinator)
+        await services.broadcasts.set_version(coordinator, draft.id, "tr", text="Yarın pazar var!")
+        await services.broadcasts.set_version(coordinator, draft.id, "de", text="Morgen ist Markt!")
         due = clock() + timedelta(seconds=2)
-        await services.broadcasts.schedule_once(draft.id, due)
+        await services.broadcasts.schedule_once(coordinator, draft.id, due)
         await first.stop()  # the bot goes down before the broadcast is due
 
         await asyncio.sleep(max(0.0, (due - clock()).total_seconds()) + 0.5)

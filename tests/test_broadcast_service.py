@@ -22,9 +22,11 @@ from bot.services.broadcasts import (
     WeeklyRule,
 )
 from bot.services.delivery import DeliveryService
+from bot.services.permissions import NotAllowed
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import Delivery, DeliveryState, ResidentStatus
+from tests.support.actors import COORDINATOR, lead, resident
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -95,22 +97,22 @@ async def test_send_now_renders_each_language_with_fallback_and_quiet_hours(
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
     await residents.set_quiet_hours(1, 0, 0)  # resident 1 has none
-    draft = await service.create_draft(created_by=9000)
+    draft = await service.create_draft(COORDINATOR)
     with pytest.raises(NothingToSend):
-        await service.send_now(draft.id)
-    await service.set_version(draft.id, "de", text="Hallo <b>Nachbarn</b>")
-    await service.set_version(draft.id, "tr", text="Merhaba komşular")
-    counts = await service.send_now(draft.id)
+        await service.send_now(COORDINATOR, draft.id)
+    await service.set_version(COORDINATOR, draft.id, "de", text="Hallo <b>Nachbarn</b>")
+    await service.set_version(COORDINATOR, draft.id, "tr", text="Merhaba komşular")
+    counts = await service.send_now(COORDINATOR, draft.id)
     assert counts == {"de": 1, "tr": 2, "ar": 1}
     with pytest.raises(NotEditable):  # a double tap on "send" changes nothing
-        await service.send_now(draft.id)
+        await service.send_now(COORDINATOR, draft.id)
 
     rows = {row.chat_id: row for row in await deliveries(clean_engine, f"broadcast:{draft.id}")}
     assert set(rows) == {1, 2, 3, 4}
     morning = datetime(2026, 11, 27, 8, 0, tzinfo=BERLIN)
     assert rows[2].not_before == morning and rows[4].not_before == morning
     assert rows[1].not_before <= clock.now  # no quiet hours: right away
-    view = await service.get(draft.id)
+    view = await service.get(COORDINATOR, draft.id)
     tr_payload = service.render(view, "tr")
     ar_payload = service.render(view, "ar")
     assert tr_payload["text"].startswith("Merhaba komşular")
@@ -122,22 +124,22 @@ async def test_urgent_ignores_quiet_hours(clean_engine: AsyncEngine) -> None:
     clock = FixedClock(datetime(2026, 11, 26, 23, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", text="Wasserrohrbruch!")
-    await service.set_urgent(draft.id, True)
-    await service.send_now(draft.id)
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", text="Wasserrohrbruch!")
+    await service.set_urgent(COORDINATOR, draft.id, True)
+    await service.send_now(COORDINATOR, draft.id)
     rows = await deliveries(clean_engine, f"broadcast:{draft.id}")
     assert rows and all(row.not_before <= clock.now for row in rows)
 
 
 async def test_caption_limit_with_a_photo(clean_engine: AsyncEngine) -> None:
     service, _ = build(clean_engine, FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", text="x" * 2000)
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", text="x" * 2000)
     with pytest.raises(TextTooLong):
-        await service.set_photo(draft.id, "photo-file-id")
+        await service.set_photo(COORDINATOR, draft.id, "photo-file-id")
     with pytest.raises(TextTooLong):
-        await service.set_version(draft.id, "de", text="x" * 4000)
+        await service.set_version(COORDINATOR, draft.id, "de", text="x" * 4000)
 
 
 async def test_a_scheduled_broadcast_goes_out_once_after_a_restart(
@@ -147,9 +149,9 @@ async def test_a_scheduled_broadcast_goes_out_once_after_a_restart(
     clock = FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", text="Flohmarkt am Samstag")
-    await service.schedule_once(draft.id, at)
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", text="Flohmarkt am Samstag")
+    await service.schedule_once(COORDINATOR, draft.id, at)
 
     clock.now = at - timedelta(minutes=1)
     assert await service.run_due() == []
@@ -167,9 +169,9 @@ async def test_weekly_repeat_across_daylight_saving(clean_engine: AsyncEngine) -
     clock = FixedClock(datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN).astimezone(UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", text="Sprechstunde heute")
-    template = await service.schedule_weekly(draft.id, WeeklyRule("mon", 10, 0))
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", text="Sprechstunde heute")
+    template = await service.schedule_weekly(COORDINATOR, draft.id, WeeklyRule("mon", 10, 0))
     assert template.send_at == datetime(2027, 3, 22, 10, 0, tzinfo=BERLIN)
 
     clock.now = datetime(2027, 3, 22, 10, 0, 5, tzinfo=BERLIN).astimezone(UTC)
@@ -177,7 +179,7 @@ async def test_weekly_repeat_across_daylight_saving(clean_engine: AsyncEngine) -
     runs = await asyncio.gather(service.run_due(), other.run_due())
     occurrences = runs[0] + runs[1]
     assert len(occurrences) == 1  # claimed by exactly one
-    template = await service.get(draft.id)
+    template = await service.get(COORDINATOR, draft.id)
     assert template.send_at == datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN)  # CEST now
     assert template.send_at.astimezone(UTC).hour == 8
 
@@ -222,7 +224,7 @@ async def test_weekly_digest_reaches_only_residents_who_asked(clean_engine: Asyn
     [occurrence] = await service.run_due()
     rows = {row.chat_id: row for row in await deliveries(clean_engine, f"broadcast:{occurrence}")}
     assert set(rows) == {2, 4}
-    view = await service.get(occurrence)
+    view = await service.get(COORDINATOR, occurrence)
     assert service.render(view, "tr")["text"].startswith("Bu hafta")
     assert service.render(view, "ar")["text"].startswith("Diese Woche")  # default language
     assert "/settings" in service.render(view, "ar")["text"]
@@ -232,9 +234,66 @@ async def test_cancel_stops_a_running_broadcast_at_once(clean_engine: AsyncEngin
     clock = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     service, residents = build(clean_engine, clock)
     await neighbourhood(residents)
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", text="Test")
-    await service.send_now(draft.id)
-    assert await service.cancel(draft.id) == 4
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", text="Test")
+    await service.send_now(COORDINATOR, draft.id)
+    assert await service.cancel(COORDINATOR, draft.id) == 4
     rows = await deliveries(clean_engine, f"broadcast:{draft.id}")
     assert {row.state for row in rows} == {DeliveryState.CANCELLED}
+
+
+# --- who may compose to whom (the rules in bot/services/permissions.py) -------------------
+
+GROUP, OTHER_GROUP, LEAD_ID = 41, 42, 700
+
+
+async def test_a_lead_writes_only_to_their_own_group(clean_engine: AsyncEngine) -> None:
+    service, _ = build(clean_engine, FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    the_lead = lead(LEAD_ID, GROUP)
+    for audience in ({}, {"locales": ["tr"]}, {"group_members": [OTHER_GROUP]}, None):
+        with pytest.raises(NotAllowed):
+            await service.create_draft(the_lead, audience)
+    with pytest.raises(NotAllowed):
+        await service.create_draft(resident(701), {"group_members": [GROUP]})
+    draft = await service.create_draft(the_lead, {"group_members": [GROUP]})
+    narrowed = await service.toggle_audience(the_lead, draft.id, "locales", "tr")
+    assert narrowed.audience == {"group_members": [GROUP], "locales": ["tr"]}
+    with pytest.raises(NotAllowed):  # "Everyone" is refused, and the audience stays as it was
+        await service.clear_audience(the_lead, draft.id)
+    assert (await service.get(the_lead, draft.id)).audience == narrowed.audience  # type: ignore[union-attr]
+    # Someone else's draft: neither visible nor editable, for a resident or another lead.
+    for stranger in (resident(701), lead(702, GROUP)):
+        with pytest.raises(NotAllowed):
+            await service.get(stranger, draft.id)
+        with pytest.raises(NotAllowed):
+            await service.set_version(stranger, draft.id, "de", text="Hallo")
+        with pytest.raises(NotAllowed):
+            await service.send_now(stranger, draft.id)
+        with pytest.raises(NotAllowed):
+            await service.discard(stranger, draft.id)
+    # A coordinator handles everyone's drafts.
+    assert (await service.get(COORDINATOR, draft.id)) is not None
+
+
+async def test_everyone_and_send_tapped_together_never_reach_everyone(
+    clean_engine: AsyncEngine,
+) -> None:
+    """The hole: a lead taps "Everyone" and "Send" at once; the text went to every resident."""
+    service, residents = build(clean_engine, FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC)))
+    await neighbourhood(residents)
+    the_lead = lead(LEAD_ID, GROUP)
+    for _attempt in range(7):
+        draft = await service.create_draft(the_lead, {"group_members": [GROUP]})
+        await service.set_version(the_lead, draft.id, "de", text="Nur für die Gruppe")
+        results = await asyncio.gather(
+            service.clear_audience(the_lead, draft.id),
+            service.send_now(the_lead, draft.id),
+            return_exceptions=True,
+        )
+        assert not any(
+            isinstance(r, BaseException) and not isinstance(r, NotAllowed | NotEditable)
+            for r in results
+        ), results
+        assert await deliveries(clean_engine, f"broadcast:{draft.id}") == []  # no member: nobody
+        stored = await service.get(COORDINATOR, draft.id)
+        assert stored is not None and stored.audience == {"group_members": [GROUP]}

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from bot.services.groups import GroupView
+from bot.services.permissions import NotAllowed
 from tests.conftest import ADMIN_ID
 from tests.support.live import LiveBot, onboard, tr
 
@@ -77,9 +80,10 @@ async def test_join_slots_lead_message_and_leaving(live_bot: LiveBot) -> None:
     await omar.tap(f"grp:leave:{group.id}")
     assert (await live_bot.runtime.services.groups.get(group.id)).slots[0].filled == 0
     broadcasts = live_bot.runtime.services.broadcasts
-    second = await broadcasts.create_draft(901, audience={"group_members": [group.id]})
-    await broadcasts.set_version(second.id, "de", text="Danke an alle!")
-    await broadcasts.send_now(second.id)
+    the_lead = await live_bot.runtime.services.residents.actor(901)
+    second = await broadcasts.create_draft(the_lead, audience={"group_members": [group.id]})
+    await broadcasts.set_version(the_lead, second.id, "de", text="Danke an alle!")
+    await broadcasts.send_now(the_lead, second.id)
     await live_bot.emulator.wait_until(
         lambda: any("Danke an alle" in (m.text or "") for m in live_bot.emulator.bot_messages(902)),
         timeout=15,
@@ -147,10 +151,18 @@ async def test_only_leads_and_coordinators_may_write_or_close(live_bot: LiveBot)
     assert (await member.tap_forged("grp:join:987654"))["text"] == expired
     assert (await member.tap_forged(f"grp:slot:{group.id}:987654"))["text"] == expired
     assert (await live_bot.runtime.services.groups.get(group.id)).status == "open"
-    # A resident can't reuse the composer to write to everyone.
-    draft = await live_bot.runtime.services.broadcasts.create_draft(921)
+    # A resident can't open a composer, nor send a coordinator's draft to everyone.
+    services = live_bot.runtime.services
+    with pytest.raises(NotAllowed):
+        await services.broadcasts.create_draft(await services.residents.actor(921))
+    draft = await services.broadcasts.create_draft(await services.residents.actor(ADMIN_ID))
+    await services.broadcasts.set_version(
+        await services.residents.actor(ADMIN_ID), draft.id, "de", text="Für alle"
+    )
     refused = tr(live_bot, "it", "📣 Broadcasts are only for coordinators.")
     assert (await member.tap_forged(f"bc:go:{draft.id}"))["text"] == refused
+    assert (await member.tap_forged(f"bc:send:{draft.id}"))["text"] == refused
+    assert (await services.broadcasts.load(draft.id)).status == "draft"  # type: ignore[union-attr]
 
 
 async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
@@ -172,3 +184,36 @@ async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
     await live_bot.runtime.services.chat_state.clear(ADMIN_ID)
     detail = await coordinator.say(f"/start project_{group.id}")
     assert "Gießtreffen" in detail.text
+
+
+async def test_a_lead_tapping_everyone_and_send_together_reaches_only_the_group(
+    live_bot: LiveBot,
+) -> None:
+    """The hole: updates run concurrently, so the audience check ran before "Everyone" reset
+    it, and in 6 of 7 tries the lead's text went to every resident."""
+    lead = live_bot.resident("Jonas", "de", 961)
+    member = live_bot.resident("Ayşe", "tr", 962)
+    outsider = live_bot.resident("Olena", "uk", 963)
+    for person, locale in [(lead, "de"), (member, "tr"), (outsider, "uk")]:
+        await onboard(person, locale)
+    group = await raised_beds(live_bot, lead_id=961)
+    await member.say(f"/start project_{group.id}")
+    await member.tap(f"grp:join:{group.id}")
+    await lead.say(f"/start project_{group.id}")
+    composer = await lead.tap(f"grp:msg:{group.id}")
+    number = int(next(d for _, d in composer.buttons() if d.startswith("bc:")).split(":")[2])
+    await lead.tap(f"bc:text:{number}:de")
+    await lead.say("Nur für die Gruppe")
+    confirm = await lead.tap(f"bc:send:{number}")
+    emulator = live_bot.emulator
+    # "Everyone" and "Send" at the same moment, on the same message.
+    emulator.press_button(961, confirm.message_id, f"bc:ac:{number}")
+    emulator.press_button(961, confirm.message_id, f"bc:go:{number}")
+    await emulator.wait_until(
+        lambda: any("Nur für die Gruppe" in (m.text or "") for m in emulator.bot_messages(962)),
+        timeout=15,
+    )
+    await asyncio.sleep(1.0)  # time for anything else to go out
+    assert not any("Nur für die Gruppe" in (m.text or "") for m in emulator.bot_messages(963))
+    view = await live_bot.runtime.services.broadcasts.load(number)
+    assert view is not None and view.audience == {"group_members": [group.id]}

@@ -45,6 +45,7 @@ from storage.models import (
     Resident,
     SlotHolder,
 )
+from tests.support.actors import lead
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -227,9 +228,9 @@ async def test_leaving_releases_slots_and_cancels_queued_broadcast_rows(
         tz=BERLIN,
         clock=FixedClock(NOW),
     )
-    draft = await broadcasts.create_draft(LEAD, {"group_members": [group.id]})
-    await broadcasts.set_version(draft.id, "de", text="Treffen am Dienstag")
-    assert sum((await broadcasts.send_now(draft.id)).values()) == 2
+    draft = await broadcasts.create_draft(lead(LEAD, group.id), {"group_members": [group.id]})
+    await broadcasts.set_version(lead(LEAD, group.id), draft.id, "de", text="Treffen am Dienstag")
+    assert sum((await broadcasts.send_now(lead(LEAD, group.id), draft.id)).values()) == 2
     source = f"broadcast:{draft.id}"
     assert [state for _, _, state in await rows(clean_engine, source)] == [
         DeliveryState.PENDING

@@ -111,7 +111,8 @@ async def test_a_blocked_resident_who_writes_again_is_active(
     await residents.register(1, "de")
     await residents.set_status(1, ResidentStatus.BLOCKED)
     assert (await residents.get(1)).status == ResidentStatus.BLOCKED
-    assert (await residents.seen(1)).status == ResidentStatus.ACTIVE
+    profile, _actor = await residents.seen(1)
+    assert profile is not None and profile.status == ResidentStatus.ACTIVE
 
 
 async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:

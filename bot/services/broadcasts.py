@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
+from bot.services.permissions import Actor, may_compose_to, require
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -341,14 +342,19 @@ class BroadcastService:
     # composing ----------------------------------------------------------------------------
 
     async def create_draft(
-        self, created_by: int, audience: Mapping[str, Any] | None = None
+        self, actor: Actor, audience: Mapping[str, Any] | None = None
     ) -> BroadcastView:
         """A new draft, for everyone or for a given audience (e.g. an event's attendees)."""
+        require(
+            actor.telegram_id is not None and may_compose_to(actor, audience or {}),
+            "broadcast.compose",
+        )
+        assert actor.telegram_id is not None
         async with self._sessions.begin() as session:
             row = Broadcast(
                 kind=BROADCAST,
                 status=BroadcastStatus.DRAFT,
-                created_by=created_by,
+                created_by=actor.telegram_id,
                 audience=dict(audience or {}),
                 default_locale=self.default_locale,
                 urgent=False,
@@ -359,22 +365,41 @@ class BroadcastService:
             await session.refresh(row, ["versions"])
             return BroadcastView.of(row)
 
-    async def get(self, broadcast_id: int) -> BroadcastView | None:
+    async def get(self, actor: Actor, broadcast_id: int) -> BroadcastView | None:
+        """A broadcast, for coordinators and for the person who wrote it."""
+        view = await self._get(broadcast_id)
+        if view is not None:
+            require(_may_handle(actor, view.created_by), "broadcast.view")
+        return view
+
+    async def load(self, broadcast_id: int) -> BroadcastView | None:
+        """For the bot's own jobs (progress edits, summaries), never for a person's request."""
+        return await self._get(broadcast_id)
+
+    async def _get(self, broadcast_id: int) -> BroadcastView | None:
         async with self._sessions() as session:
             row = await session.get(Broadcast, broadcast_id)
             return BroadcastView.of(row) if row else None
 
-    async def _edit(self, broadcast_id: int, change: Callable[[Broadcast], None]) -> BroadcastView:
+    async def _edit(
+        self, actor: Actor, broadcast_id: int, change: Callable[[Broadcast], None]
+    ) -> BroadcastView:
+        """Change a draft under its row lock; the audience it ends with must be the actor's."""
         async with self._sessions.begin() as session:
             row = await session.get(Broadcast, broadcast_id, with_for_update=True)
             if row is None or row.status != BroadcastStatus.DRAFT:
                 raise NotEditable(str(broadcast_id))
+            require(_may_handle(actor, row.created_by), "broadcast.edit")
             change(row)
+            # Raising here rolls the change back: a lead can't widen the audience to everyone.
+            require(may_compose_to(actor, row.audience or {}), "broadcast.compose")
             await session.flush()
             await session.refresh(row, ["versions"])
             return BroadcastView.of(row)
 
-    async def toggle_audience(self, broadcast_id: int, key: str, value: str) -> BroadcastView:
+    async def toggle_audience(
+        self, actor: Actor, broadcast_id: int, key: str, value: str
+    ) -> BroadcastView:
         allowed = {"locales": set(self.locales)}
         if key not in AUDIENCE_FILTERS or (key in allowed and value not in allowed[key]):
             raise BroadcastError(f"unknown audience {key}={value}")
@@ -386,16 +411,17 @@ class BroadcastService:
             audience[key] = values
             row.audience = audience  # a new dict, so the JSON column is marked changed
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def clear_audience(self, broadcast_id: int) -> BroadcastView:
+    async def clear_audience(self, actor: Actor, broadcast_id: int) -> BroadcastView:
         def change(row: Broadcast) -> None:
             row.audience = {}
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
     async def set_version(
         self,
+        actor: Actor,
         broadcast_id: int,
         locale: str,
         *,
@@ -404,7 +430,7 @@ class BroadcastService:
     ) -> BroadcastView:
         if locale not in self.locales:
             raise BroadcastError(f"unknown locale {locale}")
-        current = await self.get(broadcast_id)
+        current = await self._get(broadcast_id)
         limit = (
             MAX_CAPTION_TEXT_LENGTH
             if current and (current.photo_file_id or voice_file_id)
@@ -423,16 +449,18 @@ class BroadcastService:
             if voice_file_id is not None:
                 version.voice_file_id = voice_file_id
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def remove_version(self, broadcast_id: int, locale: str) -> BroadcastView:
+    async def remove_version(self, actor: Actor, broadcast_id: int, locale: str) -> BroadcastView:
         def change(row: Broadcast) -> None:
             row.versions = [v for v in row.versions if v.locale != locale]
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def set_photo(self, broadcast_id: int, file_id: str | None) -> BroadcastView:
-        current = await self.get(broadcast_id)
+    async def set_photo(
+        self, actor: Actor, broadcast_id: int, file_id: str | None
+    ) -> BroadcastView:
+        current = await self._get(broadcast_id)
         if file_id and current:
             longest = max((len(v.text or "") for v in current.versions.values()), default=0)
             if longest > MAX_CAPTION_TEXT_LENGTH:
@@ -441,15 +469,16 @@ class BroadcastService:
         def change(row: Broadcast) -> None:
             row.photo_file_id = file_id
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def set_urgent(self, broadcast_id: int, urgent: bool) -> BroadcastView:
+    async def set_urgent(self, actor: Actor, broadcast_id: int, urgent: bool) -> BroadcastView:
         def change(row: Broadcast) -> None:
             row.urgent = urgent
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def discard(self, broadcast_id: int) -> bool:
+    async def discard(self, actor: Actor, broadcast_id: int) -> bool:
+        await self._require_handler(actor, broadcast_id, "broadcast.discard")
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Broadcast)
@@ -479,15 +508,24 @@ class BroadcastService:
             raise NothingToSend(str(view.id))
 
     async def send_now(
-        self, broadcast_id: int, *, progress_chat_id: int | None = None
+        self, actor: Actor, broadcast_id: int, *, progress_chat_id: int | None = None
     ) -> dict[str, int]:
         """Start sending a draft. A second tap finds it no longer a draft and changes nothing."""
-        view = await self.get(broadcast_id)
+        view = await self._get(broadcast_id)
         if view is None or view.status != BroadcastStatus.DRAFT:
             raise NotEditable(str(broadcast_id))
+        require(_may_handle(actor, view.created_by), "broadcast.send")
         self._check_sendable(view)
         now = self._clock()
         async with self._sessions.begin() as session:
+            # Decide on the audience as it is under the row lock, not as it was a moment ago.
+            row = await session.get(
+                Broadcast, broadcast_id, with_for_update=True, populate_existing=True
+            )
+            if row is None or row.status != BroadcastStatus.DRAFT:
+                raise NotEditable(str(broadcast_id))
+            require(_may_handle(actor, row.created_by), "broadcast.send")
+            require(may_compose_to(actor, row.audience or {}), "broadcast.compose")
             claimed = await session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.DRAFT)
@@ -502,10 +540,10 @@ class BroadcastService:
                 raise NotEditable(str(broadcast_id))
         return await self._materialize(broadcast_id, now)
 
-    async def schedule_once(self, broadcast_id: int, at: datetime) -> BroadcastView:
+    async def schedule_once(self, actor: Actor, broadcast_id: int, at: datetime) -> BroadcastView:
         if at <= self._clock():
             raise BroadcastError("that time has passed")
-        view = await self.get(broadcast_id)
+        view = await self._get(broadcast_id)
         if view is not None:
             self._check_sendable(view)
 
@@ -513,10 +551,12 @@ class BroadcastService:
             row.send_at = at
             row.status = BroadcastStatus.SCHEDULED
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
-    async def schedule_weekly(self, broadcast_id: int, rule: WeeklyRule) -> BroadcastView:
-        view = await self.get(broadcast_id)
+    async def schedule_weekly(
+        self, actor: Actor, broadcast_id: int, rule: WeeklyRule
+    ) -> BroadcastView:
+        view = await self._get(broadcast_id)
         if view is not None:
             self._check_sendable(view)
         first = rule.next_after(self._clock(), self.tz)
@@ -526,7 +566,7 @@ class BroadcastService:
             row.send_at = first
             row.status = BroadcastStatus.SCHEDULED
 
-        return await self._edit(broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change)
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
         async with self._sessions.begin() as session:
@@ -536,8 +576,9 @@ class BroadcastService:
                 .values(progress_chat_id=chat_id, progress_message_id=message_id)
             )
 
-    async def cancel(self, broadcast_id: int) -> int:
+    async def cancel(self, actor: Actor, broadcast_id: int) -> int:
         """Stop a scheduled, repeating or running broadcast; its queued rows are cancelled."""
+        await self._require_handler(actor, broadcast_id, "broadcast.cancel")
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Broadcast)
@@ -550,6 +591,10 @@ class BroadcastService:
                 .values(status=BroadcastStatus.CANCELLED, finished_at=self._clock())
             )
         return await self._delivery.cancel_source(f"broadcast:{broadcast_id}")
+
+    async def _require_handler(self, actor: Actor, broadcast_id: int, action: str) -> None:
+        view = await self._get(broadcast_id)
+        require(view is None or _may_handle(actor, view.created_by), action)
 
     async def progress(self, broadcast_id: int) -> Progress:
         return Progress(await self._delivery.counts(f"broadcast:{broadcast_id}"))
@@ -565,11 +610,11 @@ class BroadcastService:
                 .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
                 .values(status=BroadcastStatus.DONE, finished_at=self._clock())
             )
-        return await self.get(broadcast_id)
+        return await self._get(broadcast_id)
 
     async def _materialize(self, broadcast_id: int, now: datetime) -> dict[str, int]:
         """Put one outbox row per recipient; safe to repeat (the outbox ignores duplicates)."""
-        view = await self.get(broadcast_id)
+        view = await self._get(broadcast_id)
         assert view is not None
         columns = [Resident.telegram_id, Resident.locale, Resident.quiet_start, Resident.quiet_end]
         async with self._sessions() as session:
@@ -749,3 +794,8 @@ class BroadcastService:
                 )
             )
             return [BroadcastView.of(row) for row in rows]
+
+
+def _may_handle(actor: Actor, created_by: int) -> bool:
+    """Coordinators handle every broadcast; anyone else only the ones they wrote."""
+    return actor.is_staff or actor.is_person(created_by)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from storage.models import Resident, ResidentStatus, Role, RoleAssignment
+from bot.services.permissions import Actor
+from storage.models import Group, GroupStatus, Resident, ResidentStatus, Role, RoleAssignment
 from storage.repositories import ResidentRepository, RoleRepository
 
 __all__ = [
@@ -95,23 +97,49 @@ class ResidentService:
             resident = await ResidentRepository(session).by_telegram_id(telegram_id)
             return ResidentProfile.of(resident) if resident else None
 
-    async def seen(self, telegram_id: int) -> ResidentProfile | None:
-        """The resident behind an incoming update, with ``last_seen_at`` kept roughly current.
+    async def seen(self, telegram_id: int) -> tuple[ResidentProfile | None, Actor]:
+        """The resident behind an incoming update and who they are acting as, loaded once.
 
-        A resident who writes to us has evidently unblocked the bot, so a ``blocked`` status
-        is lifted here too.
+        A read: ``last_seen_at`` is written only when it is older than a few minutes, and a
+        ``blocked`` status is lifted (a resident who writes to us has unblocked the bot).
         """
         now = self._clock()
-        async with self._sessions.begin() as session:
-            repo = ResidentRepository(session)
-            resident = await repo.by_telegram_id(telegram_id)
+        async with self._sessions() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            actor = await self._actor(session, telegram_id, registered=resident is not None)
             if resident is None:
-                return None
-            if resident.last_seen_at < now - SEEN_RESOLUTION:
-                resident.last_seen_at = now
-            if resident.status == ResidentStatus.BLOCKED:
-                resident.status = ResidentStatus.ACTIVE
-            return ResidentProfile.of(resident)
+                return None, actor
+            profile = ResidentProfile.of(resident)
+        stale = profile.last_seen_at < now - SEEN_RESOLUTION
+        if stale or profile.status == ResidentStatus.BLOCKED:
+            async with self._sessions.begin() as session:
+                repo = ResidentRepository(session)
+                await repo.mark_seen(telegram_id, now, older_than=now - SEEN_RESOLUTION)
+                if profile.status == ResidentStatus.BLOCKED:
+                    await repo.set_status(telegram_id, ResidentStatus.ACTIVE)
+            profile = replace(
+                profile,
+                last_seen_at=now if stale else profile.last_seen_at,
+                status=ResidentStatus.ACTIVE,
+            )
+        return profile, actor
+
+    async def actor(self, telegram_id: int) -> Actor:
+        """Who this person acts as right now (roles read fresh: a revoked role counts at once)."""
+        async with self._sessions() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            return await self._actor(session, telegram_id, registered=resident is not None)
+
+    async def _actor(self, session: AsyncSession, telegram_id: int, *, registered: bool) -> Actor:
+        roles = await RoleRepository(session).roles_of(telegram_id)
+        if telegram_id in self._admin_ids:
+            roles.add(Role.ADMIN)
+        led = await session.scalars(
+            select(Group.id).where(
+                Group.lead_telegram_id == telegram_id, Group.status == GroupStatus.OPEN
+            )
+        )
+        return Actor(telegram_id, frozenset(roles), frozenset(led), registered)
 
     async def register(self, telegram_id: int, locale: str) -> ResidentProfile:
         """Store a resident who accepted the privacy notice (idempotent under double taps)."""

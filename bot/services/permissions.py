@@ -1,0 +1,115 @@
+"""Who may do what: the one place the rules live, for the bot and the dashboard alike.
+
+An ``Actor`` is loaded once per update (or web request) from the database: the person's id, their
+roles and the groups they lead. Every service method that changes something, or shows something
+that is not public, takes the actor and asks one of the functions below; a refusal is a
+``NotAllowed`` that the caller turns into words. Hiding a button is a courtesy, never the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.models import EventStatus, Role
+
+__all__ = [
+    "ANONYMOUS",
+    "Actor",
+    "NotAllowed",
+    "may_compose_to",
+    "may_edit_event",
+    "may_lead",
+    "may_see_event",
+    "require",
+    "require_staff",
+]
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
+
+#: Audience keys a group's lead may use, as long as every group named is theirs.
+LEAD_AUDIENCE_KEYS = frozenset({"group_members", "slot_holders", "locales", "topics"})
+LEAD_GROUP_KEYS = ("group_members", "slot_holders")
+
+
+class NotAllowed(PermissionError):
+    """The actor may not do this; ``action`` names what was refused (for logs and messages)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"not allowed: {action}")
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: ``telegram_id`` None is someone unknown (not registered, no roles)."""
+
+    telegram_id: int | None
+    roles: frozenset[Role] = frozenset()
+    led_groups: frozenset[int] = field(default_factory=frozenset)
+    registered: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def is_partner(self) -> bool:
+        return Role.PARTNER in self.roles
+
+    def is_person(self, telegram_id: int | None) -> bool:
+        return self.telegram_id is not None and self.telegram_id == telegram_id
+
+
+ANONYMOUS = Actor(None)
+
+
+def require(allowed: bool, action: str) -> None:
+    if not allowed:
+        raise NotAllowed(action)
+
+
+def require_staff(actor: Actor, action: str) -> None:
+    require(actor.is_staff, action)
+
+
+def may_lead(actor: Actor, group_id: int) -> bool:
+    """Coordinators act for every group; a lead for the groups they lead."""
+    return actor.is_staff or group_id in actor.led_groups
+
+
+def may_compose_to(actor: Actor, audience: Mapping[str, Any]) -> bool:
+    """Coordinators write to anyone; a group's lead only to their own groups' people.
+
+    Called when a draft is made, on every change of its audience and again, under the draft's
+    row lock, when it is sent: so an "Everyone" tapped at the same moment as "Send" can't widen
+    a lead's audience.
+    """
+    if actor.is_staff:
+        return True
+    if actor.telegram_id is None or set(audience) - LEAD_AUDIENCE_KEYS:
+        return False
+    groups = [int(g) for key in LEAD_GROUP_KEYS for g in (audience.get(key) or [])]
+    return bool(groups) and all(group in actor.led_groups for group in groups)
+
+
+#: Statuses a partner's own event can be edited in (published ones go back for approval).
+PARTNER_EDITABLE = frozenset({EventStatus.PROPOSED, EventStatus.PUBLISHED, EventStatus.REJECTED})
+
+
+def may_edit_event(actor: Actor, created_by: int, status: EventStatus) -> bool:
+    if actor.is_staff:
+        return True
+    return actor.is_partner and actor.is_person(created_by) and status in PARTNER_EDITABLE
+
+
+def may_see_event(actor: Actor, created_by: int, status: EventStatus) -> bool:
+    """Published and cancelled events are public; drafts and proposals only to their makers."""
+    if status in (EventStatus.PUBLISHED, EventStatus.CANCELLED):
+        return True
+    return actor.is_staff or (actor.is_partner and actor.is_person(created_by))
