@@ -92,7 +92,7 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         parts.append(f"💡 #{t.format_number(int(idea_id))}")
     for key, mark in (("event_attendees", "📅"), ("event_waitlist", "⏳")):
         for event_id in view.audience.get(key) or []:
-            event = await context.services.events.get(int(event_id))
+            event = await context.services.events.get(context.actor, int(event_id))
             if event is not None:
                 parts.append(f"{mark} {event_title(t, event)}")
     audience = " + ".join(parts) if parts else _("everyone")

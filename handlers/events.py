@@ -131,7 +131,7 @@ async def event_list_button(update: Update, context: BotContext) -> None:
 async def show_event(update: Update, context: BotContext, event_id: int) -> None:
     t = context.t
     _ = t.gettext
-    event = await context.services.events.get(event_id)
+    event = await context.services.events.get(context.actor, event_id)
     if event is None or event.status not in ("published", "cancelled"):
         # An old link, a deleted draft, or a forged id: say so plainly, change nothing.
         all_events = InlineKeyboardMarkup([[_b(_("📅 All events"), callbacks.event_list())]])
@@ -309,7 +309,7 @@ async def event_button(update: Update, context: BotContext) -> None:
             _back_to(t, event_id),
         )
     elif action == "ics":
-        event = await events.get(event_id)
+        event = await events.get(context.actor, event_id)
         if event is None or event.status != "published":
             await answer_expired(update, t)
             return
@@ -328,7 +328,7 @@ async def event_button(update: Update, context: BotContext) -> None:
             caption=_("🗓 Open this file to add the event to your calendar."),
         )
     elif action == "map":
-        event = await events.get(event_id)
+        event = await events.get(context.actor, event_id)
         if event is None or event.latitude is None or event.longitude is None:
             await answer_expired(update, t)
             return
@@ -500,7 +500,7 @@ async def _show_needs(
 
 async def _alert_organiser(context: BotContext, event_id: int, level: int) -> None:
     """Tell whoever created the event when it is 50, 80 and 100 % full."""
-    event = await context.services.events.get(event_id)
+    event = await context.services.events.get(context.actor, event_id)
     if event is None:
         return
     owner = await context.services.residents.get(event.created_by)

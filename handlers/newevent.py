@@ -18,7 +18,6 @@ from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title
 from bot.services.chat_state import PendingInput
 from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
-from bot.services.residents import Role
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 from handlers import callbacks
 from handlers.broadcast import show_composer
@@ -35,11 +34,10 @@ def _b(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
-async def _may_propose(context: BotContext, user_id: int) -> tuple[bool, bool]:
-    """(may create events, must wait for approval)."""
-    roles = await context.services.residents.roles(user_id)
-    staff = bool(roles & {Role.ADMIN, Role.COORDINATOR})
-    return staff or Role.PARTNER in roles, not staff
+def _may_propose(context: BotContext) -> tuple[bool, bool]:
+    """(may create events, must wait for approval), for the words; the service decides."""
+    actor = context.actor
+    return actor.is_staff or actor.is_partner, not actor.is_staff
 
 
 async def _ask(
@@ -79,15 +77,17 @@ async def start_new_event(update: Update, context: BotContext, group_id: int | N
     user = update.effective_user
     assert user is not None
     _ = context.t.gettext
-    allowed, proposed = await _may_propose(context, user.id)
+    allowed, _proposed = _may_propose(context)
     if not allowed:
         await show(update, _("📅 Only coordinators and partner organisations can create events."))
         return
-    event = await context.services.events.create_draft(user.id, proposed=proposed)
+    event = await context.services.events.create_draft(context.actor)
     if group_id is not None:
         group = await context.services.groups.get(group_id)
         topics = [group.topic] if group is not None and group.topic else []
-        event = await context.services.events.update(event.id, group_id=group_id, topics=topics)
+        event = await context.services.events.update(
+            context.actor, event.id, group_id=group_id, topics=topics
+        )
     await _ask(
         update,
         context,
@@ -183,7 +183,7 @@ async def show_preview(update: Update, context: BotContext, event: EventView) ->
     await context.services.chat_state.clear(user.id)
     t = context.t
     _ = t.gettext
-    _allowed, proposed = await _may_propose(context, user.id)
+    _allowed, proposed = _may_propose(context)
     text = _("👁 <b>Preview</b>, as residents will see it:") + "\n\n" + event_summary(t, event)
     if proposed:
         rows = [[_b(_("📨 Send for approval"), callbacks.event_composer("propose", event.id))]]
@@ -202,13 +202,13 @@ async def composer_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.matches and update.effective_user is not None
     user_id = update.effective_user.id
-    allowed, proposed = await _may_propose(context, user_id)
+    allowed, proposed = _may_propose(context)
     t = context.t
     _ = t.gettext
     match = context.matches[0]
     action, event_id, arg = match["action"], int(match["id"]), match["arg"]
     events = context.services.events
-    event = await events.get(event_id)
+    event = await events.get(context.actor, event_id)
     if not allowed or event is None or (proposed and event.created_by != user_id):
         await answer_expired(update, t)
         return
@@ -217,15 +217,15 @@ async def composer_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await _next_after(update, context, event, arg)
         elif action == "cap" and arg is not None and arg.isdigit():
-            event = await events.update(event_id, capacity=int(arg))
+            event = await events.update(context.actor, event_id, capacity=int(arg))
             await query.answer()
             await _next_after(update, context, event, "capacity")
         elif action == "topic" and arg in context.settings.topics:
-            event = await events.update(event_id, topics=[arg])
+            event = await events.update(context.actor, event_id, topics=[arg])
             await query.answer()
             await _next_after(update, context, event, "topic")
         elif action == "publish" and not proposed:
-            event = await events.publish(event_id)
+            event = await events.publish(context.actor, event_id)
             await query.answer()
             await _offer_announcement(update, context, event)
         elif action == "later" and not proposed:
@@ -246,7 +246,7 @@ async def composer_button(update: Update, context: BotContext) -> None:
             await _offer_announcement(update, context, event)
         elif action == "ann" and arg in ("topics", "all") and not proposed:
             audience = {"topics": list(event.topics)} if arg == "topics" else {}
-            counts = await events.announce(event_id, audience)
+            counts = await events.announce(context.actor, event_id, audience)
             await query.answer()
             total = sum(counts.values())
             await show(
@@ -317,8 +317,8 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
     _ = t.gettext
     events = context.services.events
     event_id = int(pending.data["id"])
-    event = await events.get(event_id)
-    allowed, _proposed = await _may_propose(context, user.id)
+    event = await events.get(context.actor, event_id)
+    allowed, _proposed = _may_propose(context)
     if event is None or not allowed:
         await context.services.chat_state.clear(user.id)
         await show(update, _("⚠️ This button is no longer valid. Please send /menu."))
@@ -330,12 +330,16 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             if not text:
                 await message.reply_text(_("Please send the title as text."))
                 return
-            event = await events.set_version(event_id, event.default_locale, title=text)
+            event = await events.set_version(
+                context.actor, event_id, event.default_locale, title=text
+            )
         elif step == "description":
             if not text:
                 await message.reply_text(_("Please send the description as text."))
                 return
-            event = await events.set_version(event_id, event.default_locale, description=text)
+            event = await events.set_version(
+                context.actor, event_id, event.default_locale, description=text
+            )
         elif step in ("when", "move", "dup", "publish_at"):
             at = parse_local_datetime(text, context.clock(), context.settings.tz)
             if at is None:
@@ -346,25 +350,29 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                 )
                 return
             if step == "when":
-                event = await events.update(event_id, starts_at=at, ends_at=at + timedelta(hours=2))
+                event = await events.update(
+                    context.actor, event_id, starts_at=at, ends_at=at + timedelta(hours=2)
+                )
             elif step == "move":
                 length = (
                     (event.ends_at - event.starts_at)
                     if event.ends_at and event.starts_at
                     else timedelta(hours=2)
                 )
-                event = await events.update(event_id, starts_at=at, ends_at=at + length)
+                event = await events.update(
+                    context.actor, event_id, starts_at=at, ends_at=at + length
+                )
                 await context.services.chat_state.clear(user.id)
                 await message.reply_text(
                     _("🔄 Moved. Everyone signed up is told in their language.")
                 )
                 return
             elif step == "dup":
-                copy = await events.duplicate(event_id, at)
+                copy = await events.duplicate(context.actor, event_id, at)
                 await show_preview(update, context, copy)
                 return
             else:
-                event = await events.schedule_publication(event_id, at)
+                event = await events.schedule_publication(context.actor, event_id, at)
                 await context.services.chat_state.clear(user.id)
                 await message.reply_text(
                     _("🕒 It will be published on {date}.").format(
@@ -383,21 +391,22 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                 return
             local_start = event.starts_at.astimezone(context.settings.tz)
             end = datetime.combine(local_start.date(), clock, tzinfo=context.settings.tz)
-            event = await events.update(event_id, ends_at=end)
+            event = await events.update(context.actor, event_id, ends_at=end)
         elif step == "place":
             if not text:
                 await message.reply_text(_("Please send the name of the place as text."))
                 return
-            event = await events.update(event_id, place_name=text[:200])
+            event = await events.update(context.actor, event_id, place_name=text[:200])
         elif step == "address":
             if message.location is not None:
                 event = await events.update(
+                    context.actor,
                     event_id,
                     latitude=message.location.latitude,
                     longitude=message.location.longitude,
                 )
             elif text:
-                event = await events.update(event_id, address=text[:300])
+                event = await events.update(context.actor, event_id, address=text[:300])
             else:
                 await message.reply_text(_("Please send the address as text, or a location."))
                 return
@@ -407,24 +416,26 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                     _("Please send a number, for example 25, or 0 for unlimited.")
                 )
                 return
-            event = await events.update(event_id, capacity=int(text))
+            event = await events.update(context.actor, event_id, capacity=int(text))
         elif step == "photo":
             if not message.photo:
                 await message.reply_text(_("Please send a photo."))
                 return
-            event = await events.update(event_id, photo_file_id=message.photo[-1].file_id)
+            event = await events.update(
+                context.actor, event_id, photo_file_id=message.photo[-1].file_id
+            )
         elif step == "new_place":
             if not text:
                 await message.reply_text(_("Please send the name of the place as text."))
                 return
-            await events.update(event_id, place_name=text[:200], address=None)
+            await events.update(context.actor, event_id, place_name=text[:200], address=None)
             await context.services.chat_state.clear(user.id)
             await message.reply_text(
                 _("📍 The place has changed. Everyone signed up is told in their language.")
             )
             return
         elif step == "checkin":
-            signup = await events.check_in(event_id, text)
+            signup = await events.check_in(context.actor, event_id, text)
             if signup is None:
                 await message.reply_text(
                     _("No sign-up has this code. Please check it and send it again.")
@@ -483,7 +494,7 @@ async def admin_button(update: Update, context: BotContext) -> None:
     match = context.matches[0]
     action, event_id = match["action"], int(match["id"])
     events = context.services.events
-    event = await events.get(event_id)
+    event = await events.get(context.actor, event_id)
     if event is None:
         await answer_expired(update, t)
         return
@@ -529,7 +540,7 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         await show(update, "🛠 " + event_summary(t, event), InlineKeyboardMarkup(rows))
     elif action == "people":
         await query.answer()
-        summary = await events.attendees(event.id)
+        summary = await events.attendees(context.actor, event.id)
         lines = [
             "👥 " + event_summary(t, event),
             _("Confirmed: {party}. Waiting list: {groups}.").format(
@@ -573,7 +584,9 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         await show_composer(update, context, draft)
     elif action == "csv":
         await query.answer()
-        data = (await events.csv(event.id)).encode("utf-8-sig")  # Excel reads the BOM as UTF-8
+        data = (await events.csv(context.actor, event.id)).encode(
+            "utf-8-sig"
+        )  # Excel reads the BOM as UTF-8
         assert update.effective_chat is not None
         await update.effective_chat.send_document(
             InputFile(data, filename=f"event-{event.id}-attendees.csv")
@@ -613,7 +626,7 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             ),
         )
     elif action == "cancely":
-        told = await events.cancel(event.id)
+        told = await events.cancel(context.actor, event.id)
         await query.answer()
         await show(
             update,
@@ -624,7 +637,11 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             ).format(count=t.format_number(told)),
         )
     elif action in ("approve", "reject"):
-        event = await (events.approve(event.id) if action == "approve" else events.reject(event.id))
+        event = await (
+            events.approve(context.actor, event.id)
+            if action == "approve"
+            else events.reject(context.actor, event.id)
+        )
         await query.answer()
         partner = await context.services.residents.get(event.created_by)
         pt = context.i18n.translator(partner.locale if partner else None)

@@ -7,8 +7,13 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.services.events import EventView
+from storage.db import create_session_factory
+from storage.models import Delivery, Role
 from tests.conftest import ADMIN_ID
+from tests.support.actors import STAFF
 from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, onboard, tr
 
@@ -17,11 +22,14 @@ ARABIC = re.compile(r"[\u0600-\u06FF]")
 
 async def published_event(live_bot: LiveBot, capacity: int) -> EventView:
     events = live_bot.runtime.services.events
-    draft = await events.create_draft(ADMIN_ID)
-    await events.set_version(draft.id, "de", title="Hoffest", description="Mit Musik und Kuchen")
-    await events.set_version(draft.id, "tr", title="Avlu şenliği")
+    draft = await events.create_draft(STAFF)
+    await events.set_version(
+        STAFF, draft.id, "de", title="Hoffest", description="Mit Musik und Kuchen"
+    )
+    await events.set_version(STAFF, draft.id, "tr", title="Avlu şenliği")
     start = live_bot.runtime.clock() + timedelta(days=3)
     await events.update(
+        STAFF,
         draft.id,
         starts_at=start,
         ends_at=start + timedelta(hours=3),
@@ -32,7 +40,7 @@ async def published_event(live_bot: LiveBot, capacity: int) -> EventView:
         capacity=capacity,
         topics=["children"],
     )
-    return await events.publish(draft.id)
+    return await events.publish(STAFF, draft.id)
 
 
 async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -> None:
@@ -56,7 +64,7 @@ async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -
     confirmed = await ayse.tap(f"ev:ok:{event.id}:1:2:2")
     code = re.search(r"\b([A-Z2-9]{6})\b", confirmed.text)
     assert code, confirmed.text
-    assert (await events.get(event.id)).seats_left == 0
+    assert (await events.get(STAFF, event.id)).seats_left == 0
 
     await omar.say(f"/start event_{event.id}")  # the share link
     await omar.tap(f"ev:join:{event.id}")
@@ -66,7 +74,7 @@ async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -
     assert f"ev:wl:{event.id}:1:0:0" in [data for _, data in offer.buttons()]
     waiting = await omar.tap(f"ev:wl:{event.id}:1:0:0")
     assert ARABIC.search(waiting.text)
-    summary = await events.attendees(event.id)
+    summary = await events.attendees(STAFF, event.id)
     assert len(summary.waitlisted) == 1 and summary.childcare == 1
 
     await ayse.tap("menu:signups")
@@ -84,7 +92,7 @@ async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -
         ),
         timeout=15,
     )
-    summary = await events.attendees(event.id)
+    summary = await events.attendees(STAFF, event.id)
     assert [s.telegram_id for s in summary.confirmed] == [790, 792]
 
 
@@ -101,7 +109,7 @@ async def test_bad_input_changes_nothing(live_bot: LiveBot) -> None:
     assert (await resident.tap_forged(f"ev:ok:{event.id}:-1:0:0"))["text"] == party
     assert (await resident.tap_forged(f"ev:ok:{event.id}:500:0:0"))["text"] == party
     assert (await resident.tap_forged(f"ev:ok:{event.id}:1:-3:0"))["text"] == party
-    assert (await live_bot.runtime.services.events.get(event.id)).seats_taken == 0
+    assert (await live_bot.runtime.services.events.get(STAFF, event.id)).seats_taken == 0
 
     await resident.say(f"/start event_{event.id}")
     await resident.tap(f"ev:join:{event.id}")
@@ -110,7 +118,7 @@ async def test_bad_input_changes_nothing(live_bot: LiveBot) -> None:
     await resident.tap(f"ev:ok:{event.id}:2:0:0")
     twice = await resident.tap_forged(f"ev:ok:{event.id}:2:0:0")
     assert twice["text"] == tr(live_bot, "uk", "You are already signed up for this event.")
-    assert (await live_bot.runtime.services.events.get(event.id)).seats_taken == 2
+    assert (await live_bot.runtime.services.events.get(STAFF, event.id)).seats_taken == 2
 
 
 async def test_coordinator_dates_are_checked(live_bot: LiveBot) -> None:
@@ -148,12 +156,12 @@ async def test_a_reminder_survives_a_restart_and_goes_out_once(tmp_path: Path) -
         await services.residents.register(795, "el")
         await services.residents.set_quiet_hours(795, 0, 0)
         events = services.events
-        draft = await events.create_draft(ADMIN_ID)
-        await events.set_version(draft.id, "de", title="Elterncafé")
+        draft = await events.create_draft(STAFF)
+        await events.set_version(STAFF, draft.id, "de", title="Elterncafé")
         # The reminder is due 2 s from now: one hour before a start in one hour and 2 s.
         start = clock() + timedelta(hours=1, seconds=2)
-        await events.update(draft.id, starts_at=start, reminder_hours=1, place_name="Kita")
-        await events.publish(draft.id)
+        await events.update(STAFF, draft.id, starts_at=start, reminder_hours=1, place_name="Kita")
+        await events.publish(STAFF, draft.id)
         await events.sign_up(draft.id, 795, "el", adults=1)
         await first.stop()  # down before the reminder is due
 
@@ -189,7 +197,7 @@ async def test_a_note_with_the_sign_up_and_a_new_place_for_everyone(live_bot: Li
     await giulia.tap(f"ev:note:{event.id}:1:1:0")
     confirmed = await giulia.say("Porto una torta <b>senza glutine</b>")
     assert "<code>" not in confirmed.text and re.search(r"\b[A-Z2-9]{6}\b", confirmed.text)
-    assert "senza glutine</b>" in (await events.csv(event.id))  # kept as typed, as text
+    assert "senza glutine</b>" in (await events.csv(STAFF, event.id))  # kept as typed, as text
 
     coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
     await onboard(coordinator, "de")
@@ -221,3 +229,57 @@ async def test_the_event_list_pages_and_filters(live_bot: LiveBot) -> None:
     assert second.text.count("📍") == 1 and ("◀️", "evl:0:all") in second.buttons()
     by_topic = await resident.tap("evl:0:t_seniors")
     assert "📍" not in by_topic.text  # no seniors' events
+
+
+async def test_a_draft_events_place_is_not_given_to_a_forged_map_button(live_bot: LiveBot) -> None:
+    """The hole: ids are sequential, and a map button for a draft's id sent its address."""
+    events = live_bot.runtime.services.events
+    draft = await events.create_draft(STAFF)
+    await events.set_version(STAFF, draft.id, "de", title="Geheimes Treffen")
+    await events.update(
+        STAFF, draft.id, place_name="Hinterhof", address="Geheimweg 3", latitude=50.0, longitude=8.4
+    )
+    curious = live_bot.resident("Olena", "uk", 781)
+    await onboard(curious, "uk")
+    answer = await curious.tap_forged(f"ev:map:{draft.id}")
+    assert answer["text"] == tr(
+        live_bot, "uk", "⚠️ This button is no longer valid. Please send /menu."
+    )
+    detail = await curious.tap_forged(f"ev:show:{draft.id}")
+    assert detail is not None
+    await asyncio.sleep(0.5)
+    seen = [m for m in live_bot.emulator.bot_messages(781) if m.kind == "venue"]
+    assert seen == []
+    assert not any("Geheim" in (m.text or "") for m in live_bot.emulator.bot_messages(781))
+
+
+async def test_a_partner_changing_its_published_event_sends_it_back_not_to_residents(
+    live_bot: LiveBot,
+) -> None:
+    """The hole: a partner's tap on a wizard button changed a published event's capacity
+    with no re-approval, and signed-up residents were notified."""
+    services = live_bot.runtime.services
+    kita = live_bot.resident("Kita Sonne", "de", 782)
+    await onboard(kita, "de")
+    await services.residents.grant_role(782, Role.PARTNER)
+    partner = await services.residents.actor(782)
+    proposal = await services.events.create_draft(partner, organiser="Kita Sonne")
+    await services.events.set_version(partner, proposal.id, "de", title="Elterncafé")
+    start = live_bot.runtime.clock() + timedelta(days=3)
+    await services.events.update(
+        partner, proposal.id, starts_at=start, place_name="Kita", capacity=10
+    )
+    await services.events.approve(STAFF, proposal.id)
+    await services.events.sign_up(proposal.id, 783, "tr", adults=1)
+    await kita.tap_forged(f"evc:cap:{proposal.id}:20")
+    await kita.tap_forged(f"eva:move:{proposal.id}")
+    view = await services.events.get(STAFF, proposal.id)
+    assert view is not None and view.status == "proposed"  # back with the coordinators
+    assert [p.id for p in await services.events.proposals()] == [proposal.id]
+    async with create_session_factory(live_bot.runtime.engine)() as session:
+        told = list(
+            await session.scalars(
+                select(Delivery.source).where(Delivery.source.like(f"event:{proposal.id}:changed%"))
+            )
+        )
+    assert told == []

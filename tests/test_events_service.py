@@ -28,6 +28,7 @@ from bot.services.events import (
     SignupView,
     TextTooLong,
 )
+from bot.services.permissions import ANONYMOUS, NotAllowed
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import (
@@ -41,6 +42,7 @@ from storage.models import (
     Signup,
     SignupStatus,
 )
+from tests.support.actors import ADMIN, COORDINATOR, lead, partner, resident
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -99,10 +101,13 @@ async def clean_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 async def published(
     service: EventService, *, capacity: int = 0, starts_at: datetime = START, **fields: Any
 ) -> EventView:
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", title="Nachbarschaftsfest", description="Mit Kuchen")
-    await service.set_version(draft.id, "ar", title="مهرجان الحي")
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(
+        COORDINATOR, draft.id, "de", title="Nachbarschaftsfest", description="Mit Kuchen"
+    )
+    await service.set_version(COORDINATOR, draft.id, "ar", title="مهرجان الحي")
     await service.update(
+        COORDINATOR,
         draft.id,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(hours=2),
@@ -110,7 +115,7 @@ async def published(
         capacity=capacity,
         **fields,
     )
-    return await service.publish(draft.id)
+    return await service.publish(COORDINATOR, draft.id)
 
 
 async def rows(engine: AsyncEngine, source_prefix: str) -> list[tuple[Delivery, dict[str, Any]]]:
@@ -134,7 +139,7 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
     assert first.signup.status == SignupStatus.CONFIRMED and first.signup.party == 3
     assert first.crossed_levels == (50,)
     assert len(first.signup.code) == 6 and not set(first.signup.code) & set("0O1IL")
-    view = await service.get(event.id)
+    view = await service.get(COORDINATOR, event.id)
     assert view is not None and view.seats_taken == 3 and view.seats_left == 2
 
     with pytest.raises(EventFull) as full:  # a party of three doesn't fit: offer the list
@@ -154,7 +159,7 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
     assert result.cancelled.status == SignupStatus.CANCELLED
     # Three seats freed: the Arabic party of three moves up; the next one doesn't fit any more.
     assert [s.telegram_id for s in result.promoted] == [2]
-    view = await service.get(event.id)
+    view = await service.get(COORDINATOR, event.id)
     assert view is not None and view.seats_taken == 5 and view.waitlisted == 1
 
     notices = await rows(clean_engine, f"event:{event.id}:promoted:")
@@ -169,7 +174,7 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
     assert states[2] == DeliveryState.PENDING and states[3] == DeliveryState.PENDING
     assert states[1] == DeliveryState.CANCELLED and 4 not in states
 
-    summary = await service.attendees(event.id)
+    summary = await service.attendees(COORDINATOR, event.id)
     assert (summary.adults, summary.children) == (4, 1)
     assert [s.telegram_id for s in summary.waitlisted] == [4]
 
@@ -177,8 +182,8 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
     again = await service.sign_up(event.id, 1, "tr", adults=1, waitlist=True)
     assert again.signup.id == first.signup.id and again.signup.status == SignupStatus.WAITLISTED
     # Raising the capacity moves the waiting list up at once, first come first served.
-    await service.update(event.id, capacity=7)
-    summary = await service.attendees(event.id)
+    await service.update(COORDINATOR, event.id, capacity=7)
+    summary = await service.attendees(COORDINATOR, event.id)
     assert sorted(s.telegram_id for s in summary.confirmed) == [1, 2, 3, 4]
     assert summary.waitlisted == ()
 
@@ -215,9 +220,9 @@ async def test_fifty_at_once_never_take_more_than_ten_seats(
 
     outcomes = await asyncio.gather(*(attempt(1000 + n) for n in range(parties)))
     assert outcomes.count("confirmed") == 10 and outcomes.count("full") == parties - 10
-    view = await service.get(event.id)
+    view = await service.get(COORDINATOR, event.id)
     assert view is not None and view.seats_taken == 10 and view.seats_left == 0
-    summary = await service.attendees(event.id)
+    summary = await service.attendees(COORDINATOR, event.id)
     assert len(summary.confirmed) == 10
     assert len({s.code for s in summary.confirmed}) == 10
 
@@ -225,22 +230,24 @@ async def test_fifty_at_once_never_take_more_than_ten_seats(
 async def test_bad_input_changes_nothing(clean_engine: AsyncEngine) -> None:
     clock = FixedClock(NOW)
     service = build(clean_engine, clock)
-    draft = await service.create_draft(created_by=9000)
+    draft = await service.create_draft(COORDINATOR)
     with pytest.raises(InvalidTime):  # a date in the past
-        await service.update(draft.id, starts_at=NOW - timedelta(days=1))
+        await service.update(COORDINATOR, draft.id, starts_at=NOW - timedelta(days=1))
     with pytest.raises(InvalidTime):  # an end before the start
-        await service.update(draft.id, starts_at=START, ends_at=START - timedelta(hours=1))
+        await service.update(
+            COORDINATOR, draft.id, starts_at=START, ends_at=START - timedelta(hours=1)
+        )
     with pytest.raises(InvalidValue):
-        await service.update(draft.id, capacity=-1)
+        await service.update(COORDINATOR, draft.id, capacity=-1)
     with pytest.raises(InvalidValue):
-        await service.update(draft.id, reminder_hours=1000)
+        await service.update(COORDINATOR, draft.id, reminder_hours=1000)
     with pytest.raises(TextTooLong):
-        await service.set_version(draft.id, "de", title="x" * 201)
+        await service.set_version(COORDINATOR, draft.id, "de", title="x" * 201)
     with pytest.raises(MissingTitle):
-        await service.publish(draft.id)
+        await service.publish(COORDINATOR, draft.id)
     with pytest.raises(EventNotFound):
-        await service.update(99999, capacity=3)
-    unchanged = await service.get(draft.id)
+        await service.update(COORDINATOR, 99999, capacity=3)
+    unchanged = await service.get(COORDINATOR, draft.id)
     assert unchanged is not None and unchanged.starts_at is None and unchanged.capacity == 0
     with pytest.raises(SignupClosed):  # a draft takes no sign-ups
         await service.sign_up(draft.id, 1, "de")
@@ -255,11 +262,11 @@ async def test_bad_input_changes_nothing(clean_engine: AsyncEngine) -> None:
     with pytest.raises(AlreadySignedUp) as twice:
         await service.sign_up(event.id, 1, "de", adults=5)
     assert twice.value.signup == first.signup
-    view = await service.get(event.id)
+    view = await service.get(COORDINATOR, event.id)
     assert view is not None and view.seats_taken == 2
 
     with pytest.raises(NotEditable):  # published: no second publication
-        await service.publish(event.id)
+        await service.publish(COORDINATOR, event.id)
     clock.now = START + timedelta(minutes=1)  # it started: sign-ups are closed
     with pytest.raises(SignupClosed):
         await service.sign_up(event.id, 2, "de")
@@ -304,7 +311,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
     # A restart: new service objects on the same database find the row, and queueing it again
     # (a retry, a second process) keeps one row, so it goes out once.
     again = build(clean_engine, FixedClock(NOW))
-    view = await again.get(event.id)
+    view = await again.get(COORDINATOR, event.id)
     assert view is not None
     await DeliveryService(create_session_factory(clean_engine), clock=FixedClock(NOW)).enqueue(
         source=f"event:{event.id}:reminder:{epoch}",
@@ -318,7 +325,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
 
     # Moving the event: old reminders cancelled, new ones queued, everyone signed up told.
     moved = START + timedelta(days=1)
-    await again.update(event.id, starts_at=moved)
+    await again.update(COORDINATOR, event.id, starts_at=moved)
     after = {d.source: d for d, _ in await rows(clean_engine, f"event:{event.id}:reminder:")}
     assert after[f"event:{event.id}:reminder:{epoch}"].state == DeliveryState.CANCELLED
     new = after[f"event:{event.id}:reminder:{int(moved.timestamp())}"]
@@ -328,11 +335,11 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
         (f"event:{event.id}:changed:1", 1, f"changed:{event.id}:tr"),
         (f"event:{event.id}:changed:1", 2, f"changed:{event.id}:ar"),
     }
-    view = await again.get(event.id)
+    view = await again.get(COORDINATOR, event.id)
     assert view is not None and view.ends_at == moved + timedelta(hours=2)  # duration kept
 
     # A new place: same reminder sources, re-rendered; a second change notice.
-    await again.update(event.id, place_name="Schule")
+    await again.update(COORDINATOR, event.id, place_name="Schule")
     assert len(await rows(clean_engine, f"event:{event.id}:changed:2")) == 2
     pending = [
         d
@@ -342,7 +349,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
     assert len(pending) == 1
 
     # Cancelling the event: reminders stop, everyone signed up is told.
-    told = await again.cancel(event.id)
+    told = await again.cancel(COORDINATOR, event.id)
     assert told == 2
     for prefix in ("reminder:", "still:"):
         states = {d.state for d, _ in await rows(clean_engine, f"event:{event.id}:{prefix}")}
@@ -359,36 +366,38 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
 async def test_scheduled_publication_is_claimed_once(clean_engine: AsyncEngine) -> None:
     clock = FixedClock(NOW)
     service = build(clean_engine, clock)
-    draft = await service.create_draft(created_by=9000)
-    await service.set_version(draft.id, "de", title="Sprachcafé")
-    await service.update(draft.id, starts_at=START)
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", title="Sprachcafé")
+    await service.update(COORDINATOR, draft.id, starts_at=START)
     with pytest.raises(InvalidTime):
-        await service.schedule_publication(draft.id, NOW - timedelta(minutes=1))
-    scheduled = await service.schedule_publication(draft.id, NOW + timedelta(hours=1))
+        await service.schedule_publication(COORDINATOR, draft.id, NOW - timedelta(minutes=1))
+    scheduled = await service.schedule_publication(COORDINATOR, draft.id, NOW + timedelta(hours=1))
     assert scheduled.status == EventStatus.SCHEDULED
     assert await service.run_due_publications() == []
     clock.now = NOW + timedelta(hours=2)
     other = build(clean_engine, clock)
     results = await asyncio.gather(service.run_due_publications(), other.run_due_publications())
     assert sorted(results, key=len) == [[], [draft.id]]
-    view = await service.get(draft.id)
+    view = await service.get(COORDINATOR, draft.id)
     assert view is not None and view.status == EventStatus.PUBLISHED
 
 
 async def test_proposals_approve_reject_duplicate(clean_engine: AsyncEngine) -> None:
     service = build(clean_engine, FixedClock(NOW))
-    proposal = await service.create_draft(created_by=77, proposed=True, organiser="Kita Sonne")
-    await service.set_version(proposal.id, "de", title="Elterncafé")
-    await service.update(proposal.id, starts_at=START, topics=["children"], capacity=12)
-    other = await service.create_draft(created_by=77, proposed=True)
+    proposal = await service.create_draft(partner(77), organiser="Kita Sonne")
+    await service.set_version(COORDINATOR, proposal.id, "de", title="Elterncafé")
+    await service.update(
+        COORDINATOR, proposal.id, starts_at=START, topics=["children"], capacity=12
+    )
+    other = await service.create_draft(partner(77))
     assert [p.id for p in await service.proposals()] == [proposal.id, other.id]
-    approved = await service.approve(proposal.id)
+    approved = await service.approve(COORDINATOR, proposal.id)
     assert approved.status == EventStatus.PUBLISHED and approved.organiser == "Kita Sonne"
-    assert (await service.reject(other.id)).status == EventStatus.REJECTED
+    assert (await service.reject(COORDINATOR, other.id)).status == EventStatus.REJECTED
     with pytest.raises(NotEditable):
-        await service.approve(other.id)
+        await service.approve(COORDINATOR, other.id)
 
-    copy = await service.duplicate(proposal.id, START + timedelta(days=7))
+    copy = await service.duplicate(COORDINATOR, proposal.id, START + timedelta(days=7))
     assert copy.status == EventStatus.DRAFT and copy.id != proposal.id
     assert copy.versions["de"].title == "Elterncafé" and copy.capacity == 12
     assert copy.topics == ("children",)
@@ -423,21 +432,102 @@ async def test_browsing_my_signups_and_announcements(clean_engine: AsyncEngine) 
     assert await service.announce_counts({"topics": ["children"]}) == {"tr": 1}
     assert await service.announce_counts({"event_attendees": soon.id}) == {"de": 1}
     assert await service.announce_counts({"event_waitlist": soon.id}) == {}
-    counts = await service.announce(soon.id, {"topics": ["children"]})
+    counts = await service.announce(COORDINATOR, soon.id, {"topics": ["children"]})
     assert counts == {"tr": 1}
     announced = await rows(clean_engine, f"event:{soon.id}:announce")
     assert [(d.chat_id, p["text"]) for d, p in announced] == [(2, f"announcement:{soon.id}:tr")]
 
-    summary = await service.attendees(soon.id)
+    summary = await service.attendees(COORDINATOR, soon.id)
     assert summary.interpreters == {"tr": 1} and summary.wheelchair == 1
     code = summary.confirmed[0].code
-    checked = await service.check_in(soon.id, code.lower())
+    checked = await service.check_in(COORDINATOR, soon.id, code.lower())
     assert checked is not None and checked.checked_in_at is not None
-    assert await service.check_in(soon.id, "ZZZZZZ") is None
-    table = await service.csv(soon.id)
+    assert await service.check_in(COORDINATOR, soon.id, "ZZZZZZ") is None
+    table = await service.csv(COORDINATOR, soon.id)
     header, row = table.strip().splitlines()
     assert header.startswith("code,status,locale,adults,children,interpreter")
     assert row.startswith(f"{code},confirmed,de,1,0,tr,,yes,")
 
     between = await service.published_between(NOW, NOW + timedelta(days=30))
     assert [e.id for e in between] == [soon.id, later.id]
+
+
+# --- who may do what with events (bot/services/permissions.py) ------------------------------
+
+
+async def test_a_partners_edit_of_its_published_event_goes_back_for_approval(
+    clean_engine: AsyncEngine,
+) -> None:
+    """The hole: a partner moved its approved, published event and signed-up residents were
+    told, with no coordinator seeing the change."""
+    service = build(clean_engine, FixedClock(NOW))
+    kita = partner(77)
+    proposal = await service.create_draft(kita, organiser="Kita Sonne")
+    assert proposal.status == EventStatus.PROPOSED
+    await service.set_version(kita, proposal.id, "de", title="Elterncafé")
+    await service.update(kita, proposal.id, starts_at=START, place_name="Kita", capacity=10)
+    await service.approve(COORDINATOR, proposal.id)
+    await service.sign_up(proposal.id, 1, "tr", adults=1)
+    moved = await service.update(kita, proposal.id, starts_at=START + timedelta(days=1))
+    assert moved.status == EventStatus.PROPOSED  # back in the coordinators' queue
+    assert [p.id for p in await service.proposals()] == [proposal.id]
+    assert await rows(clean_engine, f"event:{proposal.id}:changed") == []  # nobody told yet
+    assert await service.get(resident(1), proposal.id) is None  # no longer public meanwhile
+    republished = await service.approve(COORDINATOR, proposal.id)
+    assert republished.status == EventStatus.PUBLISHED
+
+
+async def test_event_rules_for_every_role(clean_engine: AsyncEngine) -> None:
+    service = build(clean_engine, FixedClock(NOW))
+    event = await published(service, capacity=5)
+    draft = await service.create_draft(COORDINATOR)
+    await service.set_version(COORDINATOR, draft.id, "de", title="Geheim")
+    await service.update(COORDINATOR, draft.id, starts_at=START, latitude=50.0, longitude=8.4)
+    own = await service.create_draft(partner(77))
+    foreign = await service.create_draft(partner(78))
+    people = {
+        "anonymous": ANONYMOUS,
+        "resident": resident(1),
+        "lead": lead(2, 5),
+        "partner": partner(77),
+        "coordinator": COORDINATOR,
+        "admin": ADMIN,
+    }
+    # Seeing: published events are public; drafts only to staff, proposals to their partner.
+    for who, actor in people.items():
+        staff = who in ("coordinator", "admin")
+        assert (await service.get(actor, event.id)) is not None, who
+        assert ((await service.get(actor, draft.id)) is not None) == staff, who
+        assert ((await service.get(actor, own.id)) is not None) == (staff or who == "partner")
+        assert ((await service.get(actor, foreign.id)) is not None) == staff, who
+    # Creating: coordinators make drafts, partners proposals, nobody else anything.
+    for who in ("anonymous", "resident", "lead"):
+        with pytest.raises(NotAllowed):
+            await service.create_draft(people[who])
+    # Changing: staff only, except a partner on its own events; no one else, on nothing.
+    for who in ("anonymous", "resident", "lead", "partner"):
+        actor = people[who]
+        for target in (event.id, draft.id, foreign.id):
+            with pytest.raises(NotAllowed):
+                await service.update(actor, target, capacity=1)
+            with pytest.raises(NotAllowed):
+                await service.set_version(actor, target, "de", title="Übernommen")
+        for call in (
+            service.publish(actor, draft.id),
+            service.cancel(actor, event.id),
+            service.approve(actor, own.id),
+            service.reject(actor, own.id),
+            service.announce(actor, event.id, {}),
+            service.duplicate(actor, event.id, START + timedelta(days=7)),
+            service.check_in(actor, event.id, "ABCDEF"),
+            service.attendees(actor, event.id),
+            service.csv(actor, event.id),
+        ):
+            with pytest.raises(NotAllowed):
+                await call
+    await service.set_version(partner(77), own.id, "de", title="Elterncafé")  # its own: fine
+    for who in ("coordinator", "admin"):
+        assert (await service.attendees(people[who], event.id)).event.id == event.id
+    unchanged = await service.get(COORDINATOR, event.id)
+    assert unchanged is not None and unchanged.capacity == 5
+    assert unchanged.status == EventStatus.PUBLISHED

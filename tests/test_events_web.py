@@ -16,6 +16,7 @@ from bot.services.events import EventService, EventVersionView, EventView
 from bot.web.app import create_web_app
 from storage.models import EventStatus
 from tests.conftest import BotHarness, make_settings
+from tests.support.actors import COORDINATOR
 from tests.support.clock import TEST_START
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -95,14 +96,21 @@ async def client(harness: BotHarness, tmp_path: Path) -> AsyncIterator[TestClien
 
 
 async def publish(events: EventService, title: str, *, publish: bool = True) -> EventView:
-    draft = await events.create_draft(created_by=9000)
-    await events.set_version(draft.id, "de", title=title, description="Bring <Kuchen> mit")
-    await events.set_version(draft.id, "ar", title="مهرجان الحي")
+    draft = await events.create_draft(COORDINATOR)
+    await events.set_version(
+        COORDINATOR, draft.id, "de", title=title, description="Bring <Kuchen> mit"
+    )
+    await events.set_version(COORDINATOR, draft.id, "ar", title="مهرجان الحي")
     start = TEST_START + timedelta(days=3)  # the harness's clock starts there
     await events.update(
-        draft.id, starts_at=start, place_name="Treff & Café", latitude=50.0, longitude=8.4
+        COORDINATOR,
+        draft.id,
+        starts_at=start,
+        place_name="Treff & Café",
+        latitude=50.0,
+        longitude=8.4,
     )
-    return await events.publish(draft.id) if publish else draft
+    return await events.publish(COORDINATOR, draft.id) if publish else draft
 
 
 async def test_feed_event_ics_flyer_and_not_found(client: TestClient, harness: BotHarness) -> None:

@@ -11,6 +11,7 @@ import pytest
 from bot.services.groups import GroupView
 from bot.services.permissions import NotAllowed
 from tests.conftest import ADMIN_ID
+from tests.support.actors import STAFF
 from tests.support.live import LiveBot, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -179,8 +180,8 @@ async def test_a_group_shows_its_next_meetings(live_bot: LiveBot) -> None:
     event_id = int(pending.data["id"])
     events = live_bot.runtime.services.events
     start = live_bot.runtime.clock() + timedelta(days=2)
-    await events.update(event_id, starts_at=start, place_name="Innenhof")
-    await events.publish(event_id)
+    await events.update(STAFF, event_id, starts_at=start, place_name="Innenhof")
+    await events.publish(STAFF, event_id)
     await live_bot.runtime.services.chat_state.clear(ADMIN_ID)
     detail = await coordinator.say(f"/start project_{group.id}")
     assert "Gießtreffen" in detail.text

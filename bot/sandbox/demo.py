@@ -92,13 +92,17 @@ async def seed_events(services: Services) -> None:
     events = services.events
     tz = events.tz
     today = services.clock().astimezone(tz).date()
+    coordinator = await services.residents.actor(COORDINATOR_ID)
     for spec in DEMO_EVENTS:
-        draft = await events.create_draft(COORDINATOR_ID)
+        draft = await events.create_draft(coordinator)
         for locale, (title, description) in spec["titles"].items():
-            await events.set_version(draft.id, locale, title=title, description=description)
+            await events.set_version(
+                coordinator, draft.id, locale, title=title, description=description
+            )
         start = datetime.combine(today + timedelta(days=spec["in_days"]), time(spec["hour"]), tz)
         name, address, latitude, longitude = spec["place"]
         await events.update(
+            coordinator,
             draft.id,
             starts_at=start,
             ends_at=start + timedelta(hours=2),
@@ -109,7 +113,7 @@ async def seed_events(services: Services) -> None:
             capacity=spec["capacity"],
             topics=spec["topics"],
         )
-        await events.publish(draft.id)
+        await events.publish(coordinator, draft.id)
 
 
 async def seed_groups(services: Services) -> None:

@@ -31,6 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.services.broadcasts import BROADCAST, audience_statement, quiet_until
 from bot.services.delivery import DeliveryService, Recipient
+from bot.services.permissions import (
+    Actor,
+    may_edit_event,
+    may_see_event,
+    require,
+    require_staff,
+)
 from storage.db import in_transaction, lock_row
 from storage.models import (
     DeliverySource,
@@ -408,6 +415,7 @@ class EventService:
 
     async def _edit(
         self,
+        actor: Actor,
         event_id: int,
         change: Callable[[Event], None],
         allowed: Iterable[EventStatus] = (
@@ -425,7 +433,11 @@ class EventService:
                 raise EventNotFound(str(event_id))
             if row.status not in statuses:
                 raise NotEditable(str(event_id))
+            require(may_edit_event(actor, row.created_by, row.status), "event.edit")
             change(row)
+            if not actor.is_staff and row.status == EventStatus.PUBLISHED:
+                # A partner changed a published event: it goes back to the coordinators.
+                row.status = EventStatus.PROPOSED
             row.updated_at = self._clock()
             await session.flush()
             await session.refresh(row, ["versions"])
@@ -543,13 +555,16 @@ class EventService:
 
     # composing ----------------------------------------------------------------------------
 
-    async def create_draft(
-        self, created_by: int, *, proposed: bool = False, organiser: str | None = None
-    ) -> EventView:
+    async def create_draft(self, actor: Actor, *, organiser: str | None = None) -> EventView:
+        """A coordinator's draft, or a partner organisation's proposal (approved later)."""
+        require(
+            actor.telegram_id is not None and (actor.is_staff or actor.is_partner), "event.create"
+        )
+        assert actor.telegram_id is not None
         async with self._sessions.begin() as session:
             row = Event(
-                status=EventStatus.PROPOSED if proposed else EventStatus.DRAFT,
-                created_by=created_by,
+                status=EventStatus.DRAFT if actor.is_staff else EventStatus.PROPOSED,
+                created_by=actor.telegram_id,
                 organiser=organiser,
                 default_locale=self.default_locale,
                 topics=[],
@@ -566,6 +581,7 @@ class EventService:
 
     async def set_version(
         self,
+        actor: Actor,
         event_id: int,
         locale: str,
         *,
@@ -595,9 +611,9 @@ class EventService:
             if description is not None:
                 version.description = description or None
 
-        return await self._edit(event_id, change)
+        return await self._edit(actor, event_id, change)
 
-    async def update(self, event_id: int, **fields: Any) -> EventView:
+    async def update(self, actor: Actor, event_id: int, **fields: Any) -> EventView:
         unknown = set(fields) - UPDATABLE
         if unknown:
             raise InvalidValue(f"unknown fields {sorted(unknown)}")
@@ -655,9 +671,9 @@ class EventService:
             ):
                 raise InvalidTime("the sign-up window closes before it opens")
 
-        view = await self._edit(event_id, change)
-        if before.get("status") != EventStatus.PUBLISHED:
-            return view
+        view = await self._edit(actor, event_id, change)
+        if before.get("status") != EventStatus.PUBLISHED or view.status != EventStatus.PUBLISHED:
+            return view  # only a published event's people are told (a partner's edit waits)
         moved = view.starts_at != before["starts_at"]
         relocated = tuple(getattr(view, key) for key in PLACE_FIELDS) != before["place"]
         if moved or relocated:
@@ -677,19 +693,23 @@ class EventService:
             view = await self._require(view.id)
         return view
 
-    async def publish(self, event_id: int) -> EventView:
+    async def publish(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.publish")
+
         def change(row: Event) -> None:
             self._check_publishable(row)
             row.status = EventStatus.PUBLISHED
             row.publish_at = row.publish_at or self._clock()
 
         return await self._edit(
+            actor,
             event_id,
             change,
             (EventStatus.DRAFT, EventStatus.SCHEDULED, EventStatus.PROPOSED),
         )
 
-    async def schedule_publication(self, event_id: int, at: datetime) -> EventView:
+    async def schedule_publication(self, actor: Actor, event_id: int, at: datetime) -> EventView:
+        require_staff(actor, "event.publish")
         if at.tzinfo is None or at <= self._clock():
             raise InvalidTime("that time has passed")
 
@@ -701,7 +721,7 @@ class EventService:
             row.status = EventStatus.SCHEDULED
             row.publish_at = at
 
-        return await self._edit(event_id, change, (EventStatus.DRAFT, EventStatus.SCHEDULED))
+        return await self._edit(actor, event_id, change, (EventStatus.DRAFT, EventStatus.SCHEDULED))
 
     async def run_due_publications(self) -> list[int]:
         """Publish every scheduled event whose time has come; each is claimed exactly once."""
@@ -739,7 +759,10 @@ class EventService:
             rows = (await session.execute(statement)).all()
         return {str(locale): int(count) for locale, count in rows}
 
-    async def announce(self, event_id: int, audience: Mapping[str, Any]) -> dict[str, int]:
+    async def announce(
+        self, actor: Actor, event_id: int, audience: Mapping[str, Any]
+    ) -> dict[str, int]:
+        require_staff(actor, "event.announce")
         view = await self._require(event_id)
         if view.status != EventStatus.PUBLISHED:
             raise NotEditable(str(event_id))
@@ -764,7 +787,8 @@ class EventService:
             counts[recipient.locale] = counts.get(recipient.locale, 0) + 1
         return counts
 
-    async def duplicate(self, event_id: int, starts_at: datetime) -> EventView:
+    async def duplicate(self, actor: Actor, event_id: int, starts_at: datetime) -> EventView:
+        require_staff(actor, "event.create")
         if starts_at.tzinfo is None or starts_at <= self._clock():
             raise InvalidTime("the start has passed")
         async with self._sessions.begin() as session:
@@ -806,9 +830,12 @@ class EventService:
             await session.refresh(row, ["versions"])
             return EventView.of(row)
 
-    async def cancel(self, event_id: int) -> int:
+    async def cancel(self, actor: Actor, event_id: int) -> int:
         """Cancel the event; its queued reminders stop and everyone signed up is told."""
-        view = await self._edit(event_id, lambda row: setattr(row, "status", EventStatus.CANCELLED))
+        require_staff(actor, "event.cancel")
+        view = await self._edit(
+            actor, event_id, lambda row: setattr(row, "status", EventStatus.CANCELLED)
+        )
         await self._cancel_reminders(view.id, view.starts_at)
         await self._delivery.cancel_source(f"{view.source}:announce")
         everyone = await self._active_signups(view.id)
@@ -818,16 +845,20 @@ class EventService:
             lambda locale: self.renderer.cancelled(view, locale),
         )
 
-    async def approve(self, event_id: int) -> EventView:
+    async def approve(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.approve")
+
         def change(row: Event) -> None:
             self._check_publishable(row)
             row.status = EventStatus.PUBLISHED
             row.publish_at = self._clock()
 
-        return await self._edit(event_id, change, (EventStatus.PROPOSED,))
+        return await self._edit(actor, event_id, change, (EventStatus.PROPOSED,))
 
-    async def reject(self, event_id: int) -> EventView:
+    async def reject(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.approve")
         return await self._edit(
+            actor,
             event_id,
             lambda row: setattr(row, "status", EventStatus.REJECTED),
             (EventStatus.PROPOSED,),
@@ -846,13 +877,22 @@ class EventService:
 
     # reading ----------------------------------------------------------------------------------
 
-    async def get(self, event_id: int) -> EventView | None:
+    async def get(self, actor: Actor, event_id: int) -> EventView | None:
+        """The event if this actor may see it: published and cancelled events are public,
+        drafts and proposals only for coordinators and the partner who made them."""
+        view = await self.load(event_id)
+        if view is None or not may_see_event(actor, view.created_by, view.status):
+            return None
+        return view
+
+    async def load(self, event_id: int) -> EventView | None:
+        """For the bot's own work (alerts, jobs), never for a person's request."""
         async with self._sessions() as session:
             row = await session.get(Event, event_id)
             return await self._view(session, row) if row else None
 
     async def _require(self, event_id: int) -> EventView:
-        view = await self.get(event_id)
+        view = await self.load(event_id)
         if view is None:
             raise EventNotFound(str(event_id))
         return view
@@ -1111,8 +1151,10 @@ class EventService:
 
     # coordinators -------------------------------------------------------------------------------
 
-    async def attendees(self, event_id: int) -> AttendeeSummary:
+    async def attendees(self, actor: Actor, event_id: int) -> AttendeeSummary:
+        """Who comes: for coordinators, and for a partner organisation on its own events."""
         event = await self._require(event_id)
+        require(_may_see_signups(actor, event), "event.attendees")
         signups = await self._active_signups(event_id)
         confirmed = tuple(s for s in signups if s.status == SignupStatus.CONFIRMED)
         waitlisted = tuple(s for s in signups if s.status == SignupStatus.WAITLISTED)
@@ -1132,8 +1174,8 @@ class EventService:
             checked_in=sum(1 for s in confirmed if s.checked_in_at is not None),
         )
 
-    async def csv(self, event_id: int) -> str:
-        summary = await self.attendees(event_id)
+    async def csv(self, actor: Actor, event_id: int) -> str:
+        summary = await self.attendees(actor, event_id)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(
@@ -1172,7 +1214,8 @@ class EventService:
             )
         return out.getvalue()
 
-    async def check_in(self, event_id: int, code: str) -> SignupView | None:
+    async def check_in(self, actor: Actor, event_id: int, code: str) -> SignupView | None:
+        require_staff(actor, "event.check_in")
         normalized = code.strip().upper()
         async with self._sessions.begin() as session:
             await session.execute(
@@ -1194,3 +1237,7 @@ class EventService:
                 )
             )
             return SignupView.of(row) if row else None
+
+
+def _may_see_signups(actor: Actor, event: EventView) -> bool:
+    return actor.is_staff or (actor.is_partner and actor.is_person(event.created_by))

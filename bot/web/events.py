@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
 from bot.services.events import EventView
+from bot.services.permissions import ANONYMOUS
 from storage.models import EventStatus
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -49,7 +50,8 @@ def _locale(request: web.Request, key: str = "lang") -> str:
 
 
 async def _public_event(request: web.Request, *, cancelled_ok: bool) -> EventView:
-    event = await request.app[SERVICES].events.get(int(request.match_info["event_id"]))
+    # The web is anonymous: only what everyone may see.
+    event = await request.app[SERVICES].events.get(ANONYMOUS, int(request.match_info["event_id"]))
     allowed = {EventStatus.PUBLISHED} | ({EventStatus.CANCELLED} if cancelled_ok else set())
     if event is None or event.status not in allowed or event.starts_at is None:
         raise web.HTTPNotFound(text="no such event")

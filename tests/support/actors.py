@@ -9,6 +9,8 @@ COORDINATOR_ID = 9000
 
 COORDINATOR = Actor(COORDINATOR_ID, frozenset({Role.COORDINATOR}), registered=True)
 ADMIN = Actor(9001, frozenset({Role.ADMIN}), registered=True)
+#: The admin of tests.conftest's settings (ADMIN_IDS), as the live bot sees them.
+STAFF = Actor(COORDINATOR_ID, frozenset({Role.ADMIN}), registered=True)
 
 
 def resident(telegram_id: int) -> Actor:
