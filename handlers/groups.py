@@ -10,7 +10,8 @@ from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, group_name
 from bot.services.chat_state import PendingInput
-from bot.services.groups import GroupError, GroupView, NotAllowed, SlotFull
+from bot.services.groups import GroupError, GroupView, InvalidChange, SlotFull
+from bot.services.permissions import NotAllowed
 from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.keyboards import paging_row, topic_label
@@ -157,9 +158,7 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
             if member
             else [_b(_("🤝 Join"), callbacks.group("join", group.id))]
         )
-    if await service.may_lead(
-        group.id, user.id, is_staff=await context.services.residents.is_staff(user.id)
-    ):
+    if await service.may_lead(context.actor, group.id):
         rows.append(
             [
                 _b(_("👥 Members"), callbacks.group("members", group.id)),
@@ -194,9 +193,7 @@ async def group_button(update: Update, context: BotContext) -> None:
     if group is None:
         await answer_expired(update, t)
         return
-    leads = await service.may_lead(
-        group_id, user_id, is_staff=await context.services.residents.is_staff(user_id)
-    )
+    leads = await service.may_lead(context.actor, group_id)
     try:
         if action == "show":
             await query.answer()
@@ -236,7 +233,7 @@ async def group_button(update: Update, context: BotContext) -> None:
         await query.answer(
             _("😕 Sorry, this task has just been taken by enough people."), show_alert=True
         )
-    except NotAllowed:
+    except InvalidChange:
         await query.answer(_("🏁 This project has come to an end."), show_alert=True)
     except GroupError:
         await answer_expired(update, t)
@@ -250,7 +247,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
     user = update.effective_user
     assert user is not None
     if action == "members":
-        members = await context.services.groups.members(group.id)
+        members = await context.services.groups.members(context.actor, group.id)
         by_language: dict[str, int] = {}
         for _tid, locale in members:
             by_language[locale] = by_language.get(locale, 0) + 1
@@ -300,7 +297,7 @@ async def newgroup_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     _ = context.t.gettext
-    if not await context.services.residents.is_staff(user.id):
+    if not context.actor.is_staff:  # the words; GroupService.create decides
         await show(update, _("🤝 Only coordinators can create projects and groups."))
         return
     await show(
@@ -321,7 +318,8 @@ async def new_button(update: Update, context: BotContext) -> None:
     t = context.t
     _ = t.gettext
     user_id = update.effective_user.id
-    if not await context.services.residents.is_staff(user_id):
+    if not context.actor.is_staff:
+        await context.services.chat_state.clear(user_id)
         await query.answer(
             _("🤝 Only coordinators can create projects and groups."), show_alert=True
         )
@@ -355,16 +353,22 @@ async def _create(update: Update, context: BotContext, data: dict[str, object]) 
     user = update.effective_user
     assert user is not None
     await context.services.chat_state.clear(user.id)
-    group = await context.services.groups.create(
-        user.id,
-        str(data["kind"]),
-        name=str(data["name"]),
-        description=str(data["description"]) if data.get("description") else None,
-        rhythm=str(data["rhythm"]) if data.get("rhythm") else None,
-        topic=str(data["topic"]) if data.get("topic") else None,
-        lead_id=user.id,
-        locale=context.locale,
-    )
+    try:
+        group = await context.services.groups.create(
+            context.actor,
+            str(data["kind"]),
+            name=str(data["name"]),
+            description=str(data["description"]) if data.get("description") else None,
+            rhythm=str(data["rhythm"]) if data.get("rhythm") else None,
+            topic=str(data["topic"]) if data.get("topic") else None,
+            lead_id=user.id,
+            locale=context.locale,
+        )
+    except NotAllowed:  # e.g. the coordinator role was revoked while the flow ran
+        await show(
+            update, context.t.gettext("🤝 Only coordinators can create projects and groups.")
+        )
+        return
     await show_group(update, context, group.id)
 
 
@@ -399,15 +403,14 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             await _create(update, context, data)
         elif pending.step in ("outcome", "slot_label", "slot_capacity"):
             group_id = int(str(data["id"]))
-            is_staff = await context.services.residents.is_staff(user.id)
-            if not await context.services.groups.may_lead(group_id, user.id, is_staff=is_staff):
+            if not await context.services.groups.may_lead(context.actor, group_id):
                 await state.clear(user.id)
                 await message.reply_text(
                     _("🤝 Only the group's lead and coordinators can do this.")
                 )
                 return
             if pending.step == "outcome":
-                await context.services.groups.close(group_id, text)
+                await context.services.groups.close(context.actor, group_id, text)
                 await state.clear(user.id)
                 await message.reply_text(_("🏁 Closed. Every member is told in their language."))
             elif pending.step == "slot_label":
@@ -419,7 +422,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                     await message.reply_text(_("Please send a number, for example 3."))
                     return
                 await context.services.groups.add_slot(
-                    group_id, str(data["label"]), int(text), locale=context.locale
+                    context.actor, group_id, str(data["label"]), int(text), locale=context.locale
                 )
                 await state.clear(user.id)
                 await show_group(update, context, group_id)

@@ -578,7 +578,7 @@ async def moderation_button(update: Update, context: BotContext) -> None:
             await show_composer(update, context, draft)
             return
         elif action == "proj":
-            group = await context.services.groups.from_idea(idea_id, update.effective_user.id)
+            group = await context.services.groups.from_idea(context.actor, idea_id)
             await query.answer(
                 _("🌱 The project is created; the author and the supporters are invited."),
                 show_alert=True,

@@ -10,6 +10,7 @@ import pytest
 
 from bot.services.groups import GroupView
 from bot.services.permissions import NotAllowed
+from storage.models import Role
 from tests.conftest import ADMIN_ID
 from tests.support.actors import STAFF
 from tests.support.live import LiveBot, onboard, tr
@@ -20,7 +21,7 @@ ARABIC = re.compile(r"[\u0600-\u06FF]")
 async def raised_beds(live_bot: LiveBot, lead_id: int) -> GroupView:
     groups = live_bot.runtime.services.groups
     group = await groups.create(
-        ADMIN_ID,
+        STAFF,
         "project",
         name="Hochbeete im Hof",
         description="Wir gärtnern zusammen.",
@@ -29,7 +30,7 @@ async def raised_beds(live_bot: LiveBot, lead_id: int) -> GroupView:
         lead_id=lead_id,
         locale="de",
     )
-    return await groups.add_slot(group.id, "Gießen", 3, locale="de")
+    return await groups.add_slot(STAFF, group.id, "Gießen", 3, locale="de")
 
 
 async def test_join_slots_lead_message_and_leaving(live_bot: LiveBot) -> None:
@@ -218,3 +219,23 @@ async def test_a_lead_tapping_everyone_and_send_together_reaches_only_the_group(
     assert not any("Nur für die Gruppe" in (m.text or "") for m in emulator.bot_messages(963))
     view = await live_bot.runtime.services.broadcasts.load(number)
     assert view is not None and view.audience == {"group_members": [group.id]}
+
+
+async def test_a_coordinator_revoked_in_the_middle_of_newgroup_creates_nothing(
+    live_bot: LiveBot,
+) -> None:
+    services = live_bot.runtime.services
+    coordinator = live_bot.resident("Sevgi", "tr", 971)
+    await onboard(coordinator, "tr")
+    await services.residents.grant_role(971, Role.COORDINATOR)
+    await coordinator.say("/newgroup")
+    await coordinator.tap("grn:kind:project")
+    await coordinator.say("Bahçe")
+    await coordinator.say("Birlikte bahçe yapıyoruz.")
+    await coordinator.tap("grn:topic:environment")
+    await services.residents.revoke_role(971, Role.COORDINATOR)  # meanwhile, at the desk
+    answer = await coordinator.say("Salı 17:00")
+    assert answer.text == tr(live_bot, "tr", "🤝 Only coordinators can create projects and groups.")
+    page, total = await services.groups.browse()
+    assert total == 0 and page == []
+    assert await services.chat_state.get(971) is None  # the flow is over, nothing half-done

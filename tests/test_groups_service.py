@@ -22,11 +22,12 @@ from bot.services.groups import (
     GroupNotFound,
     GroupService,
     GroupView,
-    NotAllowed,
+    InvalidChange,
     SlotFull,
     TextTooLong,
 )
 from bot.services.ideas import IdeaService
+from bot.services.permissions import NotAllowed
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import (
@@ -43,9 +44,10 @@ from storage.models import (
     IdeaSupport,
     OutboxMessage,
     Resident,
+    Role,
     SlotHolder,
 )
-from tests.support.actors import lead
+from tests.support.actors import COORDINATOR, lead, partner, resident
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -123,35 +125,40 @@ async def audience_size(engine: AsyncEngine, audience: dict[str, Any]) -> int:
 async def test_create_versions_slots_and_bad_input(clean_engine: AsyncEngine) -> None:
     service = build(clean_engine)
     group = await service.create(
-        LEAD, "group", name=" Sauberkeit ", rhythm="dienstags 17:00", topic="clean", lead_id=LEAD
+        COORDINATOR,
+        "group",
+        name=" Sauberkeit ",
+        rhythm="dienstags 17:00",
+        topic="clean",
+        lead_id=LEAD,
     )
     assert group.kind == GroupKind.GROUP and group.version_for("tr") is not None
     assert group.versions["de"].name == "Sauberkeit" and group.members == 0
-    group = await service.set_version(group.id, "tr", name="Temizlik")
-    group = await service.add_slot(group.id, "Pflanzen gießen", 3)
+    group = await service.set_version(COORDINATOR, group.id, "tr", name="Temizlik")
+    group = await service.add_slot(COORDINATOR, group.id, "Pflanzen gießen", 3)
     slot = group.slots[0]
     assert (slot.capacity, slot.filled, slot.label_for("tr", "de")) == (3, 0, "Pflanzen gießen")
     assert group.version_for("tr").name == "Temizlik"  # type: ignore[union-attr]
     with pytest.raises(TextTooLong):
-        await service.create(LEAD, "project", name="x" * 201)
+        await service.create(COORDINATOR, "project", name="x" * 201)
     with pytest.raises(TextTooLong):
-        await service.add_slot(group.id, "x" * 101, 1)
-    with pytest.raises(NotAllowed):
-        await service.add_slot(group.id, "Helfen", 0)
-    with pytest.raises(NotAllowed):
-        await service.add_slot(group.id, "Helfen", 101)
+        await service.add_slot(COORDINATOR, group.id, "x" * 101, 1)
+    with pytest.raises(InvalidChange):
+        await service.add_slot(COORDINATOR, group.id, "Helfen", 0)
+    with pytest.raises(InvalidChange):
+        await service.add_slot(COORDINATOR, group.id, "Helfen", 101)
     with pytest.raises(GroupNotFound):
         await service.join(99_999, 1)
-    assert await service.may_lead(group.id, LEAD, is_staff=False)
-    assert not await service.may_lead(group.id, 1, is_staff=False)
-    assert await service.may_lead(group.id, 1, is_staff=True)
+    assert await service.may_lead(lead(LEAD), group.id)  # the lead of record, read fresh
+    assert not await service.may_lead(resident(1), group.id)
+    assert await service.may_lead(COORDINATOR, group.id)
     page, total = await service.browse(topic="clean")
     assert total == 1 and page[0].id == group.id
 
 
 async def test_join_and_leave_are_idempotent(clean_engine: AsyncEngine) -> None:
     service = build(clean_engine)
-    group = await service.create(LEAD, "project", name="Hochbeete")
+    group = await service.create(COORDINATOR, "project", name="Hochbeete")
     assert await service.join(group.id, 1) is True
     assert await service.join(group.id, 1) is False
     assert await service.is_member(group.id, 1)
@@ -168,7 +175,10 @@ async def test_twenty_residents_at_once_fill_a_three_person_slot_exactly(
 ) -> None:
     service = build(clean_engine)
     group = await service.add_slot(
-        (await service.create(LEAD, "project", name="Hochbeete")).id, "Gießen", 3
+        COORDINATOR,
+        (await service.create(COORDINATOR, "project", name="Hochbeete")).id,
+        "Gießen",
+        3,
     )
     slot_id = group.slots[0].id
 
@@ -194,9 +204,9 @@ async def test_audience_filters_count_members_and_slot_holders(clean_engine: Asy
     await register(clean_engine, (1, "de"), (2, "tr"), (3, "ar"))
     service = build(clean_engine)
     group = await service.add_slot(
-        (await service.create(LEAD, "group", name="Jugend")).id, "Übersetzen", 2
+        COORDINATOR, (await service.create(COORDINATOR, "group", name="Jugend")).id, "Übersetzen", 2
     )
-    other = await service.create(LEAD, "group", name="Senioren")
+    other = await service.create(COORDINATOR, "group", name="Senioren")
     await service.join(group.id, 1)
     await service.take_slot(group.slots[0].id, 2)
     await service.join(other.id, 3)
@@ -213,7 +223,7 @@ async def test_leaving_releases_slots_and_cancels_queued_broadcast_rows(
     await register(clean_engine, (1, "de"), (2, "tr"))
     service = build(clean_engine)
     group = await service.add_slot(
-        (await service.create(LEAD, "group", name="Jugend")).id, "Übersetzen", 2
+        COORDINATOR, (await service.create(COORDINATOR, "group", name="Jugend")).id, "Übersetzen", 2
     )
     slot_id = group.slots[0].id
     await service.join(group.id, 1)
@@ -248,11 +258,11 @@ async def test_leaving_releases_slots_and_cancels_queued_broadcast_rows(
 async def test_close_tells_every_member_in_their_language_once(clean_engine: AsyncEngine) -> None:
     await register(clean_engine, (1, "de"), (2, "tr"), (3, "ar"))
     service = build(clean_engine)
-    group = await service.create(LEAD, "project", name="Straßenfest")
-    for resident in (1, 2, 3):
-        await service.join(group.id, resident)
-    assert await service.members(group.id) == [(1, "de"), (2, "tr"), (3, "ar")]
-    closed = await service.close(group.id, "120 Gäste, 8 Sprachen")
+    group = await service.create(COORDINATOR, "project", name="Straßenfest")
+    for member in (1, 2, 3):
+        await service.join(group.id, member)
+    assert await service.members(COORDINATOR, group.id) == [(1, "de"), (2, "tr"), (3, "ar")]
+    closed = await service.close(COORDINATOR, group.id, "120 Gäste, 8 Sprachen")
     assert closed.status == "closed" and closed.outcome == "120 Gäste, 8 Sprachen"
     assert [
         (chat, text) for chat, text, _ in await rows(clean_engine, f"group:{group.id}:closed")
@@ -261,12 +271,14 @@ async def test_close_tells_every_member_in_their_language_once(clean_engine: Asy
         (2, f"closed:{group.id}:120 Gäste, 8 Sprachen:tr"),
         (3, f"closed:{group.id}:120 Gäste, 8 Sprachen:ar"),
     ]
-    with pytest.raises(NotAllowed):
-        await service.close(group.id, "again")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(InvalidChange):
+        await service.close(COORDINATOR, group.id, "again")
+    with pytest.raises(InvalidChange):
         await service.join(group.id, 4)
     with pytest.raises(TextTooLong):
-        await service.close((await service.create(LEAD, "project", name="x")).id, "x" * 2001)
+        await service.close(
+            COORDINATOR, (await service.create(COORDINATOR, "project", name="x")).id, "x" * 2001
+        )
     page, total = await service.browse()  # the closed one is off the list
     assert total == 1 and group.id not in [g.id for g in page]
 
@@ -292,7 +304,7 @@ async def test_an_idea_becomes_a_project_and_invites_author_and_supporters(
         )
 
     service = build(clean_engine)
-    project = await service.from_idea(idea.id, LEAD)
+    project = await service.from_idea(COORDINATOR, idea.id)
     assert project.kind == GroupKind.PROJECT and project.idea_id == idea.id
     assert project.topic == "environment" and project.default_locale == "de"
     version = project.versions["de"]
@@ -304,5 +316,54 @@ async def test_an_idea_becomes_a_project_and_invites_author_and_supporters(
         (102, f"invite:{project.id}:fa"),
         (103, f"invite:{project.id}:tr"),
     ]
+    with pytest.raises(InvalidChange):
+        await service.from_idea(COORDINATOR, idea.id)
+
+
+async def test_group_rules_for_every_role(clean_engine: AsyncEngine) -> None:
+    """Coordinators create; the lead runs their own group; nobody else changes anything."""
+    await register(clean_engine, (1, "de"), (LEAD, "tr"))
+    service = build(clean_engine)
+    group = await service.create(COORDINATOR, "project", name="Hochbeete", lead_id=LEAD)
+    other = await service.create(COORDINATOR, "project", name="Fest", lead_id=501)
+    await service.join(group.id, 1)
+    the_lead = lead(LEAD, group.id)
+    for actor in (resident(1), lead(LEAD, other.id), partner(77), the_lead):
+        with pytest.raises(NotAllowed):
+            await service.create(actor, "group", name="Eigene Gruppe")
+    for actor in (resident(1), lead(501, other.id), partner(77)):
+        for call in (
+            service.set_version(actor, group.id, "tr", name="Yataklar"),
+            service.add_slot(actor, group.id, "Gießen", 2),
+            service.members(actor, group.id),
+            service.close(actor, group.id, "Fertig"),
+        ):
+            with pytest.raises(NotAllowed):
+                await call
+        assert not await service.may_lead(actor, group.id)
+    # The lead of record, and coordinators, may.
+    await service.set_version(the_lead, group.id, "tr", name="Yataklar")
+    await service.add_slot(the_lead, group.id, "Gießen", 2)
+    assert await service.members(the_lead, group.id) == [(1, "de")]
+    view = await service.get(group.id)
+    assert view is not None and view.status == "open" and len(view.slots) == 1
+
+
+async def test_a_coordinator_whose_role_is_revoked_cannot_create_a_group(
+    clean_engine: AsyncEngine,
+) -> None:
+    """The hole: a role revoked in the middle of /newgroup still created the group. The actor
+    is loaded for every update, so the last step sees the revocation."""
+    sessions = create_session_factory(clean_engine)
+    residents = ResidentService(sessions, clock=FixedClock(NOW))
+    await residents.register(800, "de")
+    await residents.grant_role(800, Role.COORDINATOR)
+    service = build(clean_engine)
+    before = await residents.actor(800)
+    assert before.is_staff
+    await residents.revoke_role(800, Role.COORDINATOR)
+    after = await residents.actor(800)
     with pytest.raises(NotAllowed):
-        await service.from_idea(idea.id, LEAD)
+        await service.create(after, "group", name="Zu spät")
+    page, total = await service.browse()
+    assert total == 0 and page == []

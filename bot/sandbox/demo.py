@@ -118,8 +118,9 @@ async def seed_events(services: Services) -> None:
 
 async def seed_groups(services: Services) -> None:
     groups = services.groups
+    coordinator = await services.residents.actor(COORDINATOR_ID)
     beds = await groups.create(
-        COORDINATOR_ID,
+        coordinator,
         "project",
         name="Hochbeete im Hof",
         description="Wir legen Hochbeete an und gießen sie abwechselnd.",
@@ -128,12 +129,12 @@ async def seed_groups(services: Services) -> None:
         lead_id=COORDINATOR_ID,
         locale="de",
     )
-    await groups.set_version(beds.id, "tr", name="Avluda yükseltilmiş yataklar")
-    await groups.set_version(beds.id, "ar", name="أحواض زراعية في الفناء")
-    await groups.add_slot(beds.id, "Gießen", 3, locale="de")
-    await groups.add_slot(beds.id, "Übersetzen ins Arabische", 1, locale="de")
+    await groups.set_version(coordinator, beds.id, "tr", name="Avluda yükseltilmiş yataklar")
+    await groups.set_version(coordinator, beds.id, "ar", name="أحواض زراعية في الفناء")
+    await groups.add_slot(coordinator, beds.id, "Gießen", 3, locale="de")
+    await groups.add_slot(coordinator, beds.id, "Übersetzen ins Arabische", 1, locale="de")
     mentors = await groups.create(
-        COORDINATOR_ID,
+        coordinator,
         "group",
         name="AG Kinder und Jugend",
         description="Lesepatenschaften, Hausaufgabenhilfe und Ausflüge.",
@@ -142,5 +143,5 @@ async def seed_groups(services: Services) -> None:
         lead_id=COORDINATOR_ID,
         locale="de",
     )
-    await groups.set_version(mentors.id, "uk", name="Робоча група «Діти та молодь»")
-    await groups.add_slot(mentors.id, "Lesepatin oder Lesepate", 5, locale="de")
+    await groups.set_version(coordinator, mentors.id, "uk", name="Робоча група «Діти та молодь»")
+    await groups.add_slot(coordinator, mentors.id, "Lesepatin oder Lesepate", 5, locale="de")

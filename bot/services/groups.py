@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.services.broadcasts import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
+from bot.services.permissions import Actor, leads, require, require_staff
 from storage.db import in_transaction, lock_row
 from storage.models import (
     Broadcast,
@@ -58,7 +59,7 @@ __all__ = [
     "GroupStatus",
     "GroupVersionView",
     "GroupView",
-    "NotAllowed",
+    "InvalidChange",
     "NotMember",
     "SlotFull",
     "SlotView",
@@ -89,7 +90,7 @@ class GroupNotFound(GroupError):
     pass
 
 
-class NotAllowed(GroupError):
+class InvalidChange(GroupError):
     """Not in this state: a closed group, not the lead, an idea that already is a project..."""
 
 
@@ -345,7 +346,7 @@ class GroupService:
 
     async def create(
         self,
-        created_by: int,
+        actor: Actor,
         kind: GroupKind | str,
         *,
         name: str,
@@ -356,10 +357,14 @@ class GroupService:
         locale: str | None = None,
         idea_id: int | None = None,
     ) -> GroupView:
+        # Roles are read fresh for every update: one revoked mid-flow counts at the last step.
+        require_staff(actor, "group.create")
+        assert actor.telegram_id is not None
+        created_by = actor.telegram_id
         kind = GroupKind(kind)
         cleaned = _clean(name)
         if cleaned is None:
-            raise NotAllowed("a group needs a name")
+            raise InvalidChange("a group needs a name")
         _check_length(cleaned, MAX_NAME)
         _check_length(description, MAX_DESCRIPTION)
         _check_length(rhythm, MAX_RHYTHM)
@@ -393,6 +398,7 @@ class GroupService:
 
     async def set_version(
         self,
+        actor: Actor,
         group_id: int,
         locale: str,
         *,
@@ -403,22 +409,23 @@ class GroupService:
         if name is not None:
             name = name.strip()
             if not name:
-                raise NotAllowed("a group needs a name")
+                raise InvalidChange("a group needs a name")
         _check_length(name, MAX_NAME)
         _check_length(description, MAX_DESCRIPTION)
         _check_length(rhythm, MAX_RHYTHM)
         if len(locale) > 16:
-            raise NotAllowed(f"locale {locale[:16]}...")
+            raise InvalidChange(f"locale {locale[:16]}...")
 
         async def work(session: AsyncSession) -> GroupView:
             row = await self._lock_group(session, group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
             if row.status != GroupStatus.OPEN:
-                raise NotAllowed(f"group {group_id} is closed")
+                raise InvalidChange(f"group {group_id} is closed")
             await session.refresh(row, ["versions"])
             version = next((v for v in row.versions if v.locale == locale), None)
             if version is None:
                 if name is None:
-                    raise NotAllowed("a new language needs a name")
+                    raise InvalidChange("a new language needs a name")
                 version = GroupVersion(locale=locale, name=name)
                 row.versions.append(version)
             if name is not None:
@@ -433,19 +440,20 @@ class GroupService:
         return await self._locked(work)
 
     async def add_slot(
-        self, group_id: int, label: str, capacity: int, *, locale: str | None = None
+        self, actor: Actor, group_id: int, label: str, capacity: int, *, locale: str | None = None
     ) -> GroupView:
         cleaned = _clean(label)
         if cleaned is None:
-            raise NotAllowed("a slot needs a label")
+            raise InvalidChange("a slot needs a label")
         _check_length(cleaned, MAX_LABEL)
         if not 1 <= capacity <= MAX_SLOT_CAPACITY:
-            raise NotAllowed(f"capacity {capacity}")
+            raise InvalidChange(f"capacity {capacity}")
 
         async def work(session: AsyncSession) -> GroupView:
             row = await self._lock_group(session, group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
             if row.status != GroupStatus.OPEN:
-                raise NotAllowed(f"group {group_id} is closed")
+                raise InvalidChange(f"group {group_id} is closed")
             labels = {locale or row.default_locale: cleaned}
             session.add(HelpSlot(group_id=group_id, labels=labels, capacity=capacity))
             await session.flush()
@@ -512,8 +520,16 @@ class GroupService:
                 ),
             )
 
-    async def members(self, group_id: int) -> list[tuple[int, str]]:
-        """(telegram_id, language) of every member, in the order they joined."""
+    async def members(self, actor: Actor, group_id: int) -> list[tuple[int, str]]:
+        """(telegram_id, language) of every member, in the order they joined: for the lead."""
+        async with self._sessions() as session:
+            group = await session.get(Group, group_id)
+            if group is None:
+                raise GroupNotFound(str(group_id))
+            require(leads(actor, group.lead_telegram_id), "group.members")
+        return await self._members(group_id)
+
+    async def _members(self, group_id: int) -> list[tuple[int, str]]:
         async with self._sessions() as session:
             group = await session.get(Group, group_id)
             if group is None:
@@ -526,12 +542,13 @@ class GroupService:
             )
             return [(int(t), str(locale or group.default_locale)) for t, locale in rows]
 
-    async def may_lead(self, group_id: int, telegram_id: int, *, is_staff: bool) -> bool:
-        if is_staff:
+    async def may_lead(self, actor: Actor, group_id: int) -> bool:
+        """Whether to offer the lead's tools; every one of them checks again when used."""
+        if actor.is_staff:
             return True
         async with self._sessions() as session:
             lead = await session.scalar(select(Group.lead_telegram_id).where(Group.id == group_id))
-        return lead is not None and lead == telegram_id
+        return leads(actor, lead)
 
     async def next_meetings(self, group_id: int, *, limit: int = 3) -> list[EventView]:
         """The group's published, upcoming events, soonest first."""
@@ -585,7 +602,7 @@ class GroupService:
             if row is None:
                 raise GroupNotFound(str(group_id))
             if row.status != GroupStatus.OPEN:
-                raise NotAllowed(f"group {group_id} is closed")
+                raise InvalidChange(f"group {group_id} is closed")
             return await self._add_member(session, group_id, telegram_id)
 
         return await self._locked(work)
@@ -651,7 +668,7 @@ class GroupService:
             slot = await self._lock_slot(session, slot_id)
             group = await session.get(Group, slot.group_id, populate_existing=True)
             if group is None or group.status != GroupStatus.OPEN:
-                raise NotAllowed(f"group {slot.group_id} is closed")
+                raise InvalidChange(f"group {slot.group_id} is closed")
             held = await session.scalar(
                 select(SlotHolder.slot_id).where(
                     SlotHolder.slot_id == slot_id, SlotHolder.telegram_id == telegram_id
@@ -690,17 +707,18 @@ class GroupService:
 
     # leads and coordinators -------------------------------------------------------------
 
-    async def close(self, group_id: int, outcome: str) -> GroupView:
+    async def close(self, actor: Actor, group_id: int, outcome: str) -> GroupView:
         """Close a group with its outcome; every member hears it in their language."""
         cleaned = _clean(outcome)
         if cleaned is None:
-            raise NotAllowed("closing needs an outcome")
+            raise InvalidChange("closing needs an outcome")
         _check_length(cleaned, MAX_OUTCOME)
 
         async def work(session: AsyncSession) -> GroupView:
             row = await self._lock_group(session, group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
             if row.status != GroupStatus.OPEN:
-                raise NotAllowed(f"group {group_id} is closed")
+                raise InvalidChange(f"group {group_id} is closed")
             row.status = GroupStatus.CLOSED
             row.outcome = cleaned
             row.closed_at = self._clock()
@@ -710,13 +728,14 @@ class GroupService:
         view = await self._locked(work)
         await self._tell(
             f"group:{group_id}:closed",
-            await self.members(group_id),
+            await self._members(group_id),
             lambda locale: self.renderer.closed(view, locale),
         )
         return view
 
-    async def from_idea(self, idea_id: int, created_by: int) -> GroupView:
+    async def from_idea(self, actor: Actor, idea_id: int) -> GroupView:
         """Turn an idea into a project and invite its author and supporters to join."""
+        require_staff(actor, "group.create")
         async with self._sessions() as session:
             idea = await session.get(Idea, idea_id)
             if idea is None:
@@ -738,22 +757,22 @@ class GroupService:
                 idea.topic,
             )
         if taken is not None:
-            raise NotAllowed(f"idea {idea_id} already became project {taken}")
+            raise InvalidChange(f"idea {idea_id} already became project {taken}")
         full = _clean(text)
         name = full[:IDEA_NAME_LENGTH].strip() if full else f"#{idea_id}"
         try:
             view = await self.create(
-                created_by,
+                actor,
                 GroupKind.PROJECT,
                 name=name,
                 description=full[:MAX_DESCRIPTION] if full else None,
                 topic=(topic or None) and topic[:MAX_TOPIC],
-                lead_id=created_by,
+                lead_id=actor.telegram_id,
                 locale=locale,
                 idea_id=idea_id,
             )
         except IntegrityError as exc:  # a concurrent tap made it a project first
-            raise NotAllowed(f"idea {idea_id} already became a project") from exc
+            raise InvalidChange(f"idea {idea_id} already became a project") from exc
         invited = [t for t in (author, *supporters) if t != FORGOTTEN]
         locales = await self._locales(invited, locale)
         await self._tell(

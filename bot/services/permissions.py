@@ -18,6 +18,7 @@ __all__ = [
     "ANONYMOUS",
     "Actor",
     "NotAllowed",
+    "leads",
     "may_compose_to",
     "may_edit_event",
     "may_lead",
@@ -81,6 +82,11 @@ def require_staff(actor: Actor, action: str) -> None:
 def may_lead(actor: Actor, group_id: int) -> bool:
     """Coordinators act for every group; a lead for the groups they lead."""
     return actor.is_staff or group_id in actor.led_groups
+
+
+def leads(actor: Actor, lead_telegram_id: int | None) -> bool:
+    """For a group row at hand: coordinators, or the person who leads it now."""
+    return actor.is_staff or actor.is_person(lead_telegram_id)
 
 
 def may_compose_to(actor: Actor, audience: Mapping[str, Any]) -> bool:
