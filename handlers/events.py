@@ -168,7 +168,7 @@ async def show_event(update: Update, context: BotContext, event_id: int) -> None
         if event.latitude is not None and event.longitude is not None:
             extra.append(_b(_("🗺 Map"), callbacks.event("map", event.id)))
         rows.append(extra)
-    if await context.services.residents.is_staff(user.id):
+    if context.actor.is_staff:
         rows.append([_b(_("🛠 Manage"), callbacks.event_admin("menu", event.id))])
     rows.append([_b(_("📅 All events"), callbacks.event_list())])
     await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))

@@ -23,7 +23,7 @@ from bot.services.ideas import (
     IdeaStatus,
     IdeaTooLong,
     IdeaView,
-    NotAllowed,
+    InvalidChange,
     TooManyIdeas,
 )
 from handlers import callbacks
@@ -159,7 +159,7 @@ async def support_button(update: Update, context: BotContext) -> None:
     idea_id = int(match["id"])
     ideas = context.services.ideas
     if match["action"] == "v":
-        idea = await ideas.get(idea_id)
+        idea = await ideas.get(context.actor, idea_id)
         if idea is None or not idea.published or not idea.voice_file_id:
             await answer_expired(update, t)
             return
@@ -169,7 +169,7 @@ async def support_button(update: Update, context: BotContext) -> None:
         return
     try:
         supporting, _count = await ideas.toggle_support(idea_id, update.effective_user.id)
-    except NotAllowed:
+    except InvalidChange:
         await query.answer(
             _("You can't support your own idea, but thank you for sharing it!"), show_alert=True
         )
@@ -517,10 +517,10 @@ async def ideas_command(update: Update, context: BotContext) -> None:
     assert user is not None
     t = context.t
     _ = t.gettext
-    if not await context.services.residents.is_staff(user.id):
+    if not context.actor.is_staff:
         await ideas_home(update, context)
         return
-    inbox = await context.services.ideas.inbox()
+    inbox = await context.services.ideas.inbox(context.actor)
     if not inbox:
         await show(update, _("💡 No new ideas are waiting."))
         return
@@ -536,7 +536,7 @@ async def moderation_button(update: Update, context: BotContext) -> None:
     assert query is not None and context.matches and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if not await context.services.residents.is_staff(update.effective_user.id):
+    if not context.actor.is_staff:
         await query.answer(_("💡 Only coordinators can do this."), show_alert=True)
         return
     match = context.matches[0]
@@ -544,9 +544,9 @@ async def moderation_button(update: Update, context: BotContext) -> None:
     ideas = context.services.ideas
     try:
         if action == "pub":
-            idea = await ideas.publish(idea_id)
+            idea = await ideas.publish(context.actor, idea_id)
         elif action == "st" and arg in STATUS_BUTTONS:
-            idea = await ideas.set_status(idea_id, IdeaStatus(arg))
+            idea = await ideas.set_status(context.actor, idea_id, IdeaStatus(arg))
         elif action == "why" and arg in ("not_possible", "rejected"):
             await query.answer()
             rows = [
@@ -568,7 +568,7 @@ async def moderation_button(update: Update, context: BotContext) -> None:
             if status is None or reason not in REJECT_REASONS:
                 await answer_expired(update, t)
                 return
-            idea = await ideas.set_status(idea_id, status, reason=reason)
+            idea = await ideas.set_status(context.actor, idea_id, status, reason=reason)
         elif action == "msg":
             # The broadcast composer, with this idea's supporters as the audience.
             draft = await context.services.broadcasts.create_draft(
@@ -595,7 +595,7 @@ async def moderation_button(update: Update, context: BotContext) -> None:
         else:
             await answer_expired(update, t)
             return
-    except NotAllowed:
+    except InvalidChange:
         await query.answer(_("That is already its status."), show_alert=True)
         return
     except IdeaError:
@@ -612,14 +612,14 @@ async def moderation_input(update: Update, context: BotContext, pending: Pending
     t = context.t
     _ = t.gettext
     await context.services.chat_state.clear(user.id)
-    if not await context.services.residents.is_staff(user.id):
+    if not context.actor.is_staff:
         return
     text = (message.text or "").strip().lstrip("#")
     if not text.isdigit():
         await message.reply_text(_("Please send the number of an idea, for example 12."))
         return
     try:
-        idea = await context.services.ideas.merge(int(pending.data["id"]), int(text))
+        idea = await context.services.ideas.merge(context.actor, int(pending.data["id"]), int(text))
     except IdeaError:
         await message.reply_text(_("These two ideas can't be joined. Please check the number."))
         return

@@ -43,7 +43,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     keyboard = keyboards.back_to_menu(context.t) if context.resident else None
     text = help_text(context)
     user = update.effective_user
-    if user is not None and await context.services.residents.is_staff(user.id):
+    if user is not None and context.actor.is_staff:
         text += "\n\n" + context.t.gettext("📣 For coordinators: /broadcast – write to residents")
     await show(update, text, keyboard)
 

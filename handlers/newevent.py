@@ -467,7 +467,7 @@ async def proposals_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     _ = context.t.gettext
-    if not await context.services.residents.is_staff(user.id):
+    if not context.actor.is_staff:
         await show(update, _("📅 Only coordinators and partner organisations can create events."))
         return
     found = await context.services.events.proposals()
@@ -488,7 +488,7 @@ async def admin_button(update: Update, context: BotContext) -> None:
     assert query is not None and context.matches and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if not await context.services.residents.is_staff(update.effective_user.id):
+    if not context.actor.is_staff:
         await answer_expired(update, t)
         return
     match = context.matches[0]

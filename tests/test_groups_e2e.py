@@ -120,7 +120,7 @@ async def test_an_idea_becomes_a_project_and_its_supporters_are_invited(live_bot
     live_bot.emulator.add_user("Olena", "uk", user_id=911)
     live_bot.emulator.add_user("Omar", "ar", user_id=912)
     idea = await ideas.submit(911, "uk", text="Спільний город біля школи", topic="environment")
-    await ideas.publish(idea.id)
+    await ideas.publish(STAFF, idea.id)
     await ideas.toggle_support(idea.id, 912)
     await coordinator.say("/ideas")
     card = next(

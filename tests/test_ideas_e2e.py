@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ADMIN_ID
+from tests.support.actors import STAFF
 from tests.support.live import LiveBot, LiveResident, onboard, tr
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -77,7 +78,7 @@ async def test_an_anonymous_author_stays_unknown_to_coordinators(live_bot: LiveB
         for m in live_bot.emulator.bot_messages(ADMIN_ID)
     )
     assert "802" not in seen and "Geheimnisvolle" not in seen
-    for idea in await live_bot.runtime.services.ideas.inbox():
+    for idea in await live_bot.runtime.services.ideas.inbox(STAFF):
         assert idea.author_id is None and "802" not in repr(idea)
 
 
@@ -102,4 +103,4 @@ async def test_bad_input_gets_clear_answers(live_bot: LiveBot) -> None:
     assert (await resident.tap_forged("idm:st:1:done"))["text"] == refused
     cancelled = await resident.say("/cancel")
     assert cancelled.text == tr(live_bot, "uk", "✖️ Cancelled. Nothing was saved.")
-    assert await live_bot.runtime.services.ideas.inbox() == []
+    assert await live_bot.runtime.services.ideas.inbox(STAFF) == []

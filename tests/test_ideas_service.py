@@ -22,7 +22,7 @@ from bot.services.ideas import (
     IdeaStatus,
     IdeaTooLong,
     IdeaView,
-    NotAllowed,
+    InvalidChange,
     TooManyIdeas,
 )
 from bot.services.residents import ResidentService
@@ -35,6 +35,7 @@ from storage.models import (
     OutboxMessage,
     Resident,
 )
+from tests.support.actors import COORDINATOR
 from tests.support.clock import FixedClock
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -95,7 +96,7 @@ async def support_rows(engine: AsyncEngine, idea_id: int) -> int:
 
 async def on_board(service: IdeaService, text: str, author: int = AUTHOR, **kw: Any) -> IdeaView:
     idea = await service.submit(author, "de", text=text, **kw)
-    return await service.publish(idea.id)
+    return await service.publish(COORDINATOR, idea.id)
 
 
 async def test_submit_text_voice_photo_and_bad_input(clean_engine: AsyncEngine) -> None:
@@ -134,7 +135,9 @@ async def test_submit_text_voice_photo_and_bad_input(clean_engine: AsyncEngine) 
         await service.check_limits(1, "Noch eine")
     clock.now = NOW + timedelta(hours=24, seconds=1)  # a rolling day later
     await service.check_limits(1, "Noch eine")
-    assert len(await service.inbox()) == 3 + MAX_IDEAS_PER_DAY - 1  # nothing bad was saved
+    assert (
+        len(await service.inbox(COORDINATOR)) == 3 + MAX_IDEAS_PER_DAY - 1
+    )  # nothing bad was saved
 
 
 async def test_similar_finds_a_near_duplicate_not_an_unrelated_idea(
@@ -148,7 +151,7 @@ async def test_similar_finds_a_near_duplicate_not_an_unrelated_idea(
     assert [v.id for v in found] == [bench.id]
     assert await service.similar("Straßenfest im Sommer mit Musik") == []
     assert [v.id for v in await service.similar("Deutschkurs für Mütter")] == [course.id]
-    await service.set_status(bench.id, IdeaStatus.DONE)  # closed ideas aren't offered
+    await service.set_status(COORDINATOR, bench.id, IdeaStatus.DONE)  # closed ideas aren't offered
     assert await service.similar("Mehr Bänke am Spielplatz Berliner Straße") == []
     assert await service.similar("   ") == []
 
@@ -158,25 +161,27 @@ async def test_publish_and_status_changes_tell_the_author_in_their_language(
 ) -> None:
     service = build(clean_engine)
     idea = await service.submit(AUTHOR, "ar", voice_file_id="VOICE")
-    published = await service.publish(idea.id)
+    published = await service.publish(COORDINATOR, idea.id)
     assert published.published and published.status == IdeaStatus.UNDER_REVIEW
-    with pytest.raises(NotAllowed):
-        await service.publish(idea.id)  # a second tap
-    planned = await service.set_status(idea.id, IdeaStatus.PLANNED)
+    with pytest.raises(InvalidChange):
+        await service.publish(COORDINATOR, idea.id)  # a second tap
+    planned = await service.set_status(COORDINATOR, idea.id, IdeaStatus.PLANNED)
     assert planned.status == IdeaStatus.PLANNED
-    with pytest.raises(NotAllowed):
-        await service.set_status(idea.id, IdeaStatus.PLANNED)  # the same status again
-    with pytest.raises(NotAllowed):
-        await service.set_status(idea.id, IdeaStatus.NOT_POSSIBLE)  # no reason
-    with pytest.raises(NotAllowed):
-        await service.set_status(idea.id, IdeaStatus.REJECTED, reason="because")
-    with pytest.raises(NotAllowed):
-        await service.set_status(idea.id, IdeaStatus.MERGED)
+    with pytest.raises(InvalidChange):
+        await service.set_status(COORDINATOR, idea.id, IdeaStatus.PLANNED)  # the same status again
+    with pytest.raises(InvalidChange):
+        await service.set_status(COORDINATOR, idea.id, IdeaStatus.NOT_POSSIBLE)  # no reason
+    with pytest.raises(InvalidChange):
+        await service.set_status(COORDINATOR, idea.id, IdeaStatus.REJECTED, reason="because")
+    with pytest.raises(InvalidChange):
+        await service.set_status(COORDINATOR, idea.id, IdeaStatus.MERGED)
     with pytest.raises(IdeaNotFound):
-        await service.set_status(999_999, IdeaStatus.PLANNED)
-    rejected = await service.set_status(idea.id, IdeaStatus.REJECTED, reason="not_our_area")
+        await service.set_status(COORDINATOR, 999_999, IdeaStatus.PLANNED)
+    rejected = await service.set_status(
+        COORDINATOR, idea.id, IdeaStatus.REJECTED, reason="not_our_area"
+    )
     assert rejected.reason == "not_our_area" and not rejected.published
-    reopened = await service.set_status(idea.id, IdeaStatus.UNDER_REVIEW)
+    reopened = await service.set_status(COORDINATOR, idea.id, IdeaStatus.UNDER_REVIEW)
     assert reopened.reason is None
 
     assert await notices(clean_engine, idea.id) == [
@@ -194,7 +199,7 @@ async def test_publish_and_status_changes_tell_the_author_in_their_language(
     )
     await residents.register(AUTHOR, "uk")
     assert await service.author_locale(idea.id) == "uk"
-    await service.set_status(idea.id, IdeaStatus.IN_PROGRESS)
+    await service.set_status(COORDINATOR, idea.id, IdeaStatus.IN_PROGRESS)
     assert (await notices(clean_engine, idea.id))[-1][2] == f"status:{idea.id}:in_progress:None:uk"
 
 
@@ -202,17 +207,21 @@ async def test_an_anonymous_author_is_invisible_yet_told(clean_engine: AsyncEngi
     service = build(clean_engine)
     idea = await service.submit(AUTHOR, "ar", text=BENCH, anonymous=True, topic="children")
     other = await service.submit(2, "de", text="Ein Deutschkurs für Mütter")
-    seen: list[Any] = [idea, await service.get(idea.id), await service.inbox()]
-    seen.append(await service.publish(idea.id))
+    seen: list[Any] = [
+        idea,
+        await service.get(COORDINATOR, idea.id),
+        await service.inbox(COORDINATOR),
+    ]
+    seen.append(await service.publish(COORDINATOR, idea.id))
     seen.append(await service.board())
     seen.append(await service.board(topic="children", order="newest"))
     seen.append(await service.similar("Mehr Bänke am Spielplatz Berliner Straße"))
-    seen.append(await service.set_status(idea.id, IdeaStatus.PLANNED))
-    seen.append(await service.merge(other.id, idea.id))
+    seen.append(await service.set_status(COORDINATOR, idea.id, IdeaStatus.PLANNED))
+    seen.append(await service.merge(COORDINATOR, other.id, idea.id))
     seen.append(await service.author_locale(idea.id))
     second = await service.submit(AUTHOR, "ar", text="Noch eine Idee", anonymous=True)
-    seen.append(await service.merge(second.id, idea.id))
-    seen.append(await service.get(idea.id))
+    seen.append(await service.merge(COORDINATOR, second.id, idea.id))
+    seen.append(await service.get(COORDINATOR, idea.id))
 
     views = [v for v in seen if isinstance(v, IdeaView)]
     views += [v for group in seen if isinstance(group, list) for v in group]
@@ -239,7 +248,7 @@ async def test_one_resident_tapping_thirty_times_at_once_counts_at_most_once(
     assert rows in (0, 1)
     assert all(count in (0, 1) for _, count in results)
     assert await service.supports(idea.id, 42) == (rows == 1)
-    view = await service.get(idea.id)
+    view = await service.get(COORDINATOR, idea.id)
     assert view is not None and view.supporters == rows
 
 
@@ -252,7 +261,7 @@ async def test_twenty_residents_at_once_count_twenty_and_ten_is_announced_once(
     assert all(supporting for supporting, _ in results)
     assert max(count for _, count in results) == 20
     assert await support_rows(clean_engine, idea.id) == 20
-    view = await service.get(idea.id)
+    view = await service.get(COORDINATOR, idea.id)
     assert view is not None and view.supporters == 20
     milestones = [n for n in await notices(clean_engine, idea.id) if ":milestone:" in n[1]]
     assert milestones == [(AUTHOR, f"idea:{idea.id}:milestone:10", f"milestone:{idea.id}:10:de")]
@@ -271,18 +280,18 @@ async def test_milestone_at_ten_exactly_once_and_support_rules(clean_engine: Asy
     milestones = [n for n in await notices(clean_engine, idea.id) if ":milestone:" in n[1]]
     assert milestones == [(AUTHOR, f"idea:{idea.id}:milestone:10", f"milestone:{idea.id}:10:de")]
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(InvalidChange):
         await service.toggle_support(idea.id, AUTHOR)  # one's own idea
     unpublished = await service.submit(3, "de", text="Noch nicht freigegeben")
     with pytest.raises(IdeaNotFound):
         await service.toggle_support(unpublished.id, 42)
     with pytest.raises(IdeaNotFound):
         await service.toggle_support(999_999, 42)
-    await service.set_status(idea.id, IdeaStatus.DONE)
-    with pytest.raises(NotAllowed):
+    await service.set_status(COORDINATOR, idea.id, IdeaStatus.DONE)
+    with pytest.raises(InvalidChange):
         await service.toggle_support(idea.id, 300)  # closed: no new support...
     assert await service.toggle_support(idea.id, 201) == (False, 10)  # ...but one may withdraw
-    await service.set_status(idea.id, IdeaStatus.REJECTED, reason="other")
+    await service.set_status(COORDINATOR, idea.id, IdeaStatus.REJECTED, reason="other")
     with pytest.raises(IdeaNotFound):
         await service.toggle_support(idea.id, 200)
 
@@ -306,9 +315,9 @@ async def test_board_orders_and_pages(clean_engine: AsyncEngine) -> None:
     assert [v.id for v in page] == [second.id] and total == 3
     page, total = await service.board(topic="children", order="newest")
     assert [v.id for v in page] == [third.id, first.id] and total == 2
-    await service.set_status(third.id, IdeaStatus.REJECTED, reason="duplicate")
+    await service.set_status(COORDINATOR, third.id, IdeaStatus.REJECTED, reason="duplicate")
     assert (await service.board(topic="children"))[1] == 1
-    inbox = await service.inbox(statuses=[IdeaStatus.RECEIVED])
+    inbox = await service.inbox(COORDINATOR, statuses=[IdeaStatus.RECEIVED])
     assert [v.text for v in inbox] == ["Nicht freigegeben"]
 
 
@@ -320,26 +329,26 @@ async def test_merge_moves_supporters_and_tells_the_author(clean_engine: AsyncEn
         await service.toggle_support(main.id, resident)
     for resident in (12, 13, 1):  # 12 supports both; 1 is the main idea's author
         await service.toggle_support(duplicate.id, resident)
-    with pytest.raises(NotAllowed):
-        await service.merge(main.id, main.id)
+    with pytest.raises(InvalidChange):
+        await service.merge(COORDINATOR, main.id, main.id)
     with pytest.raises(IdeaNotFound):
-        await service.merge(duplicate.id, 999_999)
-    merged = await service.merge(duplicate.id, main.id)
+        await service.merge(COORDINATOR, duplicate.id, 999_999)
+    merged = await service.merge(COORDINATOR, duplicate.id, main.id)
     assert merged.status == IdeaStatus.MERGED and merged.merged_into_id == main.id
     assert merged.supporters == 0 and not merged.published
-    target = await service.get(main.id)
+    target = await service.get(COORDINATOR, main.id)
     assert target is not None and target.supporters == 4  # 10, 11, 12, 13
     assert await service.supports(main.id, 13) and not await service.supports(main.id, 1)
     assert await notices(clean_engine, duplicate.id) == [
         (2, f"idea:{duplicate.id}:published", f"published:{duplicate.id}:de"),
         (2, f"idea:{duplicate.id}:status:1", f"status:{duplicate.id}:merged:duplicate:de"),
     ]
-    with pytest.raises(NotAllowed):
-        await service.merge(duplicate.id, main.id)  # already merged
-    with pytest.raises(NotAllowed):
-        await service.merge(main.id, duplicate.id)  # into a merged idea
-    with pytest.raises(NotAllowed):
-        await service.set_status(duplicate.id, IdeaStatus.PLANNED)
+    with pytest.raises(InvalidChange):
+        await service.merge(COORDINATOR, duplicate.id, main.id)  # already merged
+    with pytest.raises(InvalidChange):
+        await service.merge(COORDINATOR, main.id, duplicate.id)  # into a merged idea
+    with pytest.raises(InvalidChange):
+        await service.set_status(COORDINATOR, duplicate.id, IdeaStatus.PLANNED)
     assert [v.id for v in (await service.board())[0]] == [main.id]
 
 
@@ -371,12 +380,12 @@ async def test_forget_author(clean_engine: AsyncEngine) -> None:
     await service.toggle_support(other.id, AUTHOR)
     await service.toggle_support(idea.id, 5)
     await service.forget_author(AUTHOR)
-    view = await service.get(idea.id)
+    view = await service.get(COORDINATOR, idea.id)
     assert view is not None and view.author_id is None and view.anonymous
     assert view.supporters == 1  # other residents' support stays
     assert not await service.supports(other.id, AUTHOR)
     before = await notices(clean_engine, idea.id)
-    await service.set_status(idea.id, IdeaStatus.PLANNED)  # nobody left to tell
+    await service.set_status(COORDINATOR, idea.id, IdeaStatus.PLANNED)  # nobody left to tell
     assert await notices(clean_engine, idea.id) == before
     assert await service.author_locale(idea.id) == "de"
     async with clean_engine.connect() as connection:

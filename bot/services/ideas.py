@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.services.delivery import DeliveryService, Recipient
+from bot.services.permissions import Actor, require_staff
 from storage.db import in_transaction
 from storage.models import Idea, IdeaStatus, IdeaSupport, Resident
 from storage.repositories import insert_ignoring_conflict, insert_ignoring_conflicts
@@ -42,7 +43,7 @@ __all__ = [
     "IdeaStatus",
     "IdeaTooLong",
     "IdeaView",
-    "NotAllowed",
+    "InvalidChange",
     "TooManyIdeas",
 ]
 
@@ -106,7 +107,7 @@ class TooManyIdeas(IdeaError):
         self.limit = limit
 
 
-class NotAllowed(IdeaError):
+class InvalidChange(IdeaError):
     """Not in this state: the same status again, a merged idea, a missing reason, own idea..."""
 
 
@@ -377,7 +378,7 @@ class IdeaService:
         if place is not None and len(place) > MAX_PLACE_LENGTH:
             raise IdeaTooLong(MAX_PLACE_LENGTH)
         if topic is not None and len(topic) > MAX_TOPIC_LENGTH:
-            raise NotAllowed(f"topic {topic[:MAX_TOPIC_LENGTH]}...")
+            raise InvalidChange(f"topic {topic[:MAX_TOPIC_LENGTH]}...")
         if latitude is not None and not -90 <= latitude <= 90:
             latitude = longitude = None
         if longitude is not None and not -180 <= longitude <= 180:
@@ -485,9 +486,9 @@ class IdeaService:
                 supporting = False
             else:
                 if row.status in CLOSED:
-                    raise NotAllowed(f"idea {idea_id} is {row.status}")
+                    raise InvalidChange(f"idea {idea_id} is {row.status}")
                 if row.author_telegram_id == telegram_id:
-                    raise NotAllowed("one's own idea")
+                    raise InvalidChange("one's own idea")
                 await insert_ignoring_conflict(
                     session,
                     IdeaSupport,
@@ -517,14 +518,22 @@ class IdeaService:
 
     # coordinators -----------------------------------------------------------------------
 
-    async def get(self, idea_id: int) -> IdeaView | None:
+    async def get(self, actor: Actor, idea_id: int) -> IdeaView | None:
+        """An idea on the board, for anyone; one not (yet) published only for coordinators."""
+        view = await self._get(idea_id)
+        if view is None or not (view.published or actor.is_staff):
+            return None
+        return view
+
+    async def _get(self, idea_id: int) -> IdeaView | None:
         async with self._sessions() as session:
             found = await self._views(session, self._select().where(Idea.id == idea_id))
         return found[0] if found else None
 
     async def inbox(
-        self, *, statuses: Collection[IdeaStatus] | None = None, limit: int = 20
+        self, actor: Actor, *, statuses: Collection[IdeaStatus] | None = None, limit: int = 20
     ) -> list[IdeaView]:
+        require_staff(actor, "idea.moderate")
         wanted = list(statuses) if statuses is not None else list(INBOX_DEFAULT)
         async with self._sessions() as session:
             return await self._views(
@@ -540,17 +549,18 @@ class IdeaService:
         author = await self._author(idea_id)
         if author is not None:
             return author[1]
-        view = await self.get(idea_id)
+        view = await self._get(idea_id)
         assert view is not None  # _author raised IdeaNotFound otherwise
         return view.locale
 
-    async def publish(self, idea_id: int) -> IdeaView:
+    async def publish(self, actor: Actor, idea_id: int) -> IdeaView:
         """Put an idea on the board (a new one goes under review) and tell its author."""
+        require_staff(actor, "idea.moderate")
 
         async def work(session: AsyncSession) -> IdeaView:
             row = await self._row(session, idea_id)
             if row.published or row.status in OFF_BOARD:
-                raise NotAllowed(f"idea {idea_id} is {row.status}, published={row.published}")
+                raise InvalidChange(f"idea {idea_id} is {row.status}, published={row.published}")
             claimed = await session.execute(
                 update(Idea)
                 .where(Idea.id == idea_id, Idea.published.is_(False), Idea.status == row.status)
@@ -564,7 +574,7 @@ class IdeaService:
                 .execution_options(synchronize_session=False)
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
-                raise NotAllowed(f"idea {idea_id} changed meanwhile")
+                raise InvalidChange(f"idea {idea_id} changed meanwhile")
             return await self._view_of(session, await self._row(session, idea_id))
 
         view = await self._retrying(work)
@@ -594,23 +604,24 @@ class IdeaService:
             .execution_options(synchronize_session=False)
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
-            raise NotAllowed(f"idea {row.id} changed meanwhile")
+            raise InvalidChange(f"idea {row.id} changed meanwhile")
         fresh = await self._row(session, row.id)
         return fresh.status_changes
 
     async def set_status(
-        self, idea_id: int, status: IdeaStatus, *, reason: str | None = None
+        self, actor: Actor, idea_id: int, status: IdeaStatus, *, reason: str | None = None
     ) -> IdeaView:
+        require_staff(actor, "idea.moderate")
         status = IdeaStatus(status)
         if status not in SETTABLE:
-            raise NotAllowed(f"status {status} is not set by hand")
+            raise InvalidChange(f"status {status} is not set by hand")
         if status in NEEDS_REASON and reason not in REJECT_REASONS:
-            raise NotAllowed(f"{status} needs a reason from {REJECT_REASONS}")
+            raise InvalidChange(f"{status} needs a reason from {REJECT_REASONS}")
 
         async def work(session: AsyncSession) -> tuple[IdeaView, int]:
             row = await self._row(session, idea_id)
             if row.status == status or row.status == IdeaStatus.MERGED:
-                raise NotAllowed(f"idea {idea_id} is {row.status}")
+                raise InvalidChange(f"idea {idea_id} is {row.status}")
             values: dict[str, Any] = {"reason": reason if status in NEEDS_REASON else None}
             if status == IdeaStatus.REJECTED:
                 values["published"] = False
@@ -625,10 +636,11 @@ class IdeaService:
         )
         return view
 
-    async def merge(self, idea_id: int, into_id: int) -> IdeaView:
+    async def merge(self, actor: Actor, idea_id: int, into_id: int) -> IdeaView:
         """Mark ``idea_id`` a duplicate of ``into_id``; its supporters support ``into_id`` now."""
+        require_staff(actor, "idea.moderate")
         if idea_id == into_id:
-            raise NotAllowed("an idea can't be merged into itself")
+            raise InvalidChange("an idea can't be merged into itself")
 
         async def work(session: AsyncSession) -> tuple[IdeaView, int, int]:
             row = await self._row(session, idea_id)
@@ -636,7 +648,9 @@ class IdeaService:
             if into is None:
                 raise IdeaNotFound(str(into_id))
             if row.status == IdeaStatus.MERGED or into.status in OFF_BOARD:
-                raise NotAllowed(f"merge {idea_id} ({row.status}) into {into_id} ({into.status})")
+                raise InvalidChange(
+                    f"merge {idea_id} ({row.status}) into {into_id} ({into.status})"
+                )
             number = await self._change_status(
                 session,
                 row,
