@@ -38,6 +38,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.resident: ResidentProfile | None = None
         #: Who is acting, with their roles, loaded with the resident; services decide with it.
         self.actor: Actor = ANONYMOUS
+        #: The chat's flow had expired when this update came (see handlers/flows.py).
+        self.flow_expired = False
         self.locale: str | None = None
 
     @property

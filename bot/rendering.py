@@ -10,8 +10,10 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.buttons import Button, EventButton, GroupButton
 from bot.i18n import N_, I18n, Translator
-from bot.services.broadcasts import DIGEST, BroadcastView
+from bot.services.audiences import DIGEST
+from bot.services.broadcasts import BroadcastView
 
 if TYPE_CHECKING:  # the services import this module's protocol counterparts
     from bot.services.events import EventView, SignupView
@@ -91,6 +93,11 @@ def event_summary(t: Translator, event: EventView) -> str:
     return f"<b>{event_title(t, event)}</b>\n{event_when_where(t, event)}"
 
 
+def _button(text: str, data: Button) -> dict[str, str]:
+    """An inline button in a Bot API payload."""
+    return {"text": text, "callback_data": data.pack()}
+
+
 class EventRenderer:
     """Messages the outbox sends about events, in each resident's language."""
 
@@ -106,7 +113,7 @@ class EventRenderer:
         return payload
 
     def _details_button(self, t: Translator, event: EventView) -> list[list[dict[str, str]]]:
-        return [[{"text": t.gettext("📅 Show the event"), "callback_data": f"ev:show:{event.id}"}]]
+        return [[_button(t.gettext("📅 Show the event"), EventButton("show", event.id))]]
 
     def reminder(self, event: EventView, locale: str) -> dict[str, Any]:
         t = self._i18n.translator(locale)
@@ -119,8 +126,8 @@ class EventRenderer:
         text = _("🙋 Are you still coming tomorrow?") + "\n" + event_summary(t, event)
         keyboard = [
             [
-                {"text": _("✅ Yes, I'm coming"), "callback_data": f"ev:still:{event.id}:yes"},
-                {"text": _("❌ No, free my seats"), "callback_data": f"ev:still:{event.id}:no"},
+                _button(_("✅ Yes, I'm coming"), EventButton("still", event.id, answer="yes")),
+                _button(_("❌ No, free my seats"), EventButton("still", event.id, answer="no")),
             ]
         ]
         return self._message(text, keyboard)
@@ -161,8 +168,16 @@ class EventRenderer:
         if version and version.description:
             text += "\n\n" + html.escape(version.description, quote=False)
         text += "\n\n<i>" + t.gettext("No more news messages? Send /stop.") + "</i>"
-        keyboard = [[{"text": t.gettext("✍️ Sign up"), "callback_data": f"ev:show:{event.id}"}]]
+        keyboard = [[_button(t.gettext("✍️ Sign up"), EventButton("show", event.id))]]
         return self._message(text, keyboard)
+
+    def fill_alert(self, event: EventView, percent: int, locale: str) -> dict[str, Any]:
+        """For whoever created the event: it is 50, 80 or 100 % full."""
+        t = self._i18n.translator(locale)
+        text = t.gettext("📈 {title} is {percent} % full.").format(
+            title=event_title(t, event), percent=t.format_number(percent)
+        )
+        return self._message(text)
 
 
 class EventDigestWriter:
@@ -277,7 +292,7 @@ class GroupRenderer:
             "🌱 An idea you shared or supported has become a project: {name}\n"
             "Would you like to join?"
         ).format(name=f"<b>{group_name(t, group)}</b>")
-        button = {"text": t.gettext("👀 Show the project"), "callback_data": f"grp:show:{group.id}"}
+        button = _button(t.gettext("👀 Show the project"), GroupButton("show", group.id))
         return {
             "method": "sendMessage",
             "text": text,

@@ -1,6 +1,7 @@
 """Telegram handlers: read the update, call a service, render translated text and keyboards.
 
-``register_handlers`` is the one ordered list of handlers (group -1 loads the resident).
+``register_handlers`` is the one ordered list of handlers; before them, group -2 loads the
+resident and group -1 applies the rules every multi-step flow obeys (handlers/flows.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot import buttons
 from handlers import (
     broadcast,
-    callbacks,
     events,
     fallback,
+    flows,
     groups,
     ideas,
     input,
@@ -33,6 +35,7 @@ from handlers import (
     resident,
     settings,
 )
+from handlers.callbacks import ButtonHandler
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -54,27 +57,28 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("groups", menu.groups_command, filters=PRIVATE),
         CommandHandler("newgroup", groups.newgroup_command, filters=PRIVATE),
         CommandHandler("cancel", ideas.cancel_command, filters=PRIVATE),
-        CallbackQueryHandler(onboarding.choose_language, pattern=callbacks.LANGUAGE),
-        CallbackQueryHandler(onboarding.answer_consent, pattern=callbacks.CONSENT),
-        CallbackQueryHandler(onboarding.toggle_topic, pattern=callbacks.TOPIC),
-        CallbackQueryHandler(onboarding.topics_done, pattern=callbacks.TOPICS_DONE),
-        CallbackQueryHandler(menu.menu_entry, pattern=callbacks.MENU),
-        CallbackQueryHandler(settings.settings_entry, pattern=callbacks.SETTINGS),
-        CallbackQueryHandler(settings.privacy_step, pattern=callbacks.PRIVACY),
-        CallbackQueryHandler(settings.quiet_hours_choice, pattern=callbacks.QUIET),
-        CallbackQueryHandler(settings.digest_choice, pattern=callbacks.DIGEST),
-        CallbackQueryHandler(broadcast.broadcast_button, pattern=callbacks.BROADCAST),
-        CallbackQueryHandler(events.event_list_button, pattern=callbacks.EVENT_LIST),
-        CallbackQueryHandler(events.event_button, pattern=callbacks.EVENT),
-        CallbackQueryHandler(newevent.admin_button, pattern=callbacks.EVENT_ADMIN),
-        CallbackQueryHandler(newevent.composer_button, pattern=callbacks.EVENT_COMPOSER),
-        CallbackQueryHandler(groups.group_button, pattern=callbacks.GROUP),
-        CallbackQueryHandler(groups.list_button, pattern=callbacks.GROUP_LIST),
-        CallbackQueryHandler(groups.new_button, pattern=callbacks.GROUP_NEW),
-        CallbackQueryHandler(ideas.idea_button, pattern=callbacks.IDEA),
-        CallbackQueryHandler(ideas.board_button, pattern=callbacks.IDEA_BOARD),
-        CallbackQueryHandler(ideas.support_button, pattern=callbacks.IDEA_SUPPORT),
-        CallbackQueryHandler(ideas.moderation_button, pattern=callbacks.IDEA_MODERATION),
+        ButtonHandler(buttons.LanguageButton, onboarding.choose_language),
+        ButtonHandler(buttons.ConsentButton, onboarding.answer_consent),
+        ButtonHandler(buttons.TopicButton, onboarding.toggle_topic),
+        ButtonHandler(buttons.TopicsDoneButton, onboarding.topics_done),
+        ButtonHandler(buttons.MenuButton, menu.menu_entry),
+        ButtonHandler(buttons.SettingsButton, settings.settings_entry),
+        ButtonHandler(buttons.PrivacyButton, settings.privacy_step),
+        ButtonHandler(buttons.QuietButton, settings.quiet_hours_choice),
+        ButtonHandler(buttons.DigestButton, settings.digest_choice),
+        ButtonHandler(buttons.BroadcastButton, broadcast.broadcast_button),
+        ButtonHandler(buttons.EventListButton, events.event_list_button),
+        ButtonHandler(buttons.EventButton, events.event_button),
+        ButtonHandler(buttons.EventAdminButton, newevent.admin_button),
+        ButtonHandler(buttons.EventComposerButton, newevent.composer_button),
+        ButtonHandler(buttons.GroupButton, groups.group_button),
+        ButtonHandler(buttons.GroupListButton, groups.list_button),
+        ButtonHandler(buttons.GroupNewButton, groups.new_button),
+        ButtonHandler(buttons.IdeaButton, ideas.idea_button),
+        ButtonHandler(buttons.IdeaBoardButton, ideas.board_button),
+        ButtonHandler(buttons.IdeaSupportButton, ideas.support_button),
+        ButtonHandler(buttons.IdeaVoiceButton, ideas.listen_button),
+        ButtonHandler(buttons.IdeaModerationButton, ideas.moderation_button),
         ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: whatever nothing above took.
         CallbackQueryHandler(fallback.unknown_callback),
@@ -83,6 +87,8 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, resident.load_resident), group=-1)
+    # Before any handler: who is acting (group -2), then the rules every flow obeys (-1).
+    application.add_handler(TypeHandler(Update, resident.load_resident), group=-2)
+    application.add_handler(TypeHandler(Update, flows.end_stale_flows), group=-1)
     application.add_handlers(handler_list())
     application.add_error_handler(fallback.on_error)

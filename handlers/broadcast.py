@@ -13,6 +13,7 @@ from babel.dates import get_day_names
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.buttons import BroadcastAction, BroadcastButton
 from bot.context import AppState, BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_title, group_name
@@ -30,8 +31,7 @@ from bot.services.chat_state import PendingInput
 from bot.services.delivery import DeliveryState
 from bot.services.permissions import NotAllowed
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
-from handlers import callbacks
-from handlers.keyboards import topic_label
+from handlers.keyboards import button, topic_label
 from handlers.render import answer_expired, show
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,9 @@ FLOW = "broadcast"
 
 
 def _button(
-    text: str, action: str, broadcast_id: int, argument: str | None = None
+    text: str, action: BroadcastAction, broadcast_id: int, **argument: str
 ) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text, callback_data=callbacks.broadcast(action, broadcast_id, argument)
-    )
+    return button(text, BroadcastButton(action, broadcast_id, **argument))
 
 
 def _languages_line(t: Translator, counts: dict[str, int]) -> str:
@@ -126,7 +124,7 @@ def composer_keyboard(t: Translator, view: BroadcastView) -> InlineKeyboardMarku
                     _("✏️ Text ({language})").format(language=language_name(view.default_locale)),
                     "text",
                     b,
-                    view.default_locale,
+                    locale=view.default_locale,
                 )
             ],
             [_button(_("🌐 Other languages"), "langs", b), _button(_("👥 Audience"), "aud", b)],
@@ -201,14 +199,12 @@ async def broadcast_command(update: Update, context: BotContext) -> None:
     await show_composer(update, context, view)
 
 
-async def broadcast_button(update: Update, context: BotContext) -> None:
+async def broadcast_button(update: Update, context: BotContext, button: BroadcastButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
-    match = context.matches[0]
-    action, broadcast_id, argument = match["action"], int(match["id"]), match["arg"]
+    assert query is not None and update.effective_user is not None
     service = context.services.broadcasts
     try:
-        view = await service.get(context.actor, broadcast_id)
+        view = await service.get(context.actor, button.broadcast_id)
     except NotAllowed:
         await _refuse(update, context)
         return
@@ -219,7 +215,7 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
     _ = t.gettext
     user_id = update.effective_user.id
     try:
-        await _ACTIONS[action](update, context, view, argument)
+        await _ACTIONS[button.action](update, context, view, button)
     except TextTooLong as exc:
         await query.answer(
             _("That text is too long with a photo: at most {limit} characters.").format(
@@ -240,10 +236,12 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
         await answer_expired(update, t)
 
 
-# --- actions (each: update, context, view, argument) ------------------------------------
+# --- actions (each: update, context, view, button) --------------------------------------
 
 
-async def _home(update: Update, context: BotContext, view: BroadcastView, _arg: str | None) -> None:
+async def _home(
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
+) -> None:
     assert update.effective_user is not None and update.callback_query is not None
     await context.services.chat_state.clear(update.effective_user.id)
     await update.callback_query.answer()
@@ -253,7 +251,7 @@ async def _home(update: Update, context: BotContext, view: BroadcastView, _arg: 
 
 
 async def _audience(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -267,13 +265,20 @@ async def _audience(
             ("✅ " if locale in chosen_locales else "") + language_name(locale),
             "al",
             view.id,
-            locale,
+            locale=locale,
         )
         for locale in context.i18n.locales
     ]
     rows = [locale_buttons[i : i + 3] for i in range(0, len(locale_buttons), 3)]
     rows += [
-        [_button(("✅ " if key in chosen_topics else "") + topic_label(t, key), "at", view.id, key)]
+        [
+            _button(
+                ("✅ " if key in chosen_topics else "") + topic_label(t, key),
+                "at",
+                view.id,
+                topic=key,
+            )
+        ]
         for key in context.settings.topics
     ]
     rows.append([_button(_("👥 Everyone"), "ac", view.id), _button(_("↩️ Back"), "home", view.id)])
@@ -291,32 +296,35 @@ async def _audience(
 
 
 async def _toggle_locale(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
     view = await context.services.broadcasts.toggle_audience(
-        context.actor, view.id, "locales", arg or ""
+        context.actor, view.id, "locales", button.locale or ""
     )
-    await _audience(update, context, view, None)
+    await _audience(update, context, view, button)
 
 
 async def _toggle_topic(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
-    if arg not in context.settings.topics:
-        raise BroadcastError(str(arg))
-    view = await context.services.broadcasts.toggle_audience(context.actor, view.id, "topics", arg)
-    await _audience(update, context, view, None)
+    topic = button.topic
+    if topic not in context.settings.topics:
+        raise BroadcastError(str(topic))
+    view = await context.services.broadcasts.toggle_audience(
+        context.actor, view.id, "topics", topic
+    )
+    await _audience(update, context, view, button)
 
 
 async def _everyone(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
     view = await context.services.broadcasts.clear_audience(context.actor, view.id)
-    await _audience(update, context, view, None)
+    await _audience(update, context, view, button)
 
 
 async def _languages(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -326,7 +334,7 @@ async def _languages(
             ("✅ " if locale in view.versions else "") + language_name(locale),
             "text",
             view.id,
-            locale,
+            locale=locale,
         )
         for locale in context.i18n.locales
         if locale != view.default_locale
@@ -363,15 +371,15 @@ async def _await_input(
 
 
 async def _ask_text(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
-    locale = arg or view.default_locale
+    locale = button.locale or view.default_locale
     if locale not in context.i18n.locales:
         raise BroadcastError(locale)
     _ = context.t.gettext
     remove = []
     if locale in view.versions and locale != view.default_locale:
-        remove = [[_button(_("🗑 Remove this version"), "rmv", view.id, locale)]]
+        remove = [[_button(_("🗑 Remove this version"), "rmv", view.id, locale=locale)]]
     prompt = _(
         "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
         "You can also send a voice note instead."
@@ -381,24 +389,26 @@ async def _ask_text(
 
 
 async def _remove_version(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
     assert update.callback_query is not None and update.effective_user is not None
     await context.services.chat_state.clear(update.effective_user.id)
-    view = await context.services.broadcasts.remove_version(context.actor, view.id, arg or "")
+    view = await context.services.broadcasts.remove_version(
+        context.actor, view.id, button.locale or ""
+    )
     await update.callback_query.answer()
     await show_composer(update, context, view)
 
 
 async def _ask_photo(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     prompt = context.t.gettext("🖼 Send the photo now.")
     await _await_input(update, context, view, PendingInput(FLOW, "photo", {"id": view.id}), prompt)
 
 
 async def _remove_photo(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     view = await context.services.broadcasts.set_photo(context.actor, view.id, None)
@@ -407,7 +417,7 @@ async def _remove_photo(
 
 
 async def _toggle_urgent(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     view = await context.services.broadcasts.set_urgent(context.actor, view.id, not view.urgent)
@@ -416,13 +426,14 @@ async def _toggle_urgent(
 
 
 async def _preview_menu(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     await update.callback_query.answer()
     _ = context.t.gettext
     buttons = [
-        _button(language_name(locale), "pv", view.id, locale) for locale in context.i18n.locales
+        _button(language_name(locale), "pv", view.id, locale=locale)
+        for locale in context.i18n.locales
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([_button(_("↩️ Back"), "home", view.id)])
@@ -430,17 +441,18 @@ async def _preview_menu(
 
 
 async def _preview(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
     """Send exactly what a resident of that language will receive."""
     assert update.callback_query is not None and update.effective_chat is not None
-    if arg not in context.i18n.locales:
-        raise BroadcastError(str(arg))
+    locale = button.locale
+    if locale not in context.i18n.locales:
+        raise BroadcastError(str(locale))
     await update.callback_query.answer()
     _ = context.t.gettext
     chat = update.effective_chat
-    await chat.send_message(_("👁 Preview for {language}:").format(language=language_name(arg)))
-    payload = context.services.broadcasts.render(view, arg)
+    await chat.send_message(_("👁 Preview for {language}:").format(language=language_name(locale)))
+    payload = context.services.broadcasts.render(view, locale)
     await send_payload(context, chat.id, payload)
     await chat.send_message(
         await composer_text(context, view), reply_markup=composer_keyboard(context.t, view)
@@ -460,7 +472,7 @@ async def send_payload(context: BotContext, chat_id: int, payload: dict[str, Any
 
 
 async def _confirm_send(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     t = context.t
@@ -484,7 +496,9 @@ async def _confirm_send(
     )
 
 
-async def _send(update: Update, context: BotContext, view: BroadcastView, _arg: str | None) -> None:
+async def _send(
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
+) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     service = context.services.broadcasts
@@ -518,7 +532,7 @@ async def finish_broadcast(bot: Bot, state: AppState, source: str) -> None:
 
 
 async def _refresh(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -526,7 +540,7 @@ async def _refresh(
 
 
 async def _cancel(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     t = context.t
@@ -548,7 +562,7 @@ async def _cancel(
 
 
 async def _discard(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None and update.effective_user is not None
     await context.services.chat_state.clear(update.effective_user.id)
@@ -560,7 +574,7 @@ async def _discard(
 
 
 async def _ask_when(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     prompt = context.t.gettext(
         "🕒 When should it go out? Send a date and time, for example {example}."
@@ -569,7 +583,7 @@ async def _ask_when(
 
 
 async def _ask_weekday(
-    update: Update, context: BotContext, view: BroadcastView, _arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     assert update.callback_query is not None
     if view.status != "draft":
@@ -578,20 +592,20 @@ async def _ask_weekday(
     t = context.t
     _ = t.gettext
     names = get_day_names("wide", locale=t.babel_locale)
-    buttons = [_button(names[index], "wd", view.id, day) for index, day in enumerate(DAYS)]
+    buttons = [_button(names[index], "wd", view.id, day=day) for index, day in enumerate(DAYS)]
     rows = [buttons[0:4], buttons[4:7], [_button(_("↩️ Back"), "home", view.id)]]
     await show(update, _("🔁 On which day every week?"), InlineKeyboardMarkup(rows))
 
 
 async def _ask_weekly_time(
-    update: Update, context: BotContext, view: BroadcastView, arg: str | None
+    update: Update, context: BotContext, view: BroadcastView, button: BroadcastButton
 ) -> None:
-    if arg not in DAYS:
-        raise BroadcastError(str(arg))
+    if button.day not in DAYS:
+        raise BroadcastError(str(button.day))
     prompt = context.t.gettext("🔁 At what time? Send it like {example}.").format(
         example=context.t.isolate("10:00")
     )
-    step = PendingInput(FLOW, "weekly_time", {"id": view.id, "day": arg})
+    step = PendingInput(FLOW, "weekly_time", {"id": view.id, "day": button.day})
     await _await_input(update, context, view, step, prompt)
 
 

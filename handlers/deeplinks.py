@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.callbacks import DEEP_LINK
+from bot.buttons import DEEP_LINK
 
-_PAYLOAD = re.compile(rf"^{DEEP_LINK}$")
+_PAYLOAD = re.compile(DEEP_LINK)
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class DeepLink:
 
 def parse_deep_link(payload: str | None) -> DeepLink | None:
     """The link behind a ``/start`` payload, or None for anything we don't know."""
-    if not payload or not _PAYLOAD.match(payload):
+    if not payload or not _PAYLOAD.fullmatch(payload):
         return None
     kind, _, number = payload.partition("_")
     return DeepLink(kind, int(number))

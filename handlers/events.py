@@ -3,11 +3,19 @@ cancel, "my sign-ups", calendar file and map pin."""
 
 from __future__ import annotations
 
-import contextlib
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import TelegramError
 
+from bot.buttons import (
+    CHILDCARE,
+    INTERPRETER,
+    WHEELCHAIR,
+    EventAdminButton,
+    EventButton,
+    EventListButton,
+    MenuButton,
+)
 from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
@@ -22,19 +30,14 @@ from bot.services.events import (
     SignupClosed,
     SignupView,
 )
-from handlers import callbacks
+from handlers.flows import take_step
+from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, escape, for_residents, show
 
 PAGE_SIZE = 3
 MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
-
-INTERPRETER, CHILDCARE, WHEELCHAIR = 1, 2, 4
 NOTE_FLOW = "signup_note"
-
-
-def _b(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
 
 
 def seats_line(t: Translator, event: EventView) -> str:
@@ -73,56 +76,56 @@ def signup_status_text(t: Translator, signup: SignupView) -> str:
 
 
 async def list_events(
-    update: Update, context: BotContext, offset: int = 0, filter_: str = "all"
+    update: Update, context: BotContext, page: EventListButton | None = None
 ) -> None:
     t = context.t
     _ = t.gettext
-    topic = filter_[2:] if filter_.startswith("t_") else None
+    page = page or EventListButton()
+    topic = page.topic
     if topic is not None and topic not in context.settings.topics:
         await answer_expired(update, t)
         return
     events, total = await context.services.events.upcoming(
-        topic=topic, this_week=filter_ == "week", offset=offset, limit=PAGE_SIZE
+        topic=topic, this_week=page.scope == "week", offset=page.offset, limit=PAGE_SIZE
     )
     title = {
         "all": _("📅 <b>Upcoming events</b>"),
         "week": _("📅 <b>Events this week</b>"),
-    }.get(filter_) or _("📅 <b>Events: {topic}</b>").format(topic=topic_label(t, topic or ""))
+    }.get(page.scope) or _("📅 <b>Events: {topic}</b>").format(topic=topic_label(t, topic or ""))
     blocks = [title]
     rows: list[list[InlineKeyboardButton]] = []
     for event in events:
         seats = seats_line(t, event)
         blocks.append(event_summary(t, event) + (f"\n{seats}" if seats else ""))
-        rows.append([_b("➡️ " + event_title(t, event), callbacks.event("show", event.id))])
+        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
     if not events:
         blocks.append(_("There are no upcoming events right now. We will let you know!"))
-    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.event_list(at, filter_))
+    rows += paging_row(page.offset, total, PAGE_SIZE, lambda at: replace(page, offset=at))
     rows.append(
         [
-            _b(_("🗓 This week"), callbacks.event_list(0, "week"))
-            if filter_ != "week"
-            else _b(_("📋 All events"), callbacks.event_list(0, "all")),
+            _b(_("🗓 This week"), EventListButton(0, "week"))
+            if page.scope != "week"
+            else _b(_("📋 All events"), EventListButton(0, "all")),
         ]
     )
     rows.extend(
         [
             _b(
                 ("✅ " if key == topic else "") + topic_label(t, key),
-                callbacks.event_list(0, f"t_{key}"),
+                EventListButton(0, key),
             )
         ]
         for key in context.settings.topics
     )
-    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+    rows.append([_b(_("🏠 Main menu"), MenuButton("home"))])
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
-async def event_list_button(update: Update, context: BotContext) -> None:
+async def event_list_button(update: Update, context: BotContext, button: EventListButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
     await query.answer()
-    match = context.matches[0]
-    await list_events(update, context, int(match["offset"]), match["filter"])
+    await list_events(update, context, button)
 
 
 # --- details -----------------------------------------------------------------------------
@@ -134,7 +137,7 @@ async def show_event(update: Update, context: BotContext, event_id: int) -> None
     event = await context.services.events.get(context.actor, event_id)
     if event is None or event.status not in ("published", "cancelled"):
         # An old link, a deleted draft, or a forged id: say so plainly, change nothing.
-        all_events = InlineKeyboardMarkup([[_b(_("📅 All events"), callbacks.event_list())]])
+        all_events = InlineKeyboardMarkup([[_b(_("📅 All events"), EventListButton())]])
         await show(update, _("😕 This event doesn't exist (any more)."), all_events)
         return
     user = update.effective_user
@@ -161,16 +164,16 @@ async def show_event(update: Update, context: BotContext, event_id: int) -> None
     rows: list[list[InlineKeyboardButton]] = []
     if event.status == "published":
         if mine is None:
-            rows.append([_b(_("✍️ Sign up"), callbacks.event("join", event.id))])
+            rows.append([_b(_("✍️ Sign up"), EventButton("join", event.id))])
         else:
-            rows.append([_b(_("❌ Cancel my sign-up"), callbacks.event("cx", event.id))])
-        extra = [_b(_("🗓 Add to calendar"), callbacks.event("ics", event.id))]
+            rows.append([_b(_("❌ Cancel my sign-up"), EventButton("cx", event.id))])
+        extra = [_b(_("🗓 Add to calendar"), EventButton("ics", event.id))]
         if event.latitude is not None and event.longitude is not None:
-            extra.append(_b(_("🗺 Map"), callbacks.event("map", event.id)))
+            extra.append(_b(_("🗺 Map"), EventButton("map", event.id)))
         rows.append(extra)
     if context.actor.is_staff:
-        rows.append([_b(_("🛠 Manage"), callbacks.event_admin("menu", event.id))])
-    rows.append([_b(_("📅 All events"), callbacks.event_list())])
+        rows.append([_b(_("🛠 Manage"), EventAdminButton("menu", event.id))])
+    rows.append([_b(_("📅 All events"), EventListButton())])
     await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
 
 
@@ -184,33 +187,23 @@ async def my_signups(update: Update, context: BotContext) -> None:
     rows = []
     for event, signup in found:
         blocks.append(event_summary(t, event) + "\n" + signup_status_text(t, signup))
-        rows.append([_b("➡️ " + event_title(t, event), callbacks.event("show", event.id))])
+        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
     if not found:
         blocks.append(_("You are not signed up for any event yet."))
-        rows.append([_b(_("📅 Upcoming events"), callbacks.event_list())])
-    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+        rows.append([_b(_("📅 Upcoming events"), EventListButton())])
+    rows.append([_b(_("🏠 Main menu"), MenuButton("home"))])
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
 # --- signing up --------------------------------------------------------------------------
 
 
-def _ints(args: str | None, count: int) -> list[int] | None:
-    parts = (args or "").split(":")
-    if len(parts) != count:
-        return None
-    try:
-        return [int(part) for part in parts]
-    except ValueError:
-        return None
-
-
 @for_residents
-async def event_button(update: Update, context: BotContext) -> None:
+async def event_button(update: Update, context: BotContext, button: EventButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
-    match = context.matches[0]
-    action, event_id, args = match["action"], int(match["id"]), match["args"]
+    assert query is not None and update.effective_user is not None
+    action, event_id = button.action, button.event_id
+    adults, children, flags = button.party
     t = context.t
     _ = t.gettext
     events = context.services.events
@@ -220,61 +213,40 @@ async def event_button(update: Update, context: BotContext) -> None:
         await show_event(update, context, event_id)
     elif action == "join":
         await query.answer()
-        buttons = [_b(t.format_number(n), callbacks.event("ad", event_id, n)) for n in range(1, 7)]
+        buttons = [_b(t.format_number(n), EventButton("ad", event_id, n)) for n in range(1, 7)]
         await show(
             update,
             _("👥 How many adults are coming, including you?"),
             InlineKeyboardMarkup(
-                [buttons[:3], buttons[3:], [_b(_("↩️ Back"), callbacks.event("show", event_id))]]
+                [buttons[:3], buttons[3:], [_b(_("↩️ Back"), EventButton("show", event_id))]]
             ),
         )
     elif action == "ad":
-        numbers = _ints(args, 1)
-        if numbers is None:
-            await answer_expired(update, t)
-            return
         await query.answer()
-        adults = numbers[0]
         buttons = [
-            _b(t.format_number(n), callbacks.event("ch", event_id, adults, n))
+            _b(t.format_number(n), EventButton("ch", event_id, adults, n))
             for n in range(0, MAX_BUTTON_COUNT + 1)
         ]
         await show(
             update,
             _("🧒 And how many children?"),
             InlineKeyboardMarkup(
-                [buttons[:4], buttons[4:], [_b(_("↩️ Back"), callbacks.event("join", event_id))]]
+                [buttons[:4], buttons[4:], [_b(_("↩️ Back"), EventButton("join", event_id))]]
             ),
         )
     elif action in ("ch", "nd"):
-        numbers = _ints(args, 2 if action == "ch" else 3)
-        if numbers is None:
-            await answer_expired(update, t)
-            return
         await query.answer()
-        adults, children = numbers[0], numbers[1]
-        flags = numbers[2] if action == "nd" else 0
         await _show_needs(update, context, event_id, adults, children, flags)
     elif action in ("ok", "wl"):
-        numbers = _ints(args, 3)
-        if numbers is None:
-            await answer_expired(update, t)
-            return
-        adults, children, flags = numbers
         await sign_up(update, context, event_id, adults, children, flags, waitlist=action == "wl")
     elif action == "note":
-        numbers = _ints(args, 3)
-        if numbers is None:
-            await answer_expired(update, t)
-            return
         await query.answer()
-        adults, children, flags = numbers
         step = {"id": event_id, "adults": adults, "children": children, "flags": flags}
         await context.services.chat_state.expect(user_id, PendingInput(NOTE_FLOW, "note", step))
         await show(
             update,
             _("📝 Write your note, for example about allergies or what you can bring."),
-            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.event("show", event_id))]]),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), EventButton("show", event_id))]]),
         )
     elif action == "cx":
         await query.answer()
@@ -283,14 +255,14 @@ async def event_button(update: Update, context: BotContext) -> None:
             _("Do you really want to cancel your sign-up?"),
             InlineKeyboardMarkup(
                 [
-                    [_b(_("❌ Yes, cancel it"), callbacks.event("cxy", event_id))],
-                    [_b(_("↩️ No, keep it"), callbacks.event("show", event_id))],
+                    [_b(_("❌ Yes, cancel it"), EventButton("cxy", event_id))],
+                    [_b(_("↩️ No, keep it"), EventButton("show", event_id))],
                 ]
             ),
         )
-    elif action == "cxy" or (action == "still" and args in ("yes", "no")):
+    elif action in ("cxy", "still"):
         try:
-            if action == "still" and args == "yes":
+            if button.answer == "yes":
                 await events.answer_still_coming(event_id, user_id, True)
                 await query.answer()
                 await show(update, _("👍 Thank you! See you there."), _back_to(t, event_id))
@@ -388,10 +360,10 @@ async def sign_up(
                 [
                     _b(
                         _("⏳ Join the waiting list"),
-                        callbacks.event("wl", event_id, adults, children, flags),
+                        EventButton("wl", event_id, adults, children, flags),
                     )
                 ],
-                [_b(_("↩️ Back"), callbacks.event("show", event_id))],
+                [_b(_("↩️ Back"), EventButton("show", event_id))],
             ]
         )
         too_few = t.ngettext(
@@ -428,16 +400,17 @@ async def sign_up(
         text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
             code=f"<code>{signup.code}</code>"
         )
+    # The organiser's fill alerts (50, 80, 100 %) were queued in the sign-up's transaction.
     await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
-    for level in result.crossed_levels:
-        await _alert_organiser(context, event_id, level)
 
 
 async def note_input(update: Update, context: BotContext, pending: PendingInput) -> None:
     """The note typed after "Add a note": it completes the sign-up."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    await context.services.chat_state.clear(update.effective_user.id)
+    # Claimed first: the note sent twice signs up once.
+    if await take_step(context, update.effective_user.id, NOTE_FLOW, "note") is None:
+        return
     if not message.text:
         await show(update, context.t.gettext("Please send text or a voice note."))
         return
@@ -456,8 +429,8 @@ async def note_input(update: Update, context: BotContext, pending: PendingInput)
 def _back_to(t: Translator, event_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [_b(t.gettext("📅 Show the event"), callbacks.event("show", event_id))],
-            [_b(t.gettext("📝 My sign-ups"), callbacks.menu("signups"))],
+            [_b(t.gettext("📅 Show the event"), EventButton("show", event_id))],
+            [_b(t.gettext("📝 My sign-ups"), MenuButton("signups"))],
         ]
     )
 
@@ -476,18 +449,14 @@ async def _show_needs(
         [
             _b(
                 ("✅ " if flags & bit else "") + label,
-                callbacks.event("nd", event_id, adults, children, flags ^ bit),
+                EventButton("nd", event_id, adults, children, flags ^ bit),
             )
         ]
         for bit, label in options
     ]
-    rows.append(
-        [_b(_("📝 Add a note"), callbacks.event("note", event_id, adults, children, flags))]
-    )
-    rows.append(
-        [_b(_("✅ Confirm sign-up"), callbacks.event("ok", event_id, adults, children, flags))]
-    )
-    rows.append([_b(_("↩️ Back"), callbacks.event("show", event_id))])
+    rows.append([_b(_("📝 Add a note"), EventButton("note", event_id, adults, children, flags))])
+    rows.append([_b(_("✅ Confirm sign-up"), EventButton("ok", event_id, adults, children, flags))])
+    rows.append([_b(_("↩️ Back"), EventButton("show", event_id))])
     summary = party_text(t, adults, children)
     await show(
         update,
@@ -496,18 +465,3 @@ async def _show_needs(
         ),
         InlineKeyboardMarkup(rows),
     )
-
-
-async def _alert_organiser(context: BotContext, event_id: int, level: int) -> None:
-    """Tell whoever created the event when it is 50, 80 and 100 % full."""
-    event = await context.services.events.get(context.actor, event_id)
-    if event is None:
-        return
-    owner = await context.services.residents.get(event.created_by)
-    t = context.i18n.translator(owner.locale if owner else None)
-    text = t.gettext("📈 {title} is {percent} % full.").format(
-        title=event_title(t, event), percent=t.format_number(level)
-    )
-    # The organiser may have blocked the bot; the alert is a courtesy.
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(event.created_by, text)

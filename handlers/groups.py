@@ -6,24 +6,22 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.buttons import GroupButton, GroupListButton, GroupNewButton, MenuButton
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, group_name
 from bot.services.chat_state import PendingInput
 from bot.services.groups import GroupError, GroupView, InvalidChange, SlotFull
 from bot.services.permissions import NotAllowed
-from handlers import callbacks
 from handlers.broadcast import show_composer
+from handlers.flows import take_step
+from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
 from handlers.newevent import start_new_event
 from handlers.render import answer_expired, escape, for_residents, show
 
 FLOW = "group"
 PAGE_SIZE = 3
-
-
-def _b(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
 
 
 def kind_label(t: Translator, group: GroupView) -> str:
@@ -66,38 +64,37 @@ async def list_groups(
         if version and version.rhythm:
             line += f"\n🗓 {escape(t, version.rhythm)}"
         blocks.append(line)
-        rows.append([_b("➡️ " + group_name(t, group), callbacks.group("show", group.id))])
+        rows.append([_b("➡️ " + group_name(t, group), GroupButton("show", group.id))])
     if not found:
         blocks.append(
             _("You haven't joined a group yet.")
             if topic == "mine"
             else _("There are no groups here yet.")
         )
-    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.group_list(at, topic))
+    rows += paging_row(offset, total, PAGE_SIZE, lambda at: GroupListButton(at, topic))
     if topic != "mine":
-        rows.append([_b(_("🤝 My groups"), callbacks.group_list(0, "mine"))])
+        rows.append([_b(_("🤝 My groups"), GroupListButton(0, "mine"))])
         rows.extend(
             [
                 _b(
                     ("✅ " if key == topic else "") + topic_label(t, key),
-                    callbacks.group_list(0, key),
+                    GroupListButton(0, key),
                 )
             ]
             for key in context.settings.topics
         )
     else:
-        rows.append([_b(_("🤝 All projects and groups"), callbacks.group_list())])
-    rows.append([_b(_("🏠 Main menu"), callbacks.menu("home"))])
+        rows.append([_b(_("🤝 All projects and groups"), GroupListButton())])
+    rows.append([_b(_("🏠 Main menu"), MenuButton("home"))])
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
 @for_residents
-async def list_button(update: Update, context: BotContext) -> None:
+async def list_button(update: Update, context: BotContext, button: GroupListButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
     await query.answer()
-    match = context.matches[0]
-    await list_groups(update, context, int(match["offset"]), match["topic"])
+    await list_groups(update, context, button.offset, button.scope)
 
 
 async def show_group(update: Update, context: BotContext, group_id: int) -> None:
@@ -111,7 +108,7 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
         await show(
             update,
             _("😕 This group doesn't exist (any more)."),
-            InlineKeyboardMarkup([[_b(_("🤝 All projects and groups"), callbacks.group_list())]]),
+            InlineKeyboardMarkup([[_b(_("🤝 All projects and groups"), GroupListButton())]]),
         )
         return
     version = group.version_for(t.locale)
@@ -142,51 +139,50 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
                         [
                             _b(
                                 "✅ " + label + " · " + _("give up"),
-                                callbacks.group("unslot", group.id, slot.id),
+                                GroupButton("unslot", group.id, slot.id),
                             )
                         ]
                     )
                 elif slot.filled < slot.capacity:
-                    rows.append([_b("🙋 " + label, callbacks.group("slot", group.id, slot.id))])
+                    rows.append([_b("🙋 " + label, GroupButton("slot", group.id, slot.id))])
     meetings = await service.next_meetings(group.id)
     if meetings:
         parts.append(_("📅 <b>Next meetings</b>"))
         parts.extend(event_summary(t, event) for event in meetings)
     if group.status == "open":
         rows.append(
-            [_b(_("👋 Leave"), callbacks.group("leave", group.id))]
+            [_b(_("👋 Leave"), GroupButton("leave", group.id))]
             if member
-            else [_b(_("🤝 Join"), callbacks.group("join", group.id))]
+            else [_b(_("🤝 Join"), GroupButton("join", group.id))]
         )
     if await service.may_lead(context.actor, group.id):
         rows.append(
             [
-                _b(_("👥 Members"), callbacks.group("members", group.id)),
-                _b(_("📣 Message members"), callbacks.group("msg", group.id)),
+                _b(_("👥 Members"), GroupButton("members", group.id)),
+                _b(_("📣 Message members"), GroupButton("msg", group.id)),
             ]
         )
         if group.slots:
-            rows.append([_b(_("📣 Message the helpers"), callbacks.group("msgh", group.id))])
+            rows.append([_b(_("📣 Message the helpers"), GroupButton("msgh", group.id))])
         if group.status == "open":
-            rows.append([_b(_("📅 Plan a meeting"), callbacks.group("meet", group.id))])
+            rows.append([_b(_("📅 Plan a meeting"), GroupButton("meet", group.id))])
             rows.append(
                 [
-                    _b(_("➕ Add a help slot"), callbacks.group("addslot", group.id)),
-                    _b(_("🏁 Close with an outcome"), callbacks.group("close", group.id)),
+                    _b(_("➕ Add a help slot"), GroupButton("addslot", group.id)),
+                    _b(_("🏁 Close with an outcome"), GroupButton("close", group.id)),
                 ]
             )
-    rows.append([_b(_("🤝 All projects and groups"), callbacks.group_list())])
+    rows.append([_b(_("🤝 All projects and groups"), GroupListButton())])
     await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
 
 
 @for_residents
-async def group_button(update: Update, context: BotContext) -> None:
+async def group_button(update: Update, context: BotContext, button: GroupButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    match = context.matches[0]
-    action, group_id, arg = match["action"], int(match["id"]), match["arg"]
+    action, group_id, slot_id = button.action, button.group_id, button.slot_id
     service = context.services.groups
     user_id = update.effective_user.id
     group = await service.get(group_id)
@@ -205,17 +201,12 @@ async def group_button(update: Update, context: BotContext) -> None:
             await query.answer(
                 _("👋 You have left. You will get no more messages from this group.")
             )
-        elif (
-            action in ("slot", "unslot")
-            and arg is not None
-            and arg.isdigit()
-            and any(s.id == int(arg) for s in group.slots)
-        ):
+        elif slot_id is not None and any(s.id == slot_id for s in group.slots):
             if action == "slot":
-                await service.take_slot(int(arg), user_id)
+                await service.take_slot(slot_id, user_id)
                 await query.answer(_("🙋 Thank you for helping!"))
             else:
-                await service.release_slot(int(arg), user_id)
+                await service.release_slot(slot_id, user_id)
                 await query.answer(_("Saved"))
         elif action in ("members", "msg", "msgh", "close", "addslot", "meet"):
             if not leads:
@@ -259,7 +250,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
         await show(
             update,
             "\n".join(lines),
-            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), GroupButton("show", group.id))]]),
         )
     elif action in ("msg", "msgh"):
         # The broadcast composer, with this group's members (or helpers) as the audience.
@@ -277,7 +268,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
         await show(
             update,
             _("🏁 What came out of it? Write a few sentences for the members."),
-            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), GroupButton("show", group.id))]]),
         )
     elif action == "addslot":
         await context.services.chat_state.expect(
@@ -286,7 +277,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
         await show(
             update,
             _("➕ What help is needed? For example: water the plants."),
-            InlineKeyboardMarkup([[_b(_("↩️ Back"), callbacks.group("show", group.id))]]),
+            InlineKeyboardMarkup([[_b(_("↩️ Back"), GroupButton("show", group.id))]]),
         )
 
 
@@ -305,16 +296,16 @@ async def newgroup_command(update: Update, context: BotContext) -> None:
         _("🤝 What would you like to start?"),
         InlineKeyboardMarkup(
             [
-                [_b(_("🌱 Project"), callbacks.group_new("kind", "project"))],
-                [_b(_("👥 Working group"), callbacks.group_new("kind", "group"))],
+                [_b(_("🌱 Project"), GroupNewButton("kind", kind="project"))],
+                [_b(_("👥 Working group"), GroupNewButton("kind", kind="group"))],
             ]
         ),
     )
 
 
-async def new_button(update: Update, context: BotContext) -> None:
+async def new_button(update: Update, context: BotContext, button: GroupNewButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
     user_id = update.effective_user.id
@@ -324,35 +315,39 @@ async def new_button(update: Update, context: BotContext) -> None:
             _("🤝 Only coordinators can create projects and groups."), show_alert=True
         )
         return
-    match = context.matches[0]
-    step, value = match["step"], match["value"]
+    step, topic = button.step, button.topic
     state = context.services.chat_state
-    pending = await state.get(user_id)
-    data = dict(pending.data) if pending and pending.flow == FLOW else {}
-    await query.answer()
-    if step == "kind" and value in ("project", "group"):
-        await state.expect(user_id, PendingInput(FLOW, "name", {"kind": value}))
+    if step == "kind":
+        await query.answer()
+        await state.expect(user_id, PendingInput(FLOW, "name", {"kind": button.kind}))
         await show(update, _("✏️ What is it called?"))
-    elif (
-        step == "topic" and "name" in data and (value in context.settings.topics or value == "none")
-    ):
-        data["topic"] = None if value == "none" else value
+        return
+    # The later buttons belong to one step of the open flow: claimed, they act once.
+    wanted = {
+        "topic": "topic" if topic is None or topic in context.settings.topics else None,
+        "skip": "rhythm",
+    }.get(step)
+    claimed = await take_step(context, user_id, FLOW, wanted) if wanted else None
+    if claimed is None or "name" not in claimed.data:
+        await answer_expired(update, t)
+        return
+    await query.answer()
+    data = dict(claimed.data)
+    if step == "topic":
+        data["topic"] = topic
         await state.expect(user_id, PendingInput(FLOW, "rhythm", data))
         await show(
             update,
             _("🗓 When do you meet? For example: every Tuesday at 17:00."),
-            InlineKeyboardMarkup([[_b(_("⏭ Skip"), callbacks.group_new("skip", "rhythm"))]]),
+            InlineKeyboardMarkup([[_b(_("⏭ Skip"), GroupNewButton("skip"))]]),
         )
-    elif step == "skip" and value == "rhythm" and "name" in data:
-        await _create(update, context, data)
     else:
-        await answer_expired(update, t)
+        await _create(update, context, data)
 
 
 async def _create(update: Update, context: BotContext, data: dict[str, object]) -> None:
     user = update.effective_user
     assert user is not None
-    await context.services.chat_state.clear(user.id)
     try:
         group = await context.services.groups.create(
             context.actor,
@@ -392,13 +387,16 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
         elif pending.step == "description":
             data["description"] = text
             rows = [
-                [_b(topic_label(t, key), callbacks.group_new("topic", key))]
+                [_b(topic_label(t, key), GroupNewButton("topic", topic=key))]
                 for key in context.settings.topics
             ]
-            rows.append([_b(_("⏭ Skip"), callbacks.group_new("topic", "none"))])
+            rows.append([_b(_("⏭ Skip"), GroupNewButton("topic"))])
             await state.expect(user.id, PendingInput(FLOW, "topic", data))
             await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
         elif pending.step == "rhythm":
+            # Claimed first: the same text sent twice, or with "Skip", creates one group.
+            if await take_step(context, user.id, FLOW, "rhythm") is None:
+                return
             data["rhythm"] = text
             await _create(update, context, data)
         elif pending.step in ("outcome", "slot_label", "slot_capacity"):

@@ -7,11 +7,21 @@ from __future__ import annotations
 import contextlib
 import html
 from dataclasses import replace
-from typing import Any
+from typing import Any, get_args
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.buttons import (
+    IdeaBoardButton,
+    IdeaButton,
+    IdeaModerationButton,
+    IdeaOrder,
+    IdeaStatusChoice,
+    IdeaSupportButton,
+    IdeaVoiceButton,
+    MenuButton,
+)
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import IDEA_REASON_LABELS, idea_excerpt, idea_status
@@ -26,24 +36,21 @@ from bot.services.ideas import (
     InvalidChange,
     TooManyIdeas,
 )
-from handlers import callbacks
 from handlers.broadcast import show_composer
+from handlers.flows import take_step
 from handlers.groups import show_group
+from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, for_residents, show
 
 FLOW = "idea"
 MODERATION_FLOW = "idea_admin"
-STATUS_BUTTONS = ("under_review", "planned", "in_progress", "done")
+STATUS_BUTTONS: tuple[IdeaStatusChoice, ...] = get_args(IdeaStatusChoice)
 PAGE_SIZE = 3
 
 
-def _b(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
-
-
 def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
-    return [_b(t.gettext("✖️ Cancel"), callbacks.idea("cancel"))]
+    return [_b(t.gettext("✖️ Cancel"), IdeaButton("cancel"))]
 
 
 def _limit_text(t: Translator, error: IdeaError) -> str:
@@ -72,9 +79,9 @@ async def ideas_home(update: Update, context: BotContext) -> None:
         ),
         InlineKeyboardMarkup(
             [
-                [_b(_("✍️ Share an idea"), callbacks.idea("new"))],
-                [_b(_("📋 Idea board"), callbacks.idea_board())],
-                [_b(_("🏠 Main menu"), callbacks.menu("home"))],
+                [_b(_("✍️ Share an idea"), IdeaButton("new"))],
+                [_b(_("📋 Idea board"), IdeaBoardButton())],
+                [_b(_("🏠 Main menu"), MenuButton("home"))],
             ]
         ),
     )
@@ -84,16 +91,16 @@ async def board(
     update: Update,
     context: BotContext,
     offset: int = 0,
-    order: str = "supported",
-    topic: str = "all",
+    order: IdeaOrder = "supported",
+    topic: str | None = None,
 ) -> None:
     t = context.t
     _ = t.gettext
-    if topic != "all" and topic not in context.settings.topics:
+    if topic is not None and topic not in context.settings.topics:
         await answer_expired(update, t)
         return
     ideas, total = await context.services.ideas.board(
-        topic=None if topic == "all" else topic, order=order, offset=offset, limit=PAGE_SIZE
+        topic=topic, order=order, offset=offset, limit=PAGE_SIZE
     )
     blocks = [_("📋 <b>Idea board</b>")]
     rows: list[list[InlineKeyboardButton]] = []
@@ -106,19 +113,19 @@ async def board(
         about = f"{language_name(idea.locale)} · {idea_status(t, idea)} · {count}"
         blocks.append(f"{idea_excerpt(t, idea)}\n{about}")
         label = _("💚 You support this") if supporting else _("👍 Support")
-        buttons = [_b(f"{label} ({t.format_number(idea.supporters)})", f"ids:{idea.id}")]
+        buttons = [_b(f"{label} ({t.format_number(idea.supporters)})", IdeaSupportButton(idea.id))]
         if idea.voice_file_id:
-            buttons.append(_b(_("▶️ Listen"), f"idv:{idea.id}"))
+            buttons.append(_b(_("▶️ Listen"), IdeaVoiceButton(idea.id)))
         rows.append(buttons)
     if not ideas:
         blocks.append(_("No ideas here yet. Be the first to share one!"))
-    rows += paging_row(offset, total, PAGE_SIZE, lambda at: callbacks.idea_board(at, order, topic))
-    other = "newest" if order == "supported" else "supported"
+    rows += paging_row(offset, total, PAGE_SIZE, lambda at: IdeaBoardButton(at, order, topic))
+    other: IdeaOrder = "newest" if order == "supported" else "supported"
     rows.append(
         [
             _b(
                 _("🆕 Newest first") if other == "newest" else _("👍 Most supported first"),
-                callbacks.idea_board(0, other, topic),
+                IdeaBoardButton(0, other, topic),
             )
         ]
     )
@@ -126,49 +133,50 @@ async def board(
         [
             _b(
                 ("✅ " if key == topic else "") + topic_label(t, key),
-                callbacks.idea_board(0, order, key),
+                IdeaBoardButton(0, order, key),
             )
         ]
         for key in context.settings.topics
     )
     rows.append(
         [
-            _b(_("✍️ Share an idea"), callbacks.idea("new")),
-            _b(_("🏠 Main menu"), callbacks.menu("home")),
+            _b(_("✍️ Share an idea"), IdeaButton("new")),
+            _b(_("🏠 Main menu"), MenuButton("home")),
         ]
     )
     await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
 
 
 @for_residents
-async def board_button(update: Update, context: BotContext) -> None:
+async def board_button(update: Update, context: BotContext, button: IdeaBoardButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches
+    assert query is not None
     await query.answer()
-    match = context.matches[0]
-    await board(update, context, int(match["offset"]), match["order"], match["topic"])
+    await board(update, context, button.offset, button.order, button.topic)
 
 
 @for_residents
-async def support_button(update: Update, context: BotContext) -> None:
+async def listen_button(update: Update, context: BotContext, button: IdeaVoiceButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None
+    idea = await context.services.ideas.get(context.actor, button.idea_id)
+    if idea is None or not idea.published or not idea.voice_file_id:
+        await answer_expired(update, context.t)
+        return
+    await query.answer()
+    assert update.effective_chat is not None
+    await update.effective_chat.send_voice(idea.voice_file_id)
+
+
+@for_residents
+async def support_button(update: Update, context: BotContext, button: IdeaSupportButton) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    match = context.matches[0]
-    idea_id = int(match["id"])
     ideas = context.services.ideas
-    if match["action"] == "v":
-        idea = await ideas.get(context.actor, idea_id)
-        if idea is None or not idea.published or not idea.voice_file_id:
-            await answer_expired(update, t)
-            return
-        await query.answer()
-        assert update.effective_chat is not None
-        await update.effective_chat.send_voice(idea.voice_file_id)
-        return
     try:
-        supporting, _count = await ideas.toggle_support(idea_id, update.effective_user.id)
+        supporting, _count = await ideas.toggle_support(button.idea_id, update.effective_user.id)
     except InvalidChange:
         await query.answer(
             _("You can't support your own idea, but thank you for sharing it!"), show_alert=True
@@ -187,17 +195,14 @@ async def support_button(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def idea_button(update: Update, context: BotContext) -> None:
+async def idea_button(update: Update, context: BotContext, button: IdeaButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    match = context.matches[0]
-    step, value = match["step"], match["value"]
+    step = button.step
     user_id = update.effective_user.id
     state = context.services.chat_state
-    pending = await state.get(user_id)
-    data: dict[str, Any] = dict(pending.data) if pending and pending.flow == FLOW else {}
     if step == "board":
         await query.answer()
         await board(update, context)
@@ -224,25 +229,26 @@ async def idea_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await show(update, _("✖️ Cancelled. Nothing was saved."))
         return
-    if not data:  # an old button from a finished or cancelled idea
+    # Each button belongs to one step: claiming it makes a double tap, or a button from a
+    # finished idea, act at most once.
+    valid = step != "topic" or button.topic is None or button.topic in context.settings.topics
+    wanted = {"topic": "topic", "place": "place", "anon": "anon", "send": "confirm"}.get(step)
+    claimed = await take_step(context, user_id, FLOW, wanted) if valid and wanted else None
+    if claimed is None:  # an old button from a finished, cancelled or expired idea
         await answer_expired(update, t)
         return
     await query.answer()
+    data = dict(claimed.data)
     if step == "topic":
-        if value != "none" and value not in context.settings.topics:
-            await answer_expired(update, t)
-            return
-        data["topic"] = None if value == "none" else value
+        data["topic"] = button.topic
         await _ask_place(update, context, data)
-    elif step == "place" and value == "skip":
+    elif step == "place":
         await _ask_anonymous(update, context, data)
-    elif step == "anon" and value in ("0", "1"):
-        data["anonymous"] = value == "1"
+    elif step == "anon":
+        data["anonymous"] = bool(button.anonymous)
         await _summary(update, context, data)
-    elif step == "send":
-        await _submit(update, context, data)
     else:
-        await answer_expired(update, t)
+        await _submit(update, context, data)
 
 
 async def _ask_place(update: Update, context: BotContext, data: dict[str, Any]) -> None:
@@ -254,9 +260,7 @@ async def _ask_place(update: Update, context: BotContext, data: dict[str, Any]) 
     await show(
         update,
         _("📍 Where is it about? Send a location, type a place, or skip."),
-        InlineKeyboardMarkup(
-            [[_b(_("⏭ Skip"), callbacks.idea("place", "skip"))], _cancel_row(context.t)]
-        ),
+        InlineKeyboardMarkup([[_b(_("⏭ Skip"), IdeaButton("place"))], _cancel_row(context.t)]),
     )
 
 
@@ -271,8 +275,8 @@ async def _ask_anonymous(update: Update, context: BotContext, data: dict[str, An
         _("👤 May the neighbourhood office see that the idea is from you?"),
         InlineKeyboardMarkup(
             [
-                [_b(_("👤 Yes, with my name"), callbacks.idea("anon", 0))],
-                [_b(_("🕶 No, anonymously"), callbacks.idea("anon", 1))],
+                [_b(_("👤 Yes, with my name"), IdeaButton("anon", anonymous=False))],
+                [_b(_("🕶 No, anonymously"), IdeaButton("anon", anonymous=True))],
                 _cancel_row(context.t),
             ]
         ),
@@ -300,7 +304,7 @@ async def _summary(update: Update, context: BotContext, data: dict[str, Any]) ->
     elif data.get("latitude") is not None:
         lines.append(_("Place: {place}").format(place=t.isolate("📍")))
     lines.append(_("Sent anonymously") if data.get("anonymous") else _("Sent with your name"))
-    rows = [[_b(_("✅ Send the idea"), callbacks.idea("send"))], _cancel_row(t)]
+    rows = [[_b(_("✅ Send the idea"), IdeaButton("send"))], _cancel_row(t)]
     similar = await context.services.ideas.similar(data["text"]) if data.get("text") else []
     if similar:
         lines.append("")
@@ -312,7 +316,7 @@ async def _summary(update: Update, context: BotContext, data: dict[str, Any]) ->
                 [
                     _b(
                         _("👍 Support this one") + f" ({t.format_number(idea.supporters)})",
-                        f"ids:{idea.id}",
+                        IdeaSupportButton(idea.id),
                     )
                 ],
             )
@@ -341,18 +345,16 @@ async def _submit(update: Update, context: BotContext, data: dict[str, Any]) -> 
             longitude=data.get("longitude"),
             anonymous=bool(data.get("anonymous")),
         )
-    except IdeaError as error:
-        await context.services.chat_state.clear(user.id)
+    except IdeaError as error:  # the flow's step was claimed: it is over either way
         await show(update, _limit_text(t, error))
         return
-    await context.services.chat_state.clear(user.id)
     await show(
         update,
         _(
             "🙏 Thank you! Your idea has reached the neighbourhood office. "
             "We will tell you what becomes of it."
         ),
-        InlineKeyboardMarkup([[_b(_("🏠 Main menu"), callbacks.menu("home"))]]),
+        InlineKeyboardMarkup([[_b(_("🏠 Main menu"), MenuButton("home"))]]),
     )
     await notify_coordinators(context, idea, user.first_name if not idea.anonymous else None)
 
@@ -387,10 +389,10 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             return
         await context.services.chat_state.expect(user.id, PendingInput(FLOW, "topic", data))
         rows = [
-            [_b(topic_label(t, key), callbacks.idea("topic", key))]
+            [_b(topic_label(t, key), IdeaButton("topic", topic=key))]
             for key in context.settings.topics
         ]
-        rows.append([_b(_("⏭ Skip"), callbacks.idea("topic", "none"))])
+        rows.append([_b(_("⏭ Skip"), IdeaButton("topic"))])
         rows.append(_cancel_row(t))
         await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
     elif pending.step == "place":
@@ -433,32 +435,30 @@ def moderation_keyboard(t: Translator, idea: IdeaView) -> InlineKeyboardMarkup:
     status_rows = [
         _b(
             idea_status(t, _with_status(idea, status)),
-            callbacks.idea_moderation("st", idea.id, status),
+            IdeaModerationButton("st", idea.id, status),
         )
         for status in STATUS_BUTTONS
     ]
     rows = []
     if not idea.published:
-        rows.append(
-            [_b(_("📢 Publish on the idea board"), callbacks.idea_moderation("pub", idea.id))]
-        )
+        rows.append([_b(_("📢 Publish on the idea board"), IdeaModerationButton("pub", idea.id))])
     rows += [status_rows[:2], status_rows[2:]]
     rows.append(
         [
             _b(
                 idea_status(t, _with_status(idea, "not_possible")),
-                callbacks.idea_moderation("why", idea.id, "not_possible"),
+                IdeaModerationButton("why", idea.id, "not_possible"),
             ),
             _b(
                 idea_status(t, _with_status(idea, "rejected")),
-                callbacks.idea_moderation("why", idea.id, "rejected"),
+                IdeaModerationButton("why", idea.id, "rejected"),
             ),
         ]
     )
-    rows.append([_b(_("🔗 Join with another idea"), callbacks.idea_moderation("merge", idea.id))])
+    rows.append([_b(_("🔗 Join with another idea"), IdeaModerationButton("merge", idea.id))])
     if idea.published:
-        rows.append([_b(_("📣 Message its supporters"), callbacks.idea_moderation("msg", idea.id))])
-    rows.append([_b(_("🌱 Make it a project"), callbacks.idea_moderation("proj", idea.id))])
+        rows.append([_b(_("📣 Message its supporters"), IdeaModerationButton("msg", idea.id))])
+    rows.append([_b(_("🌱 Make it a project"), IdeaModerationButton("proj", idea.id))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -531,29 +531,30 @@ async def ideas_command(update: Update, context: BotContext) -> None:
         )
 
 
-async def moderation_button(update: Update, context: BotContext) -> None:
+async def moderation_button(
+    update: Update, context: BotContext, button: IdeaModerationButton
+) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
     if not context.actor.is_staff:
         await query.answer(_("💡 Only coordinators can do this."), show_alert=True)
         return
-    match = context.matches[0]
-    action, idea_id, arg = match["action"], int(match["id"]), match["arg"]
+    action, idea_id, status = button.action, button.idea_id, button.status
     ideas = context.services.ideas
     try:
         if action == "pub":
             idea = await ideas.publish(context.actor, idea_id)
-        elif action == "st" and arg in STATUS_BUTTONS:
-            idea = await ideas.set_status(context.actor, idea_id, IdeaStatus(arg))
-        elif action == "why" and arg in ("not_possible", "rejected"):
+        elif action == "st" and status is not None:
+            idea = await ideas.set_status(context.actor, idea_id, IdeaStatus(status))
+        elif action == "why" and status is not None:
             await query.answer()
             rows = [
                 [
                     _b(
                         _(IDEA_REASON_LABELS[reason]),
-                        callbacks.idea_moderation("rs", idea_id, f"{arg[:3]}_{reason}"),
+                        IdeaModerationButton("rs", idea_id, status, reason),
                     )
                 ]
                 for reason in REJECT_REASONS
@@ -562,13 +563,10 @@ async def moderation_button(update: Update, context: BotContext) -> None:
                 update, _("Why? The author is told in their language."), InlineKeyboardMarkup(rows)
             )
             return
-        elif action == "rs" and arg:
-            status_key, _sep, reason = arg.partition("_")
-            status = {"not": IdeaStatus.NOT_POSSIBLE, "rej": IdeaStatus.REJECTED}.get(status_key)
-            if status is None or reason not in REJECT_REASONS:
-                await answer_expired(update, t)
-                return
-            idea = await ideas.set_status(context.actor, idea_id, status, reason=reason)
+        elif action == "rs" and status is not None:
+            idea = await ideas.set_status(
+                context.actor, idea_id, IdeaStatus(status), reason=button.reason
+            )
         elif action == "msg":
             # The broadcast composer, with this idea's supporters as the audience.
             draft = await context.services.broadcasts.create_draft(

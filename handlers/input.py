@@ -9,6 +9,8 @@ from telegram import Update
 from bot.context import BotContext
 from bot.services.chat_state import PendingInput
 from handlers import broadcast, events, fallback, groups, ideas, newevent
+from handlers.flows import waits_for_a_tap
+from handlers.render import show
 
 InputHandler = Callable[[Update, BotContext, PendingInput], Awaitable[None]]
 
@@ -25,7 +27,14 @@ FLOWS: dict[str, InputHandler] = {
 
 async def route_message(update: Update, context: BotContext) -> None:
     user = update.effective_user
+    _ = context.t.gettext
+    if context.flow_expired and context.resident is not None:
+        await show(update, _("⌛ That was a while ago, so let's start again: /menu"))
+        return
     pending = await context.services.chat_state.get(user.id) if user else None
+    if pending is not None and waits_for_a_tap(pending):
+        await show(update, _("Please use the buttons above, or send /cancel."))
+        return
     if pending is not None and pending.flow in FLOWS:
         await FLOWS[pending.flow](update, context, pending)
         return

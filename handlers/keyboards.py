@@ -1,4 +1,4 @@
-"""Inline keyboards. Labels are translated here; callback data comes from ``callbacks``."""
+"""Inline keyboards. Labels are translated here; callback data is a ``bot.buttons`` record."""
 
 from __future__ import annotations
 
@@ -6,9 +6,24 @@ from collections.abc import Callable, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.buttons import (
+    Button,
+    ConsentButton,
+    DigestButton,
+    LanguageButton,
+    MenuButton,
+    PrivacyButton,
+    QuietButton,
+    SettingsButton,
+    TopicButton,
+    TopicsDoneButton,
+)
 from bot.i18n import Translator, language_name
 from bot.topics import TOPIC_LABELS
-from handlers import callbacks
+
+
+def button(text: str, data: Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.pack())
 
 
 def _rows(
@@ -23,10 +38,7 @@ def language_picker(
     """Every language named in itself; the one Telegram suggests comes first, on its own row."""
     ordered = [suggested] if suggested is not None and suggested in locales else []
     ordered += [locale for locale in locales if locale != suggested]
-    buttons = [
-        InlineKeyboardButton(language_name(locale), callback_data=callbacks.language(locale, link))
-        for locale in ordered
-    ]
+    buttons = [button(language_name(locale), LanguageButton(locale, link)) for locale in ordered]
     if ordered and ordered[0] == suggested:
         return InlineKeyboardMarkup([[buttons[0]], *_rows(buttons[1:], 3)])
     return InlineKeyboardMarkup(_rows(buttons, 3))
@@ -36,16 +48,8 @@ def consent(t: Translator, link: str | None = None) -> InlineKeyboardMarkup:
     _ = t.gettext
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    _("✅ Yes, I agree"), callback_data=callbacks.consent("yes", t.locale, link)
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    _("No, thanks"), callback_data=callbacks.consent("no", t.locale, link)
-                )
-            ],
+            [button(_("✅ Yes, I agree"), ConsentButton("yes", t.locale, link))],
+            [button(_("No, thanks"), ConsentButton("no", t.locale, link))],
         ]
     )
 
@@ -58,63 +62,54 @@ def topic_label(t: Translator, key: str) -> str:
 def topics(t: Translator, offered: Iterable[str], chosen: frozenset[str]) -> InlineKeyboardMarkup:
     _ = t.gettext
     rows = [
-        [
-            InlineKeyboardButton(
-                ("✅ " if key in chosen else "") + topic_label(t, key),
-                callback_data=callbacks.topic(key),
-            )
-        ]
+        [button(("✅ " if key in chosen else "") + topic_label(t, key), TopicButton(key))]
         for key in offered
     ]
-    rows.append([InlineKeyboardButton(_("✔️ Done"), callback_data=callbacks.TOPICS_DONE_DATA)])
+    rows.append([button(_("✔️ Done"), TopicsDoneButton())])
     return InlineKeyboardMarkup(rows)
 
 
 def main_menu(t: Translator) -> InlineKeyboardMarkup:
     _ = t.gettext
-    button = InlineKeyboardButton
     return InlineKeyboardMarkup(
         [
-            [button(_("📅 Events"), callback_data=callbacks.menu("events"))],
-            [button(_("🤝 Projects and groups"), callback_data=callbacks.menu("projects"))],
-            [button(_("💡 Share an idea"), callback_data=callbacks.menu("idea"))],
+            [button(_("📅 Events"), MenuButton("events"))],
+            [button(_("🤝 Projects and groups"), MenuButton("projects"))],
+            [button(_("💡 Share an idea"), MenuButton("idea"))],
             [
-                button(_("📝 My sign-ups"), callback_data=callbacks.menu("signups")),
-                button(_("⚙️ Settings"), callback_data=callbacks.settings("open")),
+                button(_("📝 My sign-ups"), MenuButton("signups")),
+                button(_("⚙️ Settings"), SettingsButton("open")),
             ],
         ]
     )
 
 
 def back_to_menu(t: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("🏠 Main menu"), callback_data=callbacks.menu("home"))]]
-    )
+    return InlineKeyboardMarkup([[button(t.gettext("🏠 Main menu"), MenuButton("home"))]])
 
 
 def settings(t: Translator, broadcast_opt_in: bool, digest_opt_in: bool) -> InlineKeyboardMarkup:
     _ = t.gettext
-    button = InlineKeyboardButton
     news = (
-        button(_("🔕 Turn news off"), callback_data=callbacks.settings("news_off"))
+        button(_("🔕 Turn news off"), SettingsButton("news_off"))
         if broadcast_opt_in
-        else button(_("🔔 Turn news on"), callback_data=callbacks.settings("news_on"))
+        else button(_("🔔 Turn news on"), SettingsButton("news_on"))
     )
     return InlineKeyboardMarkup(
         [
             [
-                button(_("🌐 Language"), callback_data=callbacks.settings("language")),
-                button(_("🏷 Topics"), callback_data=callbacks.settings("topics")),
+                button(_("🌐 Language"), SettingsButton("language")),
+                button(_("🏷 Topics"), SettingsButton("topics")),
             ],
             [news],
             [
-                button(_("🌙 Quiet hours"), callback_data=callbacks.settings("quiet")),
-                button(_("🗓 Weekly overview: on"), callback_data=callbacks.digest("off"))
+                button(_("🌙 Quiet hours"), SettingsButton("quiet")),
+                button(_("🗓 Weekly overview: on"), DigestButton("off"))
                 if digest_opt_in
-                else button(_("🗓 Weekly overview: off"), callback_data=callbacks.digest("on")),
+                else button(_("🗓 Weekly overview: off"), DigestButton("on")),
             ],
-            [button(_("🔒 Privacy"), callback_data=callbacks.settings("privacy"))],
-            [button(_("🏠 Main menu"), callback_data=callbacks.menu("home"))],
+            [button(_("🔒 Privacy"), SettingsButton("privacy"))],
+            [button(_("🏠 Main menu"), MenuButton("home"))],
         ]
     )
 
@@ -123,8 +118,8 @@ def privacy(t: Translator) -> InlineKeyboardMarkup:
     _ = t.gettext
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(_("🗑 Delete my data"), callback_data=callbacks.privacy("ask"))],
-            [InlineKeyboardButton(_("🏠 Main menu"), callback_data=callbacks.menu("home"))],
+            [button(_("🗑 Delete my data"), PrivacyButton("ask"))],
+            [button(_("🏠 Main menu"), MenuButton("home"))],
         ]
     )
 
@@ -133,12 +128,8 @@ def confirm_delete(t: Translator) -> InlineKeyboardMarkup:
     _ = t.gettext
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    _("🗑 Yes, delete everything"), callback_data=callbacks.privacy("delete")
-                )
-            ],
-            [InlineKeyboardButton(_("↩️ No, keep it"), callback_data=callbacks.privacy("keep"))],
+            [button(_("🗑 Yes, delete everything"), PrivacyButton("delete"))],
+            [button(_("↩️ No, keep it"), PrivacyButton("keep"))],
         ]
     )
 
@@ -153,33 +144,20 @@ def quiet_hours(t: Translator, current: tuple[int, int]) -> InlineKeyboardMarkup
     for start, end in QUIET_HOUR_CHOICES:
         label = f"{t.isolate(f'{start:02d}:00–{end:02d}:00')}"
         chosen = (start * 60, end * 60) == current
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    ("✅ " if chosen else "") + label,
-                    callback_data=callbacks.quiet(f"{start}-{end}"),
-                )
-            ]
-        )
+        rows.append([button(("✅ " if chosen else "") + label, QuietButton((start, end)))])
     off = current[0] == current[1]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                ("✅ " if off else "") + _("No quiet hours"), callback_data=callbacks.quiet("off")
-            )
-        ]
-    )
-    rows.append([InlineKeyboardButton(_("↩️ Back"), callback_data=callbacks.settings("open"))])
+    rows.append([button(("✅ " if off else "") + _("No quiet hours"), QuietButton(None))])
+    rows.append([button(_("↩️ Back"), SettingsButton("open"))])
     return InlineKeyboardMarkup(rows)
 
 
 def paging_row(
-    offset: int, total: int, page_size: int, data_for: Callable[[int], str]
+    offset: int, total: int, page_size: int, data_for: Callable[[int], Button]
 ) -> list[list[InlineKeyboardButton]]:
     """◀️ / ▶️ for a list shown a page at a time; no row when everything fits on one page."""
     row = []
     if offset > 0:
-        row.append(InlineKeyboardButton("◀️", callback_data=data_for(max(0, offset - page_size))))
+        row.append(button("◀️", data_for(max(0, offset - page_size))))
     if offset + page_size < total:
-        row.append(InlineKeyboardButton("▶️", callback_data=data_for(offset + page_size)))
+        row.append(button("▶️", data_for(offset + page_size)))
     return [row] if row else []

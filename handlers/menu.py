@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.buttons import MenuButton
 from bot.context import BotContext
 from handlers import events, groups, ideas, keyboards
 from handlers.render import for_residents, not_started, show
@@ -63,10 +64,10 @@ async def groups_command(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def menu_entry(update: Update, context: BotContext) -> None:
+async def menu_entry(update: Update, context: BotContext, button: MenuButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches
-    entry = context.matches[0].group("entry")
+    assert query is not None
+    entry = button.entry
     await query.answer()
     if entry == "home":
         await show_menu(update, context)

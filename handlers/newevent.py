@@ -9,29 +9,28 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
+from bot.buttons import EventAdminButton, EventComposerButton, SkippableStep
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title
 from bot.services.chat_state import PendingInput
 from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
-from handlers import callbacks
 from handlers.broadcast import show_composer
 from handlers.events import party_text
+from handlers.flows import take_step
+from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, show
 
 FLOW = "event"
 CAPACITY_CHOICES = (0, 10, 20, 30, 50, 100)
 DATE_EXAMPLE = "28.11.2026 15:00"
-
-
-def _b(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
 
 
 def _may_propose(context: BotContext) -> tuple[bool, bool]:
@@ -53,10 +52,9 @@ async def _ask(
     assert user is not None
     await context.services.chat_state.expect(user.id, PendingInput(FLOW, step, {"id": event_id}))
     rows = list(extra or [])
-    if skip:
-        rows.append(
-            [_b(context.t.gettext("⏭ Skip"), callbacks.event_composer("skip", event_id, step))]
-        )
+    if skip:  # pack() refuses a step that has no "Skip"
+        skipped = EventComposerButton("skip", event_id, step=cast(SkippableStep, step))
+        rows.append([_b(context.t.gettext("⏭ Skip"), skipped)])
     await show(update, prompt, InlineKeyboardMarkup(rows) if rows else None)
 
 
@@ -144,7 +142,7 @@ async def _next_after(update: Update, context: BotContext, event: EventView, ste
         buttons = [
             _b(
                 _("Unlimited") if n == 0 else t.format_number(n),
-                callbacks.event_composer("cap", event.id, n),
+                EventComposerButton("cap", event.id, capacity=n),
             )
             for n in CAPACITY_CHOICES
         ]
@@ -158,7 +156,7 @@ async def _next_after(update: Update, context: BotContext, event: EventView, ste
         )
     elif step == "capacity":
         rows = [
-            [_b(topic_label(t, key), callbacks.event_composer("topic", event.id, key))]
+            [_b(topic_label(t, key), EventComposerButton("topic", event.id, topic=key))]
             for key in context.settings.topics
         ]
         await _ask(
@@ -186,42 +184,47 @@ async def show_preview(update: Update, context: BotContext, event: EventView) ->
     _allowed, proposed = _may_propose(context)
     text = _("👁 <b>Preview</b>, as residents will see it:") + "\n\n" + event_summary(t, event)
     if proposed:
-        rows = [[_b(_("📨 Send for approval"), callbacks.event_composer("propose", event.id))]]
+        rows = [[_b(_("📨 Send for approval"), EventComposerButton("propose", event.id))]]
     else:
         rows = [
-            [_b(_("🚀 Publish now"), callbacks.event_composer("publish", event.id))],
+            [_b(_("🚀 Publish now"), EventComposerButton("publish", event.id))],
             [
-                _b(_("🕒 Publish later"), callbacks.event_composer("later", event.id)),
-                _b(_("💾 Keep as draft"), callbacks.event_composer("draft", event.id)),
+                _b(_("🕒 Publish later"), EventComposerButton("later", event.id)),
+                _b(_("💾 Keep as draft"), EventComposerButton("draft", event.id)),
             ],
         ]
     await show(update, text, InlineKeyboardMarkup(rows))
 
 
-async def composer_button(update: Update, context: BotContext) -> None:
+async def composer_button(update: Update, context: BotContext, button: EventComposerButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     user_id = update.effective_user.id
     allowed, proposed = _may_propose(context)
     t = context.t
     _ = t.gettext
-    match = context.matches[0]
-    action, event_id, arg = match["action"], int(match["id"]), match["arg"]
+    action, event_id = button.action, button.event_id
     events = context.services.events
     event = await events.get(context.actor, event_id)
     if not allowed or event is None or (proposed and event.created_by != user_id):
         await answer_expired(update, t)
         return
+    # The wizard's own buttons belong to one step of this event's open wizard: a stale one
+    # (a finished wizard, a second tap) is refused and changes nothing.
+    step = {"skip": button.step, "cap": "capacity", "topic": "topic"}.get(action)
+    if step is not None and await take_step(context, user_id, FLOW, step, data_id=event_id) is None:
+        await answer_expired(update, t)
+        return
     try:
-        if action == "skip" and arg in ("description", "until", "address", "topic", "photo"):
+        if action == "skip" and button.step is not None:
             await query.answer()
-            await _next_after(update, context, event, arg)
-        elif action == "cap" and arg is not None and arg.isdigit():
-            event = await events.update(context.actor, event_id, capacity=int(arg))
+            await _next_after(update, context, event, button.step)
+        elif action == "cap" and button.capacity is not None:
+            event = await events.update(context.actor, event_id, capacity=button.capacity)
             await query.answer()
             await _next_after(update, context, event, "capacity")
-        elif action == "topic" and arg in context.settings.topics:
-            event = await events.update(context.actor, event_id, topics=[arg])
+        elif action == "topic" and button.topic in context.settings.topics:
+            event = await events.update(context.actor, event_id, topics=[button.topic])
             await query.answer()
             await _next_after(update, context, event, "topic")
         elif action == "publish" and not proposed:
@@ -244,8 +247,8 @@ async def composer_button(update: Update, context: BotContext) -> None:
         elif action == "announce" and not proposed:
             await query.answer()
             await _offer_announcement(update, context, event)
-        elif action == "ann" and arg in ("topics", "all") and not proposed:
-            audience = {"topics": list(event.topics)} if arg == "topics" else {}
+        elif action == "ann" and not proposed:
+            audience = {"topics": list(event.topics)} if button.audience == "topics" else {}
             counts = await events.announce(context.actor, event_id, audience)
             await query.answer()
             total = sum(counts.values())
@@ -291,7 +294,7 @@ async def _offer_announcement(update: Update, context: BotContext, event: EventV
                     _("🏷 Residents interested in its topic ({count})").format(
                         count=t.format_number(interested)
                     ),
-                    callbacks.event_composer("ann", event.id, "topics"),
+                    EventComposerButton("ann", event.id, audience="topics"),
                 )
             ]
         )
@@ -299,11 +302,11 @@ async def _offer_announcement(update: Update, context: BotContext, event: EventV
         [
             _b(
                 _("👥 Everyone ({count})").format(count=t.format_number(everyone)),
-                callbacks.event_composer("ann", event.id, "all"),
+                EventComposerButton("ann", event.id, audience="all"),
             )
         ]
     )
-    rows.append([_b(_("🔇 Don't announce"), callbacks.event_admin("menu", event.id))])
+    rows.append([_b(_("🔇 Don't announce"), EventAdminButton("menu", event.id))])
     await show(
         update, _("✅ Published. Would you like to announce it?"), InlineKeyboardMarkup(rows)
     )
@@ -475,7 +478,7 @@ async def proposals_command(update: Update, context: BotContext) -> None:
         await show(update, _("📨 There are no proposals from partner organisations."))
         return
     rows = [
-        [_b("📨 " + event_title(context.t, event), callbacks.event_admin("menu", event.id))]
+        [_b("📨 " + event_title(context.t, event), EventAdminButton("menu", event.id))]
         for event in found
     ]
     await show(
@@ -483,16 +486,15 @@ async def proposals_command(update: Update, context: BotContext) -> None:
     )
 
 
-async def admin_button(update: Update, context: BotContext) -> None:
+async def admin_button(update: Update, context: BotContext, button: EventAdminButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
     if not context.actor.is_staff:
         await answer_expired(update, t)
         return
-    match = context.matches[0]
-    action, event_id = match["action"], int(match["id"])
+    action, event_id = button.action, button.event_id
     events = context.services.events
     event = await events.get(context.actor, event_id)
     if event is None:
@@ -514,27 +516,27 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         await query.answer()
         rows = [
             [
-                _b(_("👥 Attendees"), callbacks.event_admin("people", event.id)),
-                _b(_("✅ Check in"), callbacks.event_admin("checkin", event.id)),
+                _b(_("👥 Attendees"), EventAdminButton("people", event.id)),
+                _b(_("✅ Check in"), EventAdminButton("checkin", event.id)),
             ],
-            [_b(_("📍 Change the place"), callbacks.event_admin("place", event.id))],
+            [_b(_("📍 Change the place"), EventAdminButton("place", event.id))],
             [
-                _b(_("🕒 Change the time"), callbacks.event_admin("move", event.id)),
-                _b(_("📄 Duplicate"), callbacks.event_admin("dup", event.id)),
+                _b(_("🕒 Change the time"), EventAdminButton("move", event.id)),
+                _b(_("📄 Duplicate"), EventAdminButton("dup", event.id)),
             ],
-            [_b(_("📣 Announce"), callbacks.event_composer("announce", event.id))],
+            [_b(_("📣 Announce"), EventComposerButton("announce", event.id))],
             [
-                _b(_("📣 Message attendees"), callbacks.event_admin("msg", event.id)),
-                _b(_("📣 Message the waiting list"), callbacks.event_admin("msgw", event.id)),
+                _b(_("📣 Message attendees"), EventAdminButton("msg", event.id)),
+                _b(_("📣 Message the waiting list"), EventAdminButton("msgw", event.id)),
             ],
-            [_b(_("⛔ Cancel the event"), callbacks.event_admin("cancel", event.id))],
+            [_b(_("⛔ Cancel the event"), EventAdminButton("cancel", event.id))],
         ]
         if event.status == "proposed":
             rows.insert(
                 0,
                 [
-                    _b(_("✅ Approve"), callbacks.event_admin("approve", event.id)),
-                    _b(_("❌ Reject"), callbacks.event_admin("reject", event.id)),
+                    _b(_("✅ Approve"), EventAdminButton("approve", event.id)),
+                    _b(_("❌ Reject"), EventAdminButton("reject", event.id)),
                 ],
             )
         await show(update, "🛠 " + event_summary(t, event), InlineKeyboardMarkup(rows))
@@ -570,8 +572,8 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             party = party_text(t, signup.adults, signup.children)
             lines.append(f"<code>{signup.code}</code> · {party} · {language_name(signup.locale)}")
         rows = [
-            [_b(_("📄 Export as CSV"), callbacks.event_admin("csv", event.id))],
-            [_b(_("↩️ Back"), callbacks.event_admin("menu", event.id))],
+            [_b(_("📄 Export as CSV"), EventAdminButton("csv", event.id))],
+            [_b(_("↩️ Back"), EventAdminButton("menu", event.id))],
         ]
         await show(update, "\n".join(lines[:60]), InlineKeyboardMarkup(rows))
     elif action in ("msg", "msgw"):
@@ -620,8 +622,8 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             _("Do you really want to cancel this event? Everyone signed up will be told."),
             InlineKeyboardMarkup(
                 [
-                    [_b(_("⛔ Yes, cancel the event"), callbacks.event_admin("cancely", event.id))],
-                    [_b(_("↩️ Back"), callbacks.event_admin("menu", event.id))],
+                    [_b(_("⛔ Yes, cancel the event"), EventAdminButton("cancely", event.id))],
+                    [_b(_("↩️ Back"), EventAdminButton("menu", event.id))],
                 ]
             ),
         )

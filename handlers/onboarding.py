@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.buttons import ConsentButton, LanguageButton, TopicButton, TopicsDoneButton
 from bot.context import BotContext
 from handlers import keyboards
 from handlers.deeplinks import DeepLink, parse_deep_link
@@ -71,12 +72,11 @@ async def open_deep_link(update: Update, context: BotContext, link: DeepLink) ->
     await show_group(update, context, link.target_id)  # project_<id> and group_<id>
 
 
-async def choose_language(update: Update, context: BotContext) -> None:
+async def choose_language(update: Update, context: BotContext, button: LanguageButton) -> None:
     """A language button: for a resident it's a change of language; else the next step."""
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    match = context.matches[0]
-    locale, link = match.group("locale"), match.group("link")
+    assert query is not None and update.effective_user
+    locale, link = button.locale, button.link
     if locale not in context.i18n.locales:
         await answer_expired(update, context.t)
         return
@@ -99,18 +99,17 @@ async def choose_language(update: Update, context: BotContext) -> None:
     )
 
 
-async def answer_consent(update: Update, context: BotContext) -> None:
+async def answer_consent(update: Update, context: BotContext, button: ConsentButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    match = context.matches[0]
-    locale, link = match.group("locale"), match.group("link")
+    assert query is not None and update.effective_user
+    locale, link = button.locale, button.link
     if locale not in context.i18n.locales:
         await answer_expired(update, context.t)
         return
     context.locale = locale
     _ = context.t.gettext
     await query.answer()
-    if match.group("answer") == "no":
+    if button.answer == "no":
         # Nothing is written. A resident who had agreed before keeps their data until they
         # delete it under /privacy; declining a newer notice doesn't silently erase it.
         await show(
@@ -140,10 +139,10 @@ async def show_topics(update: Update, context: BotContext, *, first_time: bool =
 
 
 @for_residents
-async def toggle_topic(update: Update, context: BotContext) -> None:
+async def toggle_topic(update: Update, context: BotContext, button: TopicButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    topic = context.matches[0].group("topic")
+    assert query is not None and update.effective_user
+    topic = button.topic
     _ = context.t.gettext
     if topic not in context.settings.topics:
         await answer_expired(update, context.t)
@@ -159,7 +158,7 @@ async def toggle_topic(update: Update, context: BotContext) -> None:
     await update_keyboard(update, keyboard)
 
 
-async def topics_done(update: Update, context: BotContext) -> None:
+async def topics_done(update: Update, context: BotContext, _button: TopicsDoneButton) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -71,20 +71,23 @@ async def not_started(update: Update, context: BotContext) -> None:
     await show(update, _("👋 To begin, send /start and choose your language."))
 
 
-CallbackHandler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+P = ParamSpec("P")
+CallbackHandler = Callable[Concatenate[Update, BotContext, P], Coroutine[Any, Any, None]]
 
 
-def for_residents(handler: CallbackHandler) -> CallbackHandler:
+def for_residents(handler: CallbackHandler[P]) -> CallbackHandler[P]:
     """For buttons that need a resident who agreed to the privacy notice; anyone else is
     told how to begin (an old button after deleting one's data, a forwarded message)."""
 
     @functools.wraps(handler)
-    async def wrapped(update: Update, context: BotContext) -> None:
+    async def wrapped(
+        update: Update, context: BotContext, /, *args: P.args, **kwargs: P.kwargs
+    ) -> None:
         if context.resident is None:
             if update.callback_query is not None:
                 await update.callback_query.answer()
             await not_started(update, context)
             return
-        await handler(update, context)
+        await handler(update, context, *args, **kwargs)
 
     return wrapped

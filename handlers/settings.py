@@ -6,9 +6,10 @@ import contextlib
 
 from telegram import Update
 
+from bot.buttons import DigestButton, PrivacyButton, QuietButton, SettingsButton
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services.broadcasts import BROADCAST, DIGEST
+from bot.services.audiences import BROADCAST, DIGEST
 from bot.services.events import EventError
 from bot.services.residents import ResidentProfile
 from handlers import keyboards
@@ -96,10 +97,10 @@ async def stop_command(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def settings_entry(update: Update, context: BotContext) -> None:
+async def settings_entry(update: Update, context: BotContext, button: SettingsButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    entry = context.matches[0].group("entry")
+    assert query is not None and update.effective_user
+    entry = button.entry
     _ = context.t.gettext
     if entry == "news_on" or entry == "news_off":
         opt_in = entry == "news_on"
@@ -146,18 +147,16 @@ async def show_quiet_hours(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def quiet_hours_choice(update: Update, context: BotContext) -> None:
+async def quiet_hours_choice(update: Update, context: BotContext, button: QuietButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    choice = context.matches[0].group("choice")
-    if choice == "off":
+    assert query is not None and update.effective_user
+    if button.hours is None:
         start = end = 0
+    elif button.hours in keyboards.QUIET_HOUR_CHOICES:
+        start, end = button.hours[0] * 60, button.hours[1] * 60
     else:
-        start_hour, end_hour = (int(part) for part in choice.split("-"))
-        if (start_hour, end_hour) not in keyboards.QUIET_HOUR_CHOICES:
-            await answer_expired(update, context.t)
-            return
-        start, end = start_hour * 60, end_hour * 60
+        await answer_expired(update, context.t)
+        return
     context.resident = await context.services.residents.set_quiet_hours(
         update.effective_user.id, start, end
     )
@@ -167,10 +166,10 @@ async def quiet_hours_choice(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def digest_choice(update: Update, context: BotContext) -> None:
+async def digest_choice(update: Update, context: BotContext, button: DigestButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    opt_in = context.matches[0].group("choice") == "on"
+    assert query is not None and update.effective_user
+    opt_in = button.choice == "on"
     context.resident = await context.services.residents.set_digest_opt_in(
         update.effective_user.id, opt_in
     )
@@ -207,10 +206,10 @@ async def show_privacy(update: Update, context: BotContext) -> None:
 
 
 @for_residents
-async def privacy_step(update: Update, context: BotContext) -> None:
+async def privacy_step(update: Update, context: BotContext, button: PrivacyButton) -> None:
     query = update.callback_query
-    assert query is not None and context.matches and update.effective_user
-    step = context.matches[0].group("step")
+    assert query is not None and update.effective_user
+    step = button.step
     _ = context.t.gettext
     await query.answer()
     if step == "ask":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -15,7 +16,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
@@ -96,3 +100,46 @@ async def lock_row(session: AsyncSession, model: type[M], row_id: int) -> M | No
         .execution_options(populate_existing=True)
     )
     return row
+
+
+# --- after the commit -------------------------------------------------------------------
+
+#: ``Session.info`` key: callbacks waiting for the session's transaction to commit.
+_AFTER_COMMIT = "storage.after_commit"
+
+
+def after_commit(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's transaction has committed, never if it rolls back.
+
+    For what must not happen before the data is there for everyone (waking a delivery engine
+    for rows this transaction queued). The same callback registered twice in one transaction
+    runs once. A savepoint's commit doesn't count: only the outermost transaction's. A callback
+    that fails is logged; the commit stands.
+    """
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    pending: dict[Callable[[], None], None] | None = sync.info.get(_AFTER_COMMIT)
+    if pending is None:
+        pending = sync.info[_AFTER_COMMIT] = {}
+        event.listen(sync, "after_commit", _run_after_commit)
+        event.listen(sync, "after_transaction_end", _drop_after_commit)
+    pending.setdefault(callback, None)  # an ordered set
+
+
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction may still roll back
+    pending: dict[Callable[[], None], None] = session.info.get(_AFTER_COMMIT) or {}
+    callbacks = list(pending)
+    pending.clear()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
+
+
+def _drop_after_commit(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit
+        pending = session.info.get(_AFTER_COMMIT)
+        if pending:
+            pending.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,30 @@ def insert_ignoring_conflicts(dialect: str, table: Any) -> Insert:
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
+
+
+def insert_or_update(
+    dialect: str,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    key: Sequence[str],
+    changes: dict[str, Any],
+) -> Insert:
+    """One statement: insert ``values``, or apply ``changes`` to the row with the same ``key``."""
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(table)
+            .values(values)
+            .on_conflict_do_update(index_elements=list(key), set_=changes)
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(table)
+            .values(values)
+            .on_conflict_do_update(index_elements=list(key), set_=changes)
+        )
     raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
 
 

@@ -571,3 +571,39 @@ async def test_rows_not_before_a_later_time_wait_for_it(
         await telegram.close()
     assert copies(emulator, chats(2)) == Counter({FIRST_CHAT: 1, FIRST_CHAT + 1: 0})
     assert await outbox.service.unfinished("broadcast:1") == 1
+
+
+async def test_enqueue_in_the_callers_transaction_wakes_the_engine_only_after_its_commit(
+    outbox: Outbox,
+) -> None:
+    woken: list[int] = []
+    outbox.service.add_listener(lambda: woken.append(len(woken) + 1))
+
+    async def queue(session: AsyncSession, source: str) -> int:
+        return await outbox.service.enqueue(
+            source=source,
+            kind="event",
+            broadcast_id=None,
+            payloads={"de": TEXT},
+            fallback_locale="de",
+            recipients=[Recipient(chat_id, "de") for chat_id in chats(3)],
+            session=session,
+        )
+
+    # Rolled back with the caller's transaction: no row, no wake.
+    with pytest.raises(RuntimeError):
+        async with outbox.sessions.begin() as session:
+            assert await queue(session, "event:1:changed:1") == 3
+            raise RuntimeError("the domain change failed")
+    assert await rows(outbox.sessions) == [] and woken == []
+
+    # Committed: other connections see nothing until the commit, and the engine is woken once
+    # (not once per enqueue) after it.
+    async with outbox.sessions.begin() as session:
+        assert await queue(session, "event:1:changed:1") == 3
+        assert await queue(session, "event:1:cancelled") == 3
+        assert await queue(session, "event:1:cancelled") == 0  # idempotent per (source, chat)
+        assert await rows(outbox.sessions) == [] and woken == []
+    assert woken == [1]
+    assert len(await rows(outbox.sessions)) == 6
+    assert await outbox.service.unfinished("event:1:cancelled") == 3

@@ -75,6 +75,9 @@ class FakeRenderer:
     def announcement(self, event: EventView, locale: str) -> dict[str, Any]:
         return self._payload("announcement", event, locale)
 
+    def fill_alert(self, event: EventView, percent: int, locale: str) -> dict[str, Any]:
+        return self._payload(f"filled-{percent}", event, locale)
+
 
 def build(engine: AsyncEngine, clock: FixedClock) -> EventService:
     sessions = create_session_factory(engine)

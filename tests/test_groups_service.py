@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import I18n
 from bot.rendering import BroadcastRenderer
-from bot.services.broadcasts import BroadcastService, audience_statement
+from bot.services.audiences import audience_statement
+from bot.services.broadcasts import BroadcastService
 from bot.services.delivery import DeliveryService
 from bot.services.groups import (
     GroupKind,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services.broadcasts import audience_statement
+from bot.services.audiences import audience_statement
 from bot.services.delivery import DeliveryService
 from bot.services.ideas import (
     MAX_IDEA_LENGTH,

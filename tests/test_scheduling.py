@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.broadcasts import WeeklyRule, quiet_until
+from bot.services.audiences import quiet_until
+from bot.services.broadcasts import WeeklyRule
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 
 BERLIN = ZoneInfo("Europe/Berlin")

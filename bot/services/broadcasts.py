@@ -2,8 +2,8 @@
 
 A broadcast has a version per language (text and/or a voice note); residents whose language
 has no version get the default language's. Who receives it is an *audience*: a JSON object whose
-keys are filters (``locales``, ``topics``; later issues add event attendees and group members by
-registering a filter in ``AUDIENCE_FILTERS``). Sending turns the broadcast into outbox rows
+keys are filters (bot/services/audiences.py: languages, topics, an event's attendees, an idea's
+supporters, a group's members...). Sending turns the broadcast into outbox rows
 (``DeliveryService.enqueue``); the delivery engine does the rest.
 
 Due work is found in the database and *claimed* there with a conditional UPDATE, so with several
@@ -14,37 +14,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.audiences import (
+    AUDIENCE_FILTERS,
+    BROADCAST,
+    DIGEST,
+    audience_statement,
+    quiet_until,
+)
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
 from bot.services.permissions import Actor, may_compose_to, require
 from storage.models import (
     Broadcast,
     BroadcastStatus,
     BroadcastVersion,
-    GroupMember,
-    HelpSlot,
-    IdeaSupport,
     Resident,
-    ResidentStatus,
-    ResidentTopic,
-    Signup,
-    SignupStatus,
-    SlotHolder,
 )
 
 #: Room left for the translated unsubscribe line that every broadcast carries.
 MAX_TEXT_LENGTH = 3500  # of Telegram's 4096 for a text message
 MAX_CAPTION_TEXT_LENGTH = 800  # of Telegram's 1024 for a photo or voice caption
 
-BROADCAST = "broadcast"
-DIGEST = "digest"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -64,99 +61,6 @@ class NotEditable(BroadcastError):
 
 class NothingToSend(BroadcastError):
     """No text, voice note or photo in the default language yet."""
-
-
-# --- audiences ---------------------------------------------------------------------------
-
-AudienceFilter = Callable[[Select[Any], Any], Select[Any]]
-
-
-def _by_locales(statement: Select[Any], locales: Any) -> Select[Any]:
-    return statement.where(Resident.locale.in_(list(locales))) if locales else statement
-
-
-def _by_topics(statement: Select[Any], topics: Any) -> Select[Any]:
-    if not topics:
-        return statement
-    follows = exists().where(
-        ResidentTopic.resident_id == Resident.id, ResidentTopic.topic.in_(list(topics))
-    )
-    return statement.where(follows)
-
-
-def _event_ids(value: Any) -> list[int]:
-    values = value if isinstance(value, list | tuple | set) else [value]
-    return [int(v) for v in values if str(v).lstrip("-").isdigit()]
-
-
-def _by_signup(status: SignupStatus) -> AudienceFilter:
-    """Residents with a sign-up of this status for the event(s) given as the value."""
-
-    def apply(statement: Select[Any], value: Any) -> Select[Any]:
-        signed_up = exists().where(
-            Signup.telegram_id == Resident.telegram_id,
-            Signup.event_id.in_(_event_ids(value)),
-            Signup.status == status,
-        )
-        return statement.where(signed_up)
-
-    return apply
-
-
-def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
-    """Residents who support the idea(s) given as the value."""
-    supports = exists().where(
-        IdeaSupport.telegram_id == Resident.telegram_id,
-        IdeaSupport.idea_id.in_(_event_ids(value)),
-    )
-    return statement.where(supports)
-
-
-def _by_group_membership(statement: Select[Any], value: Any) -> Select[Any]:
-    """Members of the group(s) given as the value."""
-    member = exists().where(
-        GroupMember.telegram_id == Resident.telegram_id,
-        GroupMember.group_id.in_(_event_ids(value)),
-    )
-    return statement.where(member)
-
-
-def _by_slot_holding(statement: Select[Any], value: Any) -> Select[Any]:
-    """Residents holding any help slot of the group(s) given as the value."""
-    holds = exists().where(
-        SlotHolder.telegram_id == Resident.telegram_id,
-        SlotHolder.slot_id == HelpSlot.id,
-        HelpSlot.group_id.in_(_event_ids(value)),
-    )
-    return statement.where(holds)
-
-
-#: Audience keys and the SQL filter each adds. Filters combine with AND; a resident matches a
-#: list filter when they match any entry (e.g. Turkish OR Arabic speakers, following children
-#: OR seniors).
-AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
-    "locales": _by_locales,
-    "topics": _by_topics,
-    # Value: an event id (or a list): its confirmed attendees / its waiting list.
-    "event_attendees": _by_signup(SignupStatus.CONFIRMED),
-    "event_waitlist": _by_signup(SignupStatus.WAITLISTED),
-    # Value: an idea id (or a list): its supporters.
-    "idea_supporters": _by_idea_support,
-    # Value: a group id (or a list): its members / residents holding any of its help slots.
-    "group_members": _by_group_membership,
-    "slot_holders": _by_slot_holding,
-}
-
-
-def audience_statement(
-    columns: Sequence[Any], audience: Mapping[str, Any], kind: str
-) -> Select[Any]:
-    opted_in = Resident.digest_opt_in if kind == DIGEST else Resident.broadcast_opt_in
-    statement = select(*columns).where(Resident.status == ResidentStatus.ACTIVE, opted_in)
-    for key, value in audience.items():
-        if key in AUDIENCE_FILTERS:
-            statement = AUDIENCE_FILTERS[key](statement, value)
-    return statement
 
 
 # --- time rules ----------------------------------------------------------------------------
@@ -187,34 +91,6 @@ class WeeklyRule:
         found: datetime | None = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
         assert found is not None  # a weekly cron always has a next time
         return found
-
-
-def quiet_until(
-    moment: datetime, tz: tzinfo, start_minute: int, end_minute: int
-) -> datetime | None:
-    """When a resident's quiet hours end, if ``moment`` falls inside them; else None.
-
-    Hours are local minutes after midnight; start == end means no quiet hours. A window may wrap
-    around midnight (21:00-08:00).
-    """
-    if start_minute == end_minute:
-        return None
-    local = moment.astimezone(tz)
-    minute = local.hour * 60 + local.minute
-    wraps = start_minute > end_minute
-    inside = (
-        (minute >= start_minute or minute < end_minute)
-        if wraps
-        else start_minute <= minute < end_minute
-    )
-    if not inside:
-        return None
-    end = time(end_minute // 60, end_minute % 60)
-    day = local.date()
-    if wraps and minute >= start_minute:
-        day += timedelta(days=1)
-    # Build the wall-clock end in the zone (fold=0), so a DST change that night is respected.
-    return datetime.combine(day, end, tzinfo=tz)
 
 
 # --- results -------------------------------------------------------------------------------

@@ -13,6 +13,12 @@ first, which takes the database's write lock before anything is counted).
 Reminders are outbox rows with ``not_before`` in the future, so they survive restarts and are
 claimed once by whichever delivery engine sees them due. Their sources carry the start time
 (``event:<id>:reminder:<epoch>``): a moved event cancels the old ones and queues new ones.
+
+One transaction per action: a sign-up, its reminders and the fill alerts it causes commit
+together (so do a cancellation, the seats it frees for the waiting list and the notices and
+reminders of whoever moves up, and an event's change or cancellation with its notices). A
+failure anywhere leaves none of it behind, and the delivery engine is woken only after the
+commit.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services.broadcasts import BROADCAST, audience_statement, quiet_until
+from bot.services.audiences import BROADCAST, audience_statement, quiet_until
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.permissions import (
     Actor,
@@ -285,7 +291,8 @@ class SignupView:
 @dataclass(frozen=True)
 class SignupResult:
     signup: SignupView
-    #: Fill alerts (50, 80, 100 %) this sign-up crossed first; each is reported once per event.
+    #: Fill levels (50, 80, 100 %) this sign-up crossed first; each is reported once per event,
+    #: to its creator through the outbox, queued in the sign-up's transaction.
     crossed_levels: tuple[int, ...] = ()
 
 
@@ -324,6 +331,8 @@ class EventRenderer(Protocol):
 
     def announcement(self, event: EventView, locale: str) -> dict[str, Any]: ...
 
+    def fill_alert(self, event: EventView, percent: int, locale: str) -> dict[str, Any]: ...
+
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -340,6 +349,10 @@ def reminder_source(event_id: int, starts_at: datetime) -> str:
 
 def still_source(event_id: int, starts_at: datetime) -> str:
     return f"event:{event_id}:still:{_epoch(starts_at)}"
+
+
+def fill_source(event_id: int, percent: int) -> str:
+    return f"event:{event_id}:filled:{percent}"
 
 
 def _check_party(adults: int, children: int) -> None:
@@ -424,7 +437,10 @@ class EventService:
             EventStatus.SCHEDULED,
             EventStatus.PUBLISHED,
         ),
+        then: Callable[[AsyncSession, Event, EventView], Awaitable[EventView]] | None = None,
     ) -> EventView:
+        """Change the event under its row lock; ``then`` queues what the change causes (notices,
+        reminders, promotions) in the same transaction."""
         statuses = set(allowed)
 
         async def work(session: AsyncSession) -> EventView:
@@ -441,32 +457,32 @@ class EventService:
             row.updated_at = self._clock()
             await session.flush()
             await session.refresh(row, ["versions"])
-            return await self._view(session, row)
+            view = await self._view(session, row)
+            return view if then is None else await then(session, row, view)
 
         return await self._locked(work)
 
     async def _active_signups(
-        self, event_id: int, statuses: Sequence[SignupStatus] = ACTIVE
+        self, session: AsyncSession, event_id: int, statuses: Sequence[SignupStatus] = ACTIVE
     ) -> list[SignupView]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Signup)
-                .where(Signup.event_id == event_id, Signup.status.in_(list(statuses)))
-                .order_by(Signup.created_at, Signup.id)
-            )
-            return [SignupView.of(row) for row in rows]
+        rows = await session.scalars(
+            select(Signup)
+            .where(Signup.event_id == event_id, Signup.status.in_(list(statuses)))
+            .order_by(Signup.created_at, Signup.id)
+        )
+        return [SignupView.of(row) for row in rows]
 
-    async def _next_number(self, prefix: str) -> int:
-        async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(DeliverySource)
-                .where(DeliverySource.source.like(f"{prefix}%"))
-            )
+    async def _next_number(self, session: AsyncSession, prefix: str) -> int:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(DeliverySource)
+            .where(DeliverySource.source.like(f"{prefix}%"))
+        )
         return int(count or 0) + 1
 
     async def _tell(
         self,
+        session: AsyncSession,
         source: str,
         signups: Iterable[SignupView],
         render: Callable[[str], dict[str, Any]],
@@ -487,35 +503,38 @@ class EventService:
             payloads=payloads,
             fallback_locale=fallback,
             recipients=recipients,
+            session=session,
         )
         return len(recipients)
 
-    async def _quiet_hours(self, chat_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    async def _quiet_hours(
+        self, session: AsyncSession, chat_ids: Iterable[int]
+    ) -> dict[int, tuple[int, int]]:
         ids = list(chat_ids)
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Resident.telegram_id, Resident.quiet_start, Resident.quiet_end).where(
-                    Resident.telegram_id.in_(ids)
-                )
+        rows = await session.execute(
+            select(Resident.telegram_id, Resident.quiet_start, Resident.quiet_end).where(
+                Resident.telegram_id.in_(ids)
             )
-            return {int(t): (int(s), int(e)) for t, s, e in rows}
+        )
+        return {int(t): (int(s), int(e)) for t, s, e in rows}
 
     def _still_coming_time(self, starts_at: datetime) -> datetime:
         day_before = starts_at.astimezone(self.tz).date() - timedelta(days=1)
         return datetime.combine(day_before, STILL_COMING_AT, tzinfo=self.tz)
 
-    async def _queue_reminders(self, event: EventView, signups: Sequence[SignupView]) -> None:
+    async def _queue_reminders(
+        self, session: AsyncSession, event: EventView, signups: Sequence[SignupView]
+    ) -> None:
         """The reminder and the "still coming?" check for these confirmed sign-ups."""
         if event.starts_at is None or not signups:
             return
         now = self._clock()
-        quiet = await self._quiet_hours(s.telegram_id for s in signups)
+        quiet = await self._quiet_hours(session, (s.telegram_id for s in signups))
         chat_ids = [s.telegram_id for s in signups]
         reminder = reminder_source(event.id, event.starts_at)
         still = still_source(event.id, event.starts_at)
         # A renewed sign-up (or a moved-back event) may have cancelled rows under these sources.
-        await self._delivery.forget_cancelled(reminder, chat_ids)
-        await self._delivery.forget_cancelled(still, chat_ids)
+        await self._delivery.forget_cancelled([reminder, still], chat_ids, session=session)
         remind_at = event.starts_at - timedelta(hours=event.reminder_hours)
         still_at = self._still_coming_time(event.starts_at)
         for signup in signups:
@@ -525,6 +544,7 @@ class EventService:
                 if at >= event.starts_at:
                     at = remind_at
                 await self._tell(
+                    session,
                     reminder,
                     [signup],
                     lambda locale: self.renderer.reminder(event, locale),
@@ -533,6 +553,7 @@ class EventService:
                 )
             if still_at > now and still_at < event.starts_at:
                 await self._tell(
+                    session,
                     still,
                     [signup],
                     lambda locale: self.renderer.still_coming(event, locale),
@@ -540,11 +561,35 @@ class EventService:
                     kind=REMINDER_KIND,
                 )
 
-    async def _cancel_reminders(self, event_id: int, starts_at: datetime | None) -> None:
+    async def _cancel_reminders(
+        self, session: AsyncSession, event_id: int, starts_at: datetime | None
+    ) -> None:
         if starts_at is None:
             return
-        await self._delivery.cancel_source(reminder_source(event_id, starts_at))
-        await self._delivery.cancel_source(still_source(event_id, starts_at))
+        await self._delivery.cancel_source(reminder_source(event_id, starts_at), session=session)
+        await self._delivery.cancel_source(still_source(event_id, starts_at), session=session)
+
+    async def _alert_organiser(
+        self, session: AsyncSession, event: EventView, levels: Sequence[int]
+    ) -> None:
+        """Tell whoever created the event that it is 50, 80 or 100 % full, in their language
+        (queued with the sign-up that filled it, so it goes out once that has committed)."""
+        if not levels:
+            return
+        locale = await session.scalar(
+            select(Resident.locale).where(Resident.telegram_id == event.created_by)
+        )
+        locale = locale or self.default_locale
+        for level in levels:
+            await self._delivery.enqueue(
+                source=fill_source(event.id, level),
+                kind=EVENT_KIND,
+                broadcast_id=None,
+                payloads={locale: self.renderer.fill_alert(event, level, locale)},
+                fallback_locale=locale,
+                recipients=[Recipient(event.created_by, locale)],
+                session=session,
+            )
 
     def _check_publishable(self, row: Event) -> None:
         version = next((v for v in row.versions if v.locale == row.default_locale), None)
@@ -671,27 +716,33 @@ class EventService:
             ):
                 raise InvalidTime("the sign-up window closes before it opens")
 
-        view = await self._edit(actor, event_id, change)
-        if before.get("status") != EventStatus.PUBLISHED or view.status != EventStatus.PUBLISHED:
-            return view  # only a published event's people are told (a partner's edit waits)
-        moved = view.starts_at != before["starts_at"]
-        relocated = tuple(getattr(view, key) for key in PLACE_FIELDS) != before["place"]
-        if moved or relocated:
-            # A moved event gets new sources; a relocated one the same sources, re-rendered.
-            await self._cancel_reminders(view.id, before["starts_at"])
-            confirmed = await self._active_signups(view.id, (SignupStatus.CONFIRMED,))
-            await self._queue_reminders(view, confirmed)
-            everyone = await self._active_signups(view.id)
-            prefix = f"event:{view.id}:changed:"
-            number = await self._next_number(prefix)
-            await self._tell(
-                f"{prefix}{number}", everyone, lambda locale: self.renderer.changed(view, locale)
-            )
-        if view.capacity != before["capacity"]:
-            promoted = await self._locked(lambda session: self._promote(session, view.id))
-            await self._after_promotion(view.id, promoted)
-            view = await self._require(view.id)
-        return view
+        async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            if before["status"] != EventStatus.PUBLISHED or view.status != EventStatus.PUBLISHED:
+                return view  # only a published event's people are told (a partner's edit waits)
+            moved = view.starts_at != before["starts_at"]
+            relocated = tuple(getattr(view, key) for key in PLACE_FIELDS) != before["place"]
+            if moved or relocated:
+                # A moved event gets new sources; a relocated one the same sources, re-rendered.
+                await self._cancel_reminders(session, view.id, before["starts_at"])
+                signups = await self._active_signups(session, view.id)
+                confirmed = [s for s in signups if s.status == SignupStatus.CONFIRMED]
+                await self._queue_reminders(session, view, confirmed)
+                prefix = f"event:{view.id}:changed:"
+                number = await self._next_number(session, prefix)
+                await self._tell(
+                    session,
+                    f"{prefix}{number}",
+                    signups,
+                    lambda locale: self.renderer.changed(view, locale),
+                )
+            if view.capacity != before["capacity"]:
+                promoted = await self._promote(session, row)
+                if promoted:
+                    view = await self._view(session, row)
+                    await self._after_promotion(session, view, promoted)
+            return view
+
+        return await self._edit(actor, event_id, change, then=then)
 
     async def publish(self, actor: Actor, event_id: int) -> EventView:
         require_staff(actor, "event.publish")
@@ -833,17 +884,28 @@ class EventService:
     async def cancel(self, actor: Actor, event_id: int) -> int:
         """Cancel the event; its queued reminders stop and everyone signed up is told."""
         require_staff(actor, "event.cancel")
-        view = await self._edit(
-            actor, event_id, lambda row: setattr(row, "status", EventStatus.CANCELLED)
+        told = 0
+
+        async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            nonlocal told
+            await self._cancel_reminders(session, view.id, view.starts_at)
+            await self._delivery.cancel_source(f"{view.source}:announce", session=session)
+            everyone = await self._active_signups(session, view.id)
+            told = await self._tell(
+                session,
+                f"{view.source}:cancelled",
+                everyone,
+                lambda locale: self.renderer.cancelled(view, locale),
+            )
+            return view
+
+        await self._edit(
+            actor,
+            event_id,
+            lambda row: setattr(row, "status", EventStatus.CANCELLED),
+            then=then,
         )
-        await self._cancel_reminders(view.id, view.starts_at)
-        await self._delivery.cancel_source(f"{view.source}:announce")
-        everyone = await self._active_signups(view.id)
-        return await self._tell(
-            f"{view.source}:cancelled",
-            everyone,
-            lambda locale: self.renderer.cancelled(view, locale),
-        )
+        return told
 
     async def approve(self, actor: Actor, event_id: int) -> EventView:
         require_staff(actor, "event.approve")
@@ -978,7 +1040,7 @@ class EventService:
             raise TextTooLong(500)
         party = adults + children
 
-        async def work(session: AsyncSession) -> tuple[SignupView, tuple[int, ...], EventView]:
+        async def work(session: AsyncSession) -> SignupResult:
             now = self._clock()
             row = await self._lock_event(session, event_id)
             if row is None:
@@ -1030,22 +1092,25 @@ class EventService:
                     row.alerted_levels = sorted(already | set(crossed))
             await session.flush()
             view = EventView.of(row, taken + (party if status == SignupStatus.CONFIRMED else 0))
-            return SignupView.of(signup), crossed, view
+            result = SignupResult(SignupView.of(signup), crossed)
+            # In the same transaction: no sign-up without its reminders, nor the reverse.
+            if status == SignupStatus.CONFIRMED:
+                await self._queue_reminders(session, view, [result.signup])
+            await self._alert_organiser(session, view, crossed)
+            return result
 
-        signup, crossed, event = await self._locked(work)
-        if signup.status == SignupStatus.CONFIRMED:
-            await self._queue_reminders(event, [signup])
-        return SignupResult(signup, crossed)
+        return await self._locked(work)
 
-    async def _promote(self, session: AsyncSession, event_id: int) -> list[SignupView]:
-        """Move waiting-list parties up while they fit (strictly first come, first served)."""
-        row = await self._lock_event(session, event_id)
-        if row is None or row.status != EventStatus.PUBLISHED:
+    async def _promote(self, session: AsyncSession, row: Event) -> list[SignupView]:
+        """Move waiting-list parties up while they fit (strictly first come, first served).
+
+        ``row`` is the event, locked by the caller's transaction."""
+        if row.status != EventStatus.PUBLISHED:
             return []
-        taken, _ = (await self._counts(session, [event_id])).get(event_id, (0, 0))
+        taken, _ = (await self._counts(session, [row.id])).get(row.id, (0, 0))
         waiting = await session.scalars(
             select(Signup)
-            .where(Signup.event_id == event_id, Signup.status == SignupStatus.WAITLISTED)
+            .where(Signup.event_id == row.id, Signup.status == SignupStatus.WAITLISTED)
             .order_by(Signup.created_at, Signup.id)
         )
         promoted = []
@@ -1060,15 +1125,17 @@ class EventService:
         await session.flush()
         return [SignupView.of(s) for s in promoted]
 
-    async def _after_promotion(self, event_id: int, promoted: Sequence[SignupView]) -> None:
-        if not promoted:
-            return
-        event = await self._require(event_id)
+    async def _after_promotion(
+        self, session: AsyncSession, event: EventView, promoted: Sequence[SignupView]
+    ) -> None:
+        """Tell whoever moved up and queue their reminders, in the promotion's transaction."""
         for signup in promoted:
-            prefix = f"event:{event_id}:promoted:{signup.id}:"
-            number = await self._next_number(prefix)
-            await self._tell(f"{prefix}{number}", [signup], self._promoted_notice(event, signup))
-        await self._queue_reminders(event, promoted)
+            prefix = f"event:{event.id}:promoted:{signup.id}:"
+            number = await self._next_number(session, prefix)
+            await self._tell(
+                session, f"{prefix}{number}", [signup], self._promoted_notice(event, signup)
+            )
+        await self._queue_reminders(session, event, promoted)
 
     def _promoted_notice(
         self, event: EventView, signup: SignupView
@@ -1076,9 +1143,7 @@ class EventService:
         return lambda locale: self.renderer.promoted(event, signup, locale)
 
     async def cancel_signup(self, event_id: int, telegram_id: int) -> CancelResult:
-        async def work(
-            session: AsyncSession,
-        ) -> tuple[SignupView, list[SignupView], datetime | None]:
+        async def work(session: AsyncSession) -> CancelResult:
             row = await self._lock_event(session, event_id)
             if row is None:
                 raise EventNotFound(str(event_id))
@@ -1094,17 +1159,22 @@ class EventService:
             signup.status = SignupStatus.CANCELLED
             signup.updated_at = self._clock()
             await session.flush()
-            promoted = await self._promote(session, event_id)
-            return SignupView.of(signup), promoted, row.starts_at
+            cancelled = SignupView.of(signup)
+            if row.starts_at is not None:
+                await self._delivery.cancel_for_chat_in_sources(
+                    telegram_id,
+                    [
+                        reminder_source(event_id, row.starts_at),
+                        still_source(event_id, row.starts_at),
+                    ],
+                    session=session,
+                )
+            promoted = await self._promote(session, row)
+            if promoted:
+                await self._after_promotion(session, await self._view(session, row), promoted)
+            return CancelResult(cancelled, tuple(promoted))
 
-        cancelled, promoted, starts_at = await self._locked(work)
-        if starts_at is not None:
-            await self._delivery.cancel_for_chat_in_sources(
-                telegram_id,
-                [reminder_source(event_id, starts_at), still_source(event_id, starts_at)],
-            )
-        await self._after_promotion(event_id, promoted)
-        return CancelResult(cancelled, tuple(promoted))
+        return await self._locked(work)
 
     async def answer_still_coming(
         self, event_id: int, telegram_id: int, coming: bool
@@ -1155,7 +1225,8 @@ class EventService:
         """Who comes: for coordinators, and for a partner organisation on its own events."""
         event = await self._require(event_id)
         require(_may_see_signups(actor, event), "event.attendees")
-        signups = await self._active_signups(event_id)
+        async with self._sessions() as session:
+            signups = await self._active_signups(session, event_id)
         confirmed = tuple(s for s in signups if s.status == SignupStatus.CONFIRMED)
         waitlisted = tuple(s for s in signups if s.status == SignupStatus.WAITLISTED)
         interpreters: dict[str, int] = {}

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services.broadcasts import BROADCAST, audience_statement
+from bot.services.audiences import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
 from bot.services.permissions import Actor, leads, require, require_staff

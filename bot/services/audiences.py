@@ -1,0 +1,152 @@
+"""Who receives news, and when: the audience filters of every domain, and quiet hours.
+
+An audience is a JSON object whose keys are filters, combined with AND; a list value matches
+any of its entries (Turkish OR Arabic speakers; following children OR seniors). Broadcasts,
+event announcements and group messages all select their recipients here, so a new kind of
+audience is one filter in ``AUDIENCE_FILTERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+
+from storage.models import (
+    GroupMember,
+    HelpSlot,
+    IdeaSupport,
+    Resident,
+    ResidentStatus,
+    ResidentTopic,
+    Signup,
+    SignupStatus,
+    SlotHolder,
+)
+
+#: What is being sent decides whose opt-in counts: news (broadcasts) or the weekly digest.
+BROADCAST = "broadcast"
+DIGEST = "digest"
+
+AudienceFilter = Callable[[Select[Any], Any], Select[Any]]
+
+
+def _by_locales(statement: Select[Any], locales: Any) -> Select[Any]:
+    return statement.where(Resident.locale.in_(list(locales))) if locales else statement
+
+
+def _by_topics(statement: Select[Any], topics: Any) -> Select[Any]:
+    if not topics:
+        return statement
+    follows = exists().where(
+        ResidentTopic.resident_id == Resident.id, ResidentTopic.topic.in_(list(topics))
+    )
+    return statement.where(follows)
+
+
+def _event_ids(value: Any) -> list[int]:
+    values = value if isinstance(value, list | tuple | set) else [value]
+    return [int(v) for v in values if str(v).lstrip("-").isdigit()]
+
+
+def _by_signup(status: SignupStatus) -> AudienceFilter:
+    """Residents with a sign-up of this status for the event(s) given as the value."""
+
+    def apply(statement: Select[Any], value: Any) -> Select[Any]:
+        signed_up = exists().where(
+            Signup.telegram_id == Resident.telegram_id,
+            Signup.event_id.in_(_event_ids(value)),
+            Signup.status == status,
+        )
+        return statement.where(signed_up)
+
+    return apply
+
+
+def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
+    """Residents who support the idea(s) given as the value."""
+    supports = exists().where(
+        IdeaSupport.telegram_id == Resident.telegram_id,
+        IdeaSupport.idea_id.in_(_event_ids(value)),
+    )
+    return statement.where(supports)
+
+
+def _by_group_membership(statement: Select[Any], value: Any) -> Select[Any]:
+    """Members of the group(s) given as the value."""
+    member = exists().where(
+        GroupMember.telegram_id == Resident.telegram_id,
+        GroupMember.group_id.in_(_event_ids(value)),
+    )
+    return statement.where(member)
+
+
+def _by_slot_holding(statement: Select[Any], value: Any) -> Select[Any]:
+    """Residents holding any help slot of the group(s) given as the value."""
+    holds = exists().where(
+        SlotHolder.telegram_id == Resident.telegram_id,
+        SlotHolder.slot_id == HelpSlot.id,
+        HelpSlot.group_id.in_(_event_ids(value)),
+    )
+    return statement.where(holds)
+
+
+#: Audience keys and the SQL filter each adds. Filters combine with AND; a resident matches a
+#: list filter when they match any entry (e.g. Turkish OR Arabic speakers, following children
+#: OR seniors).
+AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
+    "locales": _by_locales,
+    "topics": _by_topics,
+    # Value: an event id (or a list): its confirmed attendees / its waiting list.
+    "event_attendees": _by_signup(SignupStatus.CONFIRMED),
+    "event_waitlist": _by_signup(SignupStatus.WAITLISTED),
+    # Value: an idea id (or a list): its supporters.
+    "idea_supporters": _by_idea_support,
+    # Value: a group id (or a list): its members / residents holding any of its help slots.
+    "group_members": _by_group_membership,
+    "slot_holders": _by_slot_holding,
+}
+
+
+def audience_statement(
+    columns: Sequence[Any], audience: Mapping[str, Any], kind: str
+) -> Select[Any]:
+    opted_in = Resident.digest_opt_in if kind == DIGEST else Resident.broadcast_opt_in
+    statement = select(*columns).where(Resident.status == ResidentStatus.ACTIVE, opted_in)
+    for key, value in audience.items():
+        if key in AUDIENCE_FILTERS:
+            statement = AUDIENCE_FILTERS[key](statement, value)
+    return statement
+
+
+# --- quiet hours ---------------------------------------------------------------------------
+
+
+def quiet_until(
+    moment: datetime, tz: tzinfo, start_minute: int, end_minute: int
+) -> datetime | None:
+    """When a resident's quiet hours end, if ``moment`` falls inside them; else None.
+
+    Hours are local minutes after midnight; start == end means no quiet hours. A window may wrap
+    around midnight (21:00-08:00).
+    """
+    if start_minute == end_minute:
+        return None
+    local = moment.astimezone(tz)
+    minute = local.hour * 60 + local.minute
+    wraps = start_minute > end_minute
+    inside = (
+        (minute >= start_minute or minute < end_minute)
+        if wraps
+        else start_minute <= minute < end_minute
+    )
+    if not inside:
+        return None
+    end = time(end_minute // 60, end_minute % 60)
+    day = local.date()
+    if wraps and minute >= start_minute:
+        day += timedelta(days=1)
+    # Build the wall-clock end in the zone (fold=0), so a DST change that night is respected.
+    return datetime.combine(day, end, tzinfo=tz)
