@@ -36,12 +36,13 @@ from bot.services.ideas import (
     InvalidChange,
     TooManyIdeas,
 )
-from handlers.broadcast import show_composer
 from handlers.flows import take_step
-from handlers.groups import show_group
 from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, for_residents, show
+from handlers.shared.composer import show_composer
+from handlers.shared.groups import show_group
+from handlers.shared.ideas import ideas_home
 
 FLOW = "idea"
 MODERATION_FLOW = "idea_admin"
@@ -66,25 +67,7 @@ def _limit_text(t: Translator, error: IdeaError) -> str:
     return _("Please send your idea as text, a voice message or a photo.")
 
 
-# --- the entry screen and the board ------------------------------------------------------
-
-
-async def ideas_home(update: Update, context: BotContext) -> None:
-    _ = context.t.gettext
-    await show(
-        update,
-        _(
-            "💡 <b>Ideas for the neighbourhood</b>\n"
-            "Share your own idea, or support your neighbours' ideas."
-        ),
-        InlineKeyboardMarkup(
-            [
-                [_b(_("✍️ Share an idea"), IdeaButton("new"))],
-                [_b(_("📋 Idea board"), IdeaBoardButton())],
-                [_b(_("🏠 Main menu"), MenuButton("home"))],
-            ]
-        ),
-    )
+# --- the board ---------------------------------------------------------------------------
 
 
 async def board(

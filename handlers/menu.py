@@ -6,17 +6,12 @@ from telegram import Update
 
 from bot.buttons import MenuButton
 from bot.context import BotContext
-from handlers import events, groups, ideas, keyboards
+from handlers import keyboards
 from handlers.render import for_residents, not_started, show
-
-
-def menu_text(context: BotContext) -> str:
-    _ = context.t.gettext
-    return _("🏠 <b>Main menu</b>\nWhat would you like to do?")
-
-
-async def show_menu(update: Update, context: BotContext) -> None:
-    await show(update, menu_text(context), keyboards.main_menu(context.t))
+from handlers.shared.events import list_events, my_signups
+from handlers.shared.groups import list_groups
+from handlers.shared.home import show_menu
+from handlers.shared.ideas import ideas_home
 
 
 async def menu_command(update: Update, context: BotContext) -> None:
@@ -53,14 +48,14 @@ async def events_command(update: Update, context: BotContext) -> None:
     if context.resident is None:
         await not_started(update, context)
         return
-    await events.list_events(update, context)
+    await list_events(update, context)
 
 
 async def groups_command(update: Update, context: BotContext) -> None:
     if context.resident is None:
         await not_started(update, context)
         return
-    await groups.list_groups(update, context)
+    await list_groups(update, context)
 
 
 @for_residents
@@ -72,10 +67,10 @@ async def menu_entry(update: Update, context: BotContext, button: MenuButton) ->
     if entry == "home":
         await show_menu(update, context)
     elif entry == "events":
-        await events.list_events(update, context)
+        await list_events(update, context)
     elif entry == "signups":
-        await events.my_signups(update, context)
+        await my_signups(update, context)
     elif entry == "idea":
-        await ideas.ideas_home(update, context)
+        await ideas_home(update, context)
     elif entry == "projects":
-        await groups.list_groups(update, context)
+        await list_groups(update, context)

@@ -2,60 +2,38 @@
 attendees with totals, CSV export, check-in by code, moving, duplicating, cancelling,
 announcing, and approving partners' proposals.
 
-Each step's state is the event row plus a ``PendingInput`` in the database.
+Each step's state is the event row plus a ``PendingInput`` in the database. The first step,
+which a group's "plan a meeting" opens too, is in ``handlers/shared/newevent.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
-from bot.buttons import EventAdminButton, EventComposerButton, SkippableStep
+from bot.buttons import EventAdminButton, EventComposerButton
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title
 from bot.services.chat_state import PendingInput
 from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
-from handlers.broadcast import show_composer
-from handlers.events import party_text
 from handlers.flows import take_step
 from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, show
+from handlers.shared.composer import show_composer
+from handlers.shared.events import party_text
+from handlers.shared.newevent import FLOW as FLOW  # re-exported for handlers/input.py
+from handlers.shared.newevent import ask_step as _ask
+from handlers.shared.newevent import may_propose as _may_propose
+from handlers.shared.newevent import start_new_event
 
-FLOW = "event"
 CAPACITY_CHOICES = (0, 10, 20, 30, 50, 100)
 DATE_EXAMPLE = "28.11.2026 15:00"
-
-
-def _may_propose(context: BotContext) -> tuple[bool, bool]:
-    """(may create events, must wait for approval), for the words; the service decides."""
-    actor = context.actor
-    return actor.is_staff or actor.is_partner, not actor.is_staff
-
-
-async def _ask(
-    update: Update,
-    context: BotContext,
-    event_id: int,
-    step: str,
-    prompt: str,
-    skip: bool = False,
-    extra: list[list[InlineKeyboardButton]] | None = None,
-) -> None:
-    user = update.effective_user
-    assert user is not None
-    await context.services.chat_state.expect(user.id, PendingInput(FLOW, step, {"id": event_id}))
-    rows = list(extra or [])
-    if skip:  # pack() refuses a step that has no "Skip"
-        skipped = EventComposerButton("skip", event_id, step=cast(SkippableStep, step))
-        rows.append([_b(context.t.gettext("⏭ Skip"), skipped)])
-    await show(update, prompt, InlineKeyboardMarkup(rows) if rows else None)
 
 
 def _date_prompt(t: Translator, question: str) -> str:
@@ -68,33 +46,6 @@ def _date_prompt(t: Translator, question: str) -> str:
 
 async def newevent_command(update: Update, context: BotContext) -> None:
     await start_new_event(update, context)
-
-
-async def start_new_event(update: Update, context: BotContext, group_id: int | None = None) -> None:
-    """/newevent, or "plan a meeting" of a project or working group."""
-    user = update.effective_user
-    assert user is not None
-    _ = context.t.gettext
-    allowed, _proposed = _may_propose(context)
-    if not allowed:
-        await show(update, _("📅 Only coordinators and partner organisations can create events."))
-        return
-    event = await context.services.events.create_draft(context.actor)
-    if group_id is not None:
-        group = await context.services.groups.get(group_id)
-        topics = [group.topic] if group is not None and group.topic else []
-        event = await context.services.events.update(
-            context.actor, event.id, group_id=group_id, topics=topics
-        )
-    await _ask(
-        update,
-        context,
-        event.id,
-        "title",
-        _("✏️ What is the event called? Please write the title in {language}.").format(
-            language=language_name(event.default_locale)
-        ),
-    )
 
 
 async def _next_after(update: Update, context: BotContext, event: EventView, step: str) -> None:

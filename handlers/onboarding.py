@@ -13,10 +13,6 @@ from bot.buttons import ConsentButton, LanguageButton, TopicButton, TopicsDoneBu
 from bot.context import BotContext
 from handlers import keyboards
 from handlers.deeplinks import DeepLink, parse_deep_link
-from handlers.events import show_event
-from handlers.groups import show_group
-from handlers.ideas import ideas_home
-from handlers.menu import show_menu
 from handlers.render import (
     answer_expired,
     escape,
@@ -24,17 +20,10 @@ from handlers.render import (
     show,
     update_keyboard,
 )
-
-
-def privacy_notice(context: BotContext) -> str:
-    _ = context.t.gettext
-    return _(
-        "🔒 <b>Your data</b>\n"
-        "So that we can help you, we store your Telegram ID, your language, the topics you "
-        "choose and whether you want news from us.\n"
-        "We use this only for the neighbourhood bot of {neighbourhood} and never pass it on.\n"
-        "You can see and delete everything at any time with /privacy."
-    ).format(neighbourhood=escape(context.t, context.settings.neighbourhood_name))
+from handlers.shared.events import show_event
+from handlers.shared.groups import show_group
+from handlers.shared.home import privacy_notice, show_menu, show_topics
+from handlers.shared.ideas import ideas_home
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -126,16 +115,6 @@ async def answer_consent(update: Update, context: BotContext, button: ConsentBut
         await open_deep_link(update, context, parsed)
         return
     await show_topics(update, context, first_time=True)
-
-
-async def show_topics(update: Update, context: BotContext, *, first_time: bool = False) -> None:
-    assert context.resident is not None
-    _ = context.t.gettext
-    text = _("Which topics interest you? Tap to choose, then press “Done”.")
-    if first_time:
-        text = _("Thank you! 🎉") + "\n" + text + "\n" + _("You can also skip this.")
-    keyboard = keyboards.topics(context.t, context.settings.topics, context.resident.topics)
-    await show(update, text, keyboard)
 
 
 @for_residents

@@ -14,9 +14,8 @@ from bot.services.events import EventError
 from bot.services.residents import ResidentProfile
 from handlers import keyboards
 from handlers.keyboards import topic_label
-from handlers.menu import show_menu
-from handlers.onboarding import privacy_notice, show_topics
 from handlers.render import answer_expired, for_residents, not_started, show
+from handlers.shared.home import privacy_notice, show_menu, show_topics
 
 #: What /stop silences (later: not reminders of events a resident signed up for).
 NEWS_KINDS = (BROADCAST, DIGEST)

@@ -146,7 +146,7 @@ def test_template_check_ignores_the_generator_lines(locales_copy: Path) -> None:
 def test_template_check_fails_when_comments_or_locations_change(locales_copy: Path) -> None:
     _rewrite_pot(
         locales_copy,
-        '#: handlers/groups.py\n#, python-brace-format\nmsgid "{count} member"',
+        '#: handlers/shared/groups.py\n#, python-brace-format\nmsgid "{count} member"',
         '#: handlers/clubs.py\n#, python-brace-format\nmsgid "{count} member"',
     )
     assert [str(p) for p in check([], locales_copy, root=PROJECT_ROOT)] == [
@@ -155,9 +155,9 @@ def test_template_check_fails_when_comments_or_locations_change(locales_copy: Pa
     ]
     _rewrite_pot(
         locales_copy,
-        '#: handlers/events.py\n#, python-brace-format\nmsgid "{count} child"',
+        '#: handlers/shared/events.py\n#, python-brace-format\nmsgid "{count} child"',
         "#. Translators: children under 14\n"
-        '#: handlers/events.py\n#, python-brace-format\nmsgid "{count} child"',
+        '#: handlers/shared/events.py\n#, python-brace-format\nmsgid "{count} child"',
     )
     assert [p.what for p in check([], locales_copy, root=PROJECT_ROOT)] == [
         "comments changed in the code; run `make i18n-extract`"
@@ -167,7 +167,10 @@ def test_template_check_fails_when_comments_or_locations_change(locales_copy: Pa
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("#: handlers/groups.py\n#, python-brace-format\n", "#: handlers/groups.py\n"),
+        (
+            "#: handlers/shared/groups.py\n#, python-brace-format\n",
+            "#: handlers/shared/groups.py\n",
+        ),
         ("quartierbot VERSION", "quartierbot 9.9"),
     ],
     ids=["flag", "header"],

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.delivery import DeliveryService
-from bot.services.events import EventService, EventView, SignupStatus, SignupView
+from bot.services.events import EventService, EventView, SignupView
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import (
@@ -27,6 +27,7 @@ from storage.models import (
     OutboxMessage,
     Resident,
     Signup,
+    SignupStatus,
 )
 from tests.conftest import ADMIN_ID, BotHarness
 from tests.support import updates

@@ -1,0 +1,42 @@
+"""The delivery engine: every message that goes to many chats goes through here.
+
+``DeliveryService.enqueue`` writes a durable outbox; ``DeliveryEngine`` workers claim due rows
+in the database, send them through a ``Sender`` at the configured rate and write the results
+back in batches. One module each:
+
+- ``outbox``: ``DeliveryService`` (enqueue, cancel, progress), ``Recipient`` and the table
+  handles the engine shares;
+- ``engine``: ``DeliveryEngine`` (claiming under leases, heartbeat, rates, batched results,
+  finished sources), ``DeliveryLimits`` and ``EngineStats``;
+- ``sending``: the ``Sender`` protocol and the errors a sender raises (``RateLimited``,
+  ``RecipientGone``, ``PermanentFailure``, ``TransientFailure``), which
+  ``bot/delivery_sender.py`` implements for Telegram.
+"""
+
+from storage.models import DeliveryState
+
+from .engine import DeliveryEngine, DeliveryLimits, EngineStats
+from .outbox import DeliveryService, Recipient
+from .sending import (
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    RecipientGone,
+    Sender,
+    TransientFailure,
+)
+
+__all__ = [
+    "DeliveryEngine",
+    "DeliveryError",
+    "DeliveryLimits",
+    "DeliveryService",
+    "DeliveryState",
+    "EngineStats",
+    "PermanentFailure",
+    "RateLimited",
+    "Recipient",
+    "RecipientGone",
+    "Sender",
+    "TransientFailure",
+]

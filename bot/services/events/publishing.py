@@ -1,0 +1,422 @@
+"""Composing and publishing: drafts with a version per language, edits (a moved or relocated
+event re-queues its reminders and tells its people), publication now or at a set time (claimed
+with a conditional UPDATE, like broadcasts), partner proposals, duplicate, cancel, announcements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audiences import BROADCAST, audience_statement, quiet_until
+from bot.services.delivery import Recipient
+from bot.services.events.signups import WaitingList
+from bot.services.events.views import (
+    EVENT_KIND,
+    MAX_CAPACITY,
+    MAX_DESCRIPTION,
+    MAX_REMINDER_HOURS,
+    MAX_TITLE,
+    PLACE_FIELDS,
+    UPDATABLE,
+    EventNotFound,
+    EventView,
+    InvalidTime,
+    InvalidValue,
+    MissingTitle,
+    NotEditable,
+    TextTooLong,
+)
+from bot.services.permissions import Actor, may_edit_event, require, require_staff
+from storage.models import Event, EventStatus, EventVersion, Resident, SignupStatus
+
+
+class Publishing(WaitingList):
+    """Every change goes through ``_edit``: under the event's row lock, with what it causes
+    (notices, reminders, promotions) in the same transaction."""
+
+    async def _edit(
+        self,
+        actor: Actor,
+        event_id: int,
+        change: Callable[[Event], None],
+        allowed: Iterable[EventStatus] = (
+            EventStatus.PROPOSED,
+            EventStatus.DRAFT,
+            EventStatus.SCHEDULED,
+            EventStatus.PUBLISHED,
+        ),
+        then: Callable[[AsyncSession, Event, EventView], Awaitable[EventView]] | None = None,
+    ) -> EventView:
+        """Change the event under its row lock; ``then`` queues what the change causes (notices,
+        reminders, promotions) in the same transaction."""
+        statuses = set(allowed)
+
+        async def work(session: AsyncSession) -> EventView:
+            row = await self._lock_event(session, event_id)
+            if row is None:
+                raise EventNotFound(str(event_id))
+            if row.status not in statuses:
+                raise NotEditable(str(event_id))
+            require(may_edit_event(actor, row.created_by, row.status), "event.edit")
+            change(row)
+            if not actor.is_staff and row.status == EventStatus.PUBLISHED:
+                # A partner changed a published event: it goes back to the coordinators.
+                row.status = EventStatus.PROPOSED
+            row.updated_at = self._clock()
+            await session.flush()
+            await session.refresh(row, ["versions"])
+            view = await self._view(session, row)
+            return view if then is None else await then(session, row, view)
+
+        return await self._locked(work)
+
+    def _check_publishable(self, row: Event) -> None:
+        version = next((v for v in row.versions if v.locale == row.default_locale), None)
+        if version is None or not version.title.strip():
+            raise MissingTitle(str(row.id))
+        if row.starts_at is None or row.starts_at <= self._clock():
+            raise InvalidTime("the event needs a start in the future")
+
+    # composing ----------------------------------------------------------------------------
+
+    async def create_draft(self, actor: Actor, *, organiser: str | None = None) -> EventView:
+        """A coordinator's draft, or a partner organisation's proposal (approved later)."""
+        require(
+            actor.telegram_id is not None and (actor.is_staff or actor.is_partner), "event.create"
+        )
+        assert actor.telegram_id is not None
+        async with self._sessions.begin() as session:
+            row = Event(
+                status=EventStatus.DRAFT if actor.is_staff else EventStatus.PROPOSED,
+                created_by=actor.telegram_id,
+                organiser=organiser,
+                default_locale=self.default_locale,
+                topics=[],
+                capacity=0,
+                reminder_hours=24,
+                alerted_levels=[],
+                created_at=self._clock(),
+                updated_at=self._clock(),
+            )
+            session.add(row)
+            await session.flush()
+            await session.refresh(row, ["versions"])
+            return EventView.of(row)
+
+    async def set_version(
+        self,
+        actor: Actor,
+        event_id: int,
+        locale: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+    ) -> EventView:
+        if locale not in self.locales:
+            raise InvalidValue(f"unknown locale {locale}")
+        if title is not None:
+            title = title.strip()
+            if len(title) > MAX_TITLE:
+                raise TextTooLong(MAX_TITLE)
+            if not title:
+                raise MissingTitle(str(event_id))
+        if description is not None and len(description) > MAX_DESCRIPTION:
+            raise TextTooLong(MAX_DESCRIPTION)
+
+        def change(row: Event) -> None:
+            version = next((v for v in row.versions if v.locale == locale), None)
+            if version is None:
+                if title is None:
+                    raise MissingTitle(str(event_id))
+                version = EventVersion(locale=locale, title=title)
+                row.versions.append(version)
+            if title is not None:
+                version.title = title
+            if description is not None:
+                version.description = description or None
+
+        return await self._edit(actor, event_id, change)
+
+    async def update(self, actor: Actor, event_id: int, **fields: Any) -> EventView:
+        unknown = set(fields) - UPDATABLE
+        if unknown:
+            raise InvalidValue(f"unknown fields {sorted(unknown)}")
+        now = self._clock()
+        if "capacity" in fields and not 0 <= int(fields["capacity"]) <= MAX_CAPACITY:
+            raise InvalidValue("capacity")
+        if (
+            "reminder_hours" in fields
+            and not 0 <= int(fields["reminder_hours"]) <= MAX_REMINDER_HOURS
+        ):
+            raise InvalidValue("reminder_hours")
+        if fields.get("latitude") is not None and not -90 <= float(fields["latitude"]) <= 90:
+            raise InvalidValue("latitude")
+        if fields.get("longitude") is not None and not -180 <= float(fields["longitude"]) <= 180:
+            raise InvalidValue("longitude")
+        for key in ("starts_at", "ends_at", "signup_opens_at", "signup_closes_at"):
+            value = fields.get(key)
+            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise InvalidTime(f"{key} needs an aware datetime")
+        if fields.get("starts_at") is not None and fields["starts_at"] <= now:
+            raise InvalidTime("the start has passed")
+        for key in ("place_name", "organiser"):
+            if fields.get(key) is not None and len(str(fields[key])) > 200:
+                raise TextTooLong(200)
+        if fields.get("address") is not None and len(str(fields["address"])) > 300:
+            raise TextTooLong(300)
+        before: dict[str, Any] = {}
+
+        def change(row: Event) -> None:
+            before.update(
+                status=row.status,
+                starts_at=row.starts_at,
+                place=tuple(getattr(row, key) for key in PLACE_FIELDS),
+                capacity=row.capacity,
+            )
+            old_start = row.starts_at
+            for key, value in fields.items():
+                if key == "topics":
+                    value = list(dict.fromkeys(str(t) for t in (value or ())))
+                setattr(row, key, value)
+            new_start = row.starts_at
+            if (
+                "ends_at" not in fields
+                and old_start is not None
+                and new_start is not None
+                and row.ends_at is not None
+            ):
+                row.ends_at = row.ends_at + (new_start - old_start)  # keep the duration
+            if row.ends_at is not None and (new_start is None or row.ends_at <= new_start):
+                raise InvalidTime("the end must come after the start")
+            if (
+                row.signup_opens_at is not None
+                and row.signup_closes_at is not None
+                and row.signup_closes_at <= row.signup_opens_at
+            ):
+                raise InvalidTime("the sign-up window closes before it opens")
+
+        async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            if before["status"] != EventStatus.PUBLISHED or view.status != EventStatus.PUBLISHED:
+                return view  # only a published event's people are told (a partner's edit waits)
+            moved = view.starts_at != before["starts_at"]
+            relocated = tuple(getattr(view, key) for key in PLACE_FIELDS) != before["place"]
+            if moved or relocated:
+                # A moved event gets new sources; a relocated one the same sources, re-rendered.
+                await self._reminders.cancel(session, view.id, before["starts_at"])
+                signups = await self._active_signups(session, view.id)
+                confirmed = [s for s in signups if s.status == SignupStatus.CONFIRMED]
+                await self._reminders.queue(session, view, confirmed)
+                prefix = f"event:{view.id}:changed:"
+                number = await self._reminders.next_number(session, prefix)
+                await self._reminders.tell(
+                    session,
+                    f"{prefix}{number}",
+                    signups,
+                    lambda locale: self.renderer.changed(view, locale),
+                )
+            if view.capacity != before["capacity"]:
+                promoted = await self._promote(session, row)
+                if promoted:
+                    view = await self._view(session, row)
+                    await self._after_promotion(session, view, promoted)
+            return view
+
+        return await self._edit(actor, event_id, change, then=then)
+
+    async def publish(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.publish")
+
+        def change(row: Event) -> None:
+            self._check_publishable(row)
+            row.status = EventStatus.PUBLISHED
+            row.publish_at = row.publish_at or self._clock()
+
+        return await self._edit(
+            actor,
+            event_id,
+            change,
+            (EventStatus.DRAFT, EventStatus.SCHEDULED, EventStatus.PROPOSED),
+        )
+
+    async def schedule_publication(self, actor: Actor, event_id: int, at: datetime) -> EventView:
+        require_staff(actor, "event.publish")
+        if at.tzinfo is None or at <= self._clock():
+            raise InvalidTime("that time has passed")
+
+        def change(row: Event) -> None:
+            self._check_publishable(row)
+            assert row.starts_at is not None
+            if at >= row.starts_at:
+                raise InvalidTime("publication must come before the event")
+            row.status = EventStatus.SCHEDULED
+            row.publish_at = at
+
+        return await self._edit(actor, event_id, change, (EventStatus.DRAFT, EventStatus.SCHEDULED))
+
+    async def run_due_publications(self) -> list[int]:
+        """Publish every scheduled event whose time has come; each is claimed exactly once."""
+        now = self._clock()
+        async with self._sessions() as session:
+            due = list(
+                await session.scalars(
+                    select(Event.id).where(
+                        Event.status == EventStatus.SCHEDULED, Event.publish_at <= now
+                    )
+                )
+            )
+        published = []
+        for event_id in due:
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(Event)
+                    .where(Event.id == event_id, Event.status == EventStatus.SCHEDULED)
+                    .values(status=EventStatus.PUBLISHED)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount:  # type: ignore[attr-defined]
+                    published.append(event_id)
+        return published
+
+    def _audience(self, audience: Mapping[str, Any]) -> Select[Any]:
+        columns = [Resident.telegram_id, Resident.locale, Resident.quiet_start, Resident.quiet_end]
+        return audience_statement(columns, audience, BROADCAST)
+
+    async def announce_counts(self, audience: Mapping[str, Any]) -> dict[str, int]:
+        statement = audience_statement(
+            [Resident.locale, func.count()], audience, BROADCAST
+        ).group_by(Resident.locale)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return {str(locale): int(count) for locale, count in rows}
+
+    async def announce(
+        self, actor: Actor, event_id: int, audience: Mapping[str, Any]
+    ) -> dict[str, int]:
+        require_staff(actor, "event.announce")
+        view = await self._require(event_id)
+        if view.status != EventStatus.PUBLISHED:
+            raise NotEditable(str(event_id))
+        now = self._clock()
+        async with self._sessions() as session:
+            rows = (await session.execute(self._audience(audience))).all()
+        recipients = [
+            Recipient(int(tid), str(locale), quiet_until(now, self.tz, start, end))
+            for tid, locale, start, end in rows
+        ]
+        locales = {r.locale for r in recipients} | {view.default_locale}
+        await self._delivery.enqueue(
+            source=f"{view.source}:announce",
+            kind=EVENT_KIND,
+            broadcast_id=None,
+            payloads={locale: self.renderer.announcement(view, locale) for locale in locales},
+            fallback_locale=view.default_locale,
+            recipients=recipients,
+        )
+        counts: dict[str, int] = {}
+        for recipient in recipients:
+            counts[recipient.locale] = counts.get(recipient.locale, 0) + 1
+        return counts
+
+    async def duplicate(self, actor: Actor, event_id: int, starts_at: datetime) -> EventView:
+        require_staff(actor, "event.create")
+        if starts_at.tzinfo is None or starts_at <= self._clock():
+            raise InvalidTime("the start has passed")
+        async with self._sessions.begin() as session:
+            original = await session.get(Event, event_id)
+            if original is None:
+                raise EventNotFound(str(event_id))
+            delta = starts_at - original.starts_at if original.starts_at else None
+
+            def shifted(value: datetime | None) -> datetime | None:
+                return value + delta if value is not None and delta is not None else None
+
+            row = Event(
+                status=EventStatus.DRAFT,
+                created_by=original.created_by,
+                organiser=original.organiser,
+                default_locale=original.default_locale,
+                starts_at=starts_at,
+                ends_at=shifted(original.ends_at),
+                place_name=original.place_name,
+                address=original.address,
+                latitude=original.latitude,
+                longitude=original.longitude,
+                topics=list(original.topics or []),
+                capacity=original.capacity,
+                signup_opens_at=shifted(original.signup_opens_at),
+                signup_closes_at=shifted(original.signup_closes_at),
+                photo_file_id=original.photo_file_id,
+                reminder_hours=original.reminder_hours,
+                alerted_levels=[],
+                created_at=self._clock(),
+                updated_at=self._clock(),
+                versions=[
+                    EventVersion(locale=v.locale, title=v.title, description=v.description)
+                    for v in original.versions
+                ],
+            )
+            session.add(row)
+            await session.flush()
+            await session.refresh(row, ["versions"])
+            return EventView.of(row)
+
+    async def cancel(self, actor: Actor, event_id: int) -> int:
+        """Cancel the event; its queued reminders stop and everyone signed up is told."""
+        require_staff(actor, "event.cancel")
+        told = 0
+
+        async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            nonlocal told
+            await self._reminders.cancel(session, view.id, view.starts_at)
+            await self._delivery.cancel_source(f"{view.source}:announce", session=session)
+            everyone = await self._active_signups(session, view.id)
+            told = await self._reminders.tell(
+                session,
+                f"{view.source}:cancelled",
+                everyone,
+                lambda locale: self.renderer.cancelled(view, locale),
+            )
+            return view
+
+        await self._edit(
+            actor,
+            event_id,
+            lambda row: setattr(row, "status", EventStatus.CANCELLED),
+            then=then,
+        )
+        return told
+
+    async def approve(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.approve")
+
+        def change(row: Event) -> None:
+            self._check_publishable(row)
+            row.status = EventStatus.PUBLISHED
+            row.publish_at = self._clock()
+
+        return await self._edit(actor, event_id, change, (EventStatus.PROPOSED,))
+
+    async def reject(self, actor: Actor, event_id: int) -> EventView:
+        require_staff(actor, "event.approve")
+        return await self._edit(
+            actor,
+            event_id,
+            lambda row: setattr(row, "status", EventStatus.REJECTED),
+            (EventStatus.PROPOSED,),
+        )
+
+    async def proposals(self) -> list[EventView]:
+        async with self._sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(Event)
+                    .where(Event.status == EventStatus.PROPOSED)
+                    .order_by(Event.created_at, Event.id)
+                )
+            )
+            return await self._views(session, rows)

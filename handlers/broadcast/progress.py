@@ -1,0 +1,108 @@
+"""A running broadcast's progress message, refreshed by a job, and the final summary."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import AppState, BotContext
+from bot.i18n import Translator, language_name
+from bot.services.broadcasts import BroadcastView, Progress
+from bot.services.delivery import DeliveryState
+from handlers.render import show
+from handlers.shared.composer import action_button
+
+log = logging.getLogger(__name__)
+
+
+def progress_text(t: Translator, view: BroadcastView, progress: Progress) -> str:
+    _ = t.gettext
+    finished = progress.finished and view.finished_at is not None
+    title = (
+        _("📣 <b>Broadcast {number}: finished</b>")
+        if finished
+        else _("📣 <b>Broadcast {number}: sending</b>")
+    ).format(number=t.format_number(view.id))
+    lines = [
+        title,
+        _(
+            "✅ Sent: {sent} · ⏳ Waiting: {waiting} · ❌ Failed: {failed} · ⏭ Skipped: {skipped}"
+        ).format(
+            sent=t.format_number(progress.total(DeliveryState.SENT)),
+            waiting=t.format_number(progress.total(DeliveryState.PENDING, DeliveryState.SENDING)),
+            failed=t.format_number(progress.total(DeliveryState.FAILED)),
+            skipped=t.format_number(progress.total(DeliveryState.SKIPPED, DeliveryState.CANCELLED)),
+        ),
+    ]
+    for locale, counts in sorted(progress.by_locale.items()):
+        sent = t.format_number(counts.get(DeliveryState.SENT, 0))
+        lines.append(f"{language_name(locale)}: {sent}/{t.format_number(sum(counts.values()))}")
+    if not progress.by_locale:
+        lines.append(_("Nobody matched the audience, so nothing was sent."))
+    return "\n".join(lines)
+
+
+def progress_keyboard(
+    t: Translator, view: BroadcastView, progress: Progress
+) -> InlineKeyboardMarkup | None:
+    if view.finished_at is not None:
+        return None
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                action_button(_("🔄 Refresh"), "prog", view.id),
+                action_button(_("⛔ Cancel"), "cancel", view.id),
+            ]
+        ]
+    )
+
+
+async def show_progress(update: Update, context: BotContext, broadcast_id: int) -> None:
+    """Show the progress in the coordinator's chat, and remember that message for the job."""
+    service = context.services.broadcasts
+    view = await service.get(context.actor, broadcast_id)
+    assert view is not None
+    progress = await service.progress(broadcast_id)
+    await show(
+        update,
+        progress_text(context.t, view, progress),
+        progress_keyboard(context.t, view, progress),
+    )
+    message = update.callback_query.message if update.callback_query else None
+    if message is not None and update.effective_chat is not None:
+        await service.set_progress_message(
+            broadcast_id, update.effective_chat.id, message.message_id
+        )
+
+
+async def refresh_progress(bot: Bot, state: AppState, broadcast_id: int) -> None:
+    """Edit the coordinator's progress message (also used for the final summary)."""
+    service = state.services.broadcasts
+    view = await service.load(broadcast_id)
+    if view is None or view.progress_chat_id is None or view.progress_message_id is None:
+        return
+    owner = await state.services.residents.get(view.created_by)
+    t = state.i18n.translator(owner.locale if owner else None)
+    progress = await service.progress(broadcast_id)
+    try:
+        await bot.edit_message_text(
+            progress_text(t, view, progress),
+            chat_id=view.progress_chat_id,
+            message_id=view.progress_message_id,
+            reply_markup=progress_keyboard(t, view, progress),
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            log.warning("could not update progress of broadcast %s: %s", broadcast_id, exc)
+    except TelegramError as exc:
+        log.warning("could not update progress of broadcast %s: %s", broadcast_id, exc)
+
+
+async def finish_broadcast(bot: Bot, state: AppState, source: str) -> None:
+    """The outbox has sent everything of ``source``: mark it done and show the summary."""
+    view = await state.services.broadcasts.finish(source)
+    if view is not None:
+        await refresh_progress(bot, state, view.id)

@@ -1,0 +1,162 @@
+"""The event screens other features open too: the list of upcoming events, an event's
+details (a deep link opens them), "my sign-ups" (the main menu), and the words for a party
+and the seats left."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.buttons import EventAdminButton, EventButton, EventListButton, MenuButton
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.rendering import event_summary, event_title
+from bot.services.events import EventView, SignupView
+from handlers.keyboards import button as _b
+from handlers.keyboards import paging_row, topic_label
+from handlers.render import answer_expired, escape, show
+
+PAGE_SIZE = 3
+
+
+def seats_line(t: Translator, event: EventView) -> str:
+    left = event.seats_left
+    if left is None:
+        return ""
+    if left <= 0:
+        return t.gettext("🔴 Full: you can join the waiting list.")
+    return t.ngettext("🟢 {count} seat left", "🟢 {count} seats left", left).format(
+        count=t.format_number(left)
+    )
+
+
+def party_text(t: Translator, adults: int, children: int) -> str:
+    grown_ups = t.ngettext("{count} adult", "{count} adults", adults).format(
+        count=t.format_number(adults)
+    )
+    kids = t.ngettext("{count} child", "{count} children", children).format(
+        count=t.format_number(children)
+    )
+    return f"{grown_ups}, {kids}"
+
+
+def signup_status_text(t: Translator, signup: SignupView) -> str:
+    _ = t.gettext
+    if signup.status == "waitlisted":
+        return _("⏳ You are on the waiting list ({party}).").format(
+            party=party_text(t, signup.adults, signup.children)
+        )
+    return _("✅ You are signed up ({party}). Your code: {code}").format(
+        party=party_text(t, signup.adults, signup.children), code=f"<code>{signup.code}</code>"
+    )
+
+
+async def list_events(
+    update: Update, context: BotContext, page: EventListButton | None = None
+) -> None:
+    t = context.t
+    _ = t.gettext
+    page = page or EventListButton()
+    topic = page.topic
+    if topic is not None and topic not in context.settings.topics:
+        await answer_expired(update, t)
+        return
+    events, total = await context.services.events.upcoming(
+        topic=topic, this_week=page.scope == "week", offset=page.offset, limit=PAGE_SIZE
+    )
+    title = {
+        "all": _("📅 <b>Upcoming events</b>"),
+        "week": _("📅 <b>Events this week</b>"),
+    }.get(page.scope) or _("📅 <b>Events: {topic}</b>").format(topic=topic_label(t, topic or ""))
+    blocks = [title]
+    rows: list[list[InlineKeyboardButton]] = []
+    for event in events:
+        seats = seats_line(t, event)
+        blocks.append(event_summary(t, event) + (f"\n{seats}" if seats else ""))
+        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
+    if not events:
+        blocks.append(_("There are no upcoming events right now. We will let you know!"))
+    rows += paging_row(page.offset, total, PAGE_SIZE, lambda at: replace(page, offset=at))
+    rows.append(
+        [
+            _b(_("🗓 This week"), EventListButton(0, "week"))
+            if page.scope != "week"
+            else _b(_("📋 All events"), EventListButton(0, "all")),
+        ]
+    )
+    rows.extend(
+        [
+            _b(
+                ("✅ " if key == topic else "") + topic_label(t, key),
+                EventListButton(0, key),
+            )
+        ]
+        for key in context.settings.topics
+    )
+    rows.append([_b(_("🏠 Main menu"), MenuButton("home"))])
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
+
+
+async def show_event(update: Update, context: BotContext, event_id: int) -> None:
+    t = context.t
+    _ = t.gettext
+    event = await context.services.events.get(context.actor, event_id)
+    if event is None or event.status not in ("published", "cancelled"):
+        # An old link, a deleted draft, or a forged id: say so plainly, change nothing.
+        all_events = InlineKeyboardMarkup([[_b(_("📅 All events"), EventListButton())]])
+        await show(update, _("😕 This event doesn't exist (any more)."), all_events)
+        return
+    user = update.effective_user
+    assert user is not None
+    mine = await context.services.events.signup_of(event.id, user.id)
+    parts = [event_summary(t, event)]
+    version = event.version_for(t.locale)
+    if version and version.description:
+        parts.append(escape(t, version.description))
+    if event.organiser:
+        parts.append(_("Organised by {organiser}").format(organiser=escape(t, event.organiser)))
+    if event.status == "cancelled":
+        parts.append(_("❌ This event has been cancelled."))
+    else:
+        seats = seats_line(t, event)
+        if seats:
+            parts.append(seats)
+    if mine is not None:
+        parts.append(signup_status_text(t, mine))
+    username = context.bot.username
+    parts.append(
+        _("🔗 Share: {link}").format(link=f"https://t.me/{username}?start=event_{event.id}")
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    if event.status == "published":
+        if mine is None:
+            rows.append([_b(_("✍️ Sign up"), EventButton("join", event.id))])
+        else:
+            rows.append([_b(_("❌ Cancel my sign-up"), EventButton("cx", event.id))])
+        extra = [_b(_("🗓 Add to calendar"), EventButton("ics", event.id))]
+        if event.latitude is not None and event.longitude is not None:
+            extra.append(_b(_("🗺 Map"), EventButton("map", event.id)))
+        rows.append(extra)
+    if context.actor.is_staff:
+        rows.append([_b(_("🛠 Manage"), EventAdminButton("menu", event.id))])
+    rows.append([_b(_("📅 All events"), EventListButton())])
+    await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
+
+
+async def my_signups(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    t = context.t
+    _ = t.gettext
+    found = await context.services.events.my_signups(user.id)
+    blocks = [_("📝 <b>My sign-ups</b>")]
+    rows = []
+    for event, signup in found:
+        blocks.append(event_summary(t, event) + "\n" + signup_status_text(t, signup))
+        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
+    if not found:
+        blocks.append(_("You are not signed up for any event yet."))
+        rows.append([_b(_("📅 Upcoming events"), EventListButton())])
+    rows.append([_b(_("🏠 Main menu"), MenuButton("home"))])
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows))
