@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.services import Services
+from bot.services.chat_state import PendingInput
 from bot.services.permissions import ANONYMOUS, Actor
 from bot.services.residents import ResidentProfile
 
@@ -40,6 +41,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.actor: Actor = ANONYMOUS
         #: The chat's flow had expired when this update came (see handlers/flows.py).
         self.flow_expired = False
+        #: The chat's open flow, as group -1 found it (None once a command or a tap ended it).
+        self.pending: PendingInput | None = None
         self.locale: str | None = None
 
     @property

@@ -84,6 +84,8 @@ async def end_stale_flows(update: Update, context: BotContext) -> None:
     )
     if ended_by_command or foreign_tap:
         await chat_state.clear(user.id)
+    else:
+        context.pending = pending  # typed input reads it from here: one read per update
 
 
 def waits_for_a_tap(pending: PendingInput) -> bool:

@@ -26,12 +26,11 @@ FLOWS: dict[str, InputHandler] = {
 
 
 async def route_message(update: Update, context: BotContext) -> None:
-    user = update.effective_user
     _ = context.t.gettext
     if context.flow_expired and context.resident is not None:
         await show(update, _("⌛ That was a while ago, so let's start again: /menu"))
         return
-    pending = await context.services.chat_state.get(user.id) if user else None
+    pending = context.pending
     if pending is not None and waits_for_a_tap(pending):
         await show(update, _("Please use the buttons above, or send /cancel."))
         return

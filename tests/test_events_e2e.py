@@ -249,8 +249,10 @@ async def test_a_draft_events_place_is_not_given_to_a_forged_map_button(live_bot
     assert answer["text"] == tr(
         live_bot, "uk", "⚠️ This button is no longer valid. Please send /menu."
     )
-    detail = await curious.tap_forged(f"ev:show:{draft.id}")
-    assert detail is not None
+    await curious.tap_forged(f"ev:show:{draft.id}")
+    await live_bot.emulator.wait_until(
+        lambda: curious.last.text == tr(live_bot, "uk", "😕 This event doesn't exist (any more).")
+    )
     await asyncio.sleep(0.5)
     seen = [m for m in live_bot.emulator.bot_messages(781) if m.kind == "venue"]
     assert seen == []

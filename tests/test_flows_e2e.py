@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 
 from bot.services.chat_state import FLOW_TTL
 from storage.db import create_session_factory
-from storage.models import ChatState, Event, Group, Idea, Signup
+from storage.models import ChatState, Group, Idea, Signup
 from tests.conftest import ADMIN_ID
 from tests.support.actors import STAFF
-from tests.support.live import LiveBot, onboard, tr
+from tests.support.live import LiveBot, LiveResident, onboard, tr
 
 EXPIRED = "⚠️ This button is no longer valid. Please send /menu."
 
@@ -34,6 +34,17 @@ async def published_event(live_bot: LiveBot) -> int:
     await events.update(STAFF, draft.id, starts_at=start, place_name="Hof", capacity=20)
     await events.publish(STAFF, draft.id)
     return draft.id
+
+
+async def newgroup_until_topic(live_bot: LiveBot, kind: str, name: str) -> LiveResident:
+    """The coordinator's /newgroup up to the step that waits for a topic."""
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    await coordinator.say("/newgroup")
+    await coordinator.tap(f"grn:kind:{kind}")
+    await coordinator.say(name)
+    await coordinator.say("Wir machen es zusammen.")
+    return coordinator
 
 
 async def test_a_note_left_with_back_and_menu_is_not_taken_from_later_text(
@@ -92,12 +103,7 @@ async def test_typed_text_at_a_tap_step_gets_an_answer_and_the_next_tap_works(
 ) -> None:
     """Seen: in /newgroup, typed text at the topic step got no answer, and the next tap said
     "something went wrong" (the query was answered twice)."""
-    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
-    await onboard(coordinator, "de")
-    await coordinator.say("/newgroup")
-    await coordinator.tap("grn:kind:group")
-    await coordinator.say("Nachbarschaftsgarten")
-    await coordinator.say("Wir gärtnern zusammen.")
+    coordinator = await newgroup_until_topic(live_bot, "group", "Nachbarschaftsgarten")
     answer = await coordinator.say("Umwelt")
     assert answer.text == tr(live_bot, "de", "Please use the buttons above, or send /cancel.")
     rhythm = await coordinator.tap("grn:topic:environment")
@@ -132,12 +138,7 @@ async def test_double_and_triple_taps_act_once(live_bot: LiveBot) -> None:
     wrong = tr(live_bot, "ar", "😕 Something went wrong on our side. Please try again in a moment.")
     assert not any(m.text == wrong for m in emulator.bot_messages(821))
 
-    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
-    await onboard(coordinator, "de")
-    await coordinator.say("/newgroup")
-    await coordinator.tap("grn:kind:project")
-    await coordinator.say("Straßenfest")
-    await coordinator.say("Ein Fest für alle.")
+    coordinator = await newgroup_until_topic(live_bot, "project", "Straßenfest")
     rhythm = await coordinator.tap("grn:topic:culture_sport")
     for _ in range(3):
         emulator.press_button(ADMIN_ID, rhythm.message_id, "grn:skip:rhythm")
@@ -160,4 +161,3 @@ async def test_an_idle_flow_expires_with_a_friendly_word(live_bot: LiveBot) -> N
     assert answer.text == tr(live_bot, "el", "⌛ That was a while ago, so let's start again: /menu")
     assert await count(live_bot, Idea, Idea.author_telegram_id == 831) == 0
     assert await live_bot.runtime.services.chat_state.get(831) is None
-    assert await count(live_bot, Event) == 0
