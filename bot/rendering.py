@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, get_args
 
-from bot.buttons import Button, EventButton, GroupButton
-from bot.i18n import N_, I18n, Translator
+from bot.buttons import (
+    Button,
+    EventAdminButton,
+    EventButton,
+    GroupButton,
+    IdeaModerationButton,
+    IdeaStatusChoice,
+)
+from bot.i18n import N_, I18n, Translator, language_name
 from bot.services.audiences import DIGEST
 from bot.services.broadcasts import BroadcastView
+from bot.topics import TOPIC_LABELS
 
 if TYPE_CHECKING:  # the services import this module's protocol counterparts
     from bot.services.events import EventView, SignupView
@@ -179,6 +188,25 @@ class EventRenderer:
         )
         return self._message(text)
 
+    def proposal(self, event: EventView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = (
+            t.gettext("📨 A partner organisation asks you to approve this event:")
+            + "\n"
+            + event_summary(t, event)
+        )
+        review = _button(t.gettext("🔎 Review it"), EventAdminButton("menu", event.id))
+        return self._message(text, [[review]])
+
+    def decision(self, event: EventView, approved: bool, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        outcome = (
+            t.gettext("✅ Your event was approved and is now published:")
+            if approved
+            else t.gettext("❌ Your event was not approved this time:")
+        )
+        return self._message(outcome + "\n" + event_summary(t, event))
+
 
 class EventDigestWriter:
     """The weekly overview: the coming week's events, in one language."""
@@ -228,8 +256,82 @@ def idea_status(t: Translator, idea: IdeaView) -> str:
     return t.gettext(IDEA_STATUS_LABELS.get(str(idea.status), str(idea.status)))
 
 
+def topic_label(t: Translator, key: str) -> str:
+    emoji, label = TOPIC_LABELS[key]
+    return f"{emoji} {t.gettext(label)}"
+
+
+IDEA_STATUS_BUTTONS: tuple[IdeaStatusChoice, ...] = get_args(IdeaStatusChoice)
+
+
+def _with_status(idea: IdeaView, status: str) -> IdeaView:
+    """The idea as it would look in ``status``: lets a button show the status's own label."""
+    from bot.services.ideas import IdeaStatus  # late: the services import this module
+
+    return replace(idea, status=IdeaStatus(status))
+
+
+def idea_card_text(t: Translator, idea: IdeaView, author_name: str | None = None) -> str:
+    """The coordinators' card of an idea: number, language, text, topic, place, who, status."""
+    _ = t.gettext
+    lines = [
+        _("💡 <b>Idea {number}</b> · {language}").format(
+            number=t.format_number(idea.id), language=language_name(idea.locale)
+        ),
+        idea_excerpt(t, idea, 1000),
+    ]
+    if idea.topic and idea.topic in TOPIC_LABELS:
+        lines.append(_("Topic: {topic}").format(topic=topic_label(t, idea.topic)))
+    if idea.place_text:
+        lines.append(
+            _("Place: {place}").format(place=t.isolate(html.escape(idea.place_text, quote=False)))
+        )
+    if idea.anonymous:
+        lines.append(_("Sent anonymously"))
+    elif author_name and idea.author_id:
+        lines.append(
+            _("From: {name}").format(
+                name=f'<a href="tg://user?id={idea.author_id}">'
+                f"{html.escape(author_name, quote=False)}</a>"
+            )
+        )
+    lines.append(_("Status: {status}").format(status=idea_status(t, idea)))
+    return "\n".join(lines)
+
+
+def idea_card_buttons(t: Translator, idea: IdeaView) -> list[list[dict[str, str]]]:
+    """The moderation buttons under an idea's card."""
+    _ = t.gettext
+    status_row = [
+        _button(
+            idea_status(t, _with_status(idea, status)), IdeaModerationButton("st", idea.id, status)
+        )
+        for status in IDEA_STATUS_BUTTONS
+    ]
+    rows = []
+    if not idea.published:
+        rows.append(
+            [_button(_("📢 Publish on the idea board"), IdeaModerationButton("pub", idea.id))]
+        )
+    rows += [status_row[:2], status_row[2:]]
+    rows.append(
+        [
+            _button(
+                idea_status(t, _with_status(idea, decline)),
+                IdeaModerationButton("why", idea.id, decline),
+            )
+            for decline in ("not_possible", "rejected")
+        ]
+    )
+    rows.append([_button(_("🔗 Join with another idea"), IdeaModerationButton("merge", idea.id))])
+    if idea.published:
+        rows.append([_button(_("📣 Message its supporters"), IdeaModerationButton("msg", idea.id))])
+    rows.append([_button(_("🌱 Make it a project"), IdeaModerationButton("proj", idea.id))])
+    return rows
+
+
 class IdeaRenderer:
-    """What an idea's author is told, in their language."""
+    """What an idea's author and the coordinators are told, each in their language."""
 
     def __init__(self, i18n: I18n) -> None:
         self._i18n = i18n
@@ -257,6 +359,43 @@ class IdeaRenderer:
             + idea_excerpt(t, idea)
         )
         return self._message(text)
+
+    def new_idea(
+        self, idea: IdeaView, author_name: str | None, locale: str
+    ) -> list[dict[str, Any]]:
+        """A coordinator's notice of a new idea: the original voice, photo and location (each
+        captioned with the idea's number, in case they arrive apart), then the card."""
+        t = self._i18n.translator(locale)
+        caption = t.gettext("💡 <b>Idea {number}</b> · {language}").format(
+            number=t.format_number(idea.id), language=language_name(idea.locale)
+        )
+        parts: list[dict[str, Any]] = []
+        if idea.voice_file_id:
+            parts.append(
+                {
+                    "method": "sendVoice",
+                    "voice": idea.voice_file_id,
+                    "caption": caption,
+                    "parse_mode": "HTML",
+                }
+            )
+        if idea.photo_file_id:
+            parts.append(
+                {
+                    "method": "sendPhoto",
+                    "photo": idea.photo_file_id,
+                    "caption": caption,
+                    "parse_mode": "HTML",
+                }
+            )
+        if idea.latitude is not None and idea.longitude is not None:
+            parts.append(
+                {"method": "sendLocation", "latitude": idea.latitude, "longitude": idea.longitude}
+            )
+        card = self._message(idea_card_text(t, idea, author_name))
+        card["reply_markup"] = {"inline_keyboard": idea_card_buttons(t, idea)}
+        parts.append(card)
+        return parts
 
     def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]:
         t = self._i18n.translator(locale)

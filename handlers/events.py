@@ -20,7 +20,6 @@ from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.rendering import event_title
-from bot.services.chat_state import PendingInput
 from bot.services.events import (
     AlreadySignedUp,
     EventError,
@@ -28,13 +27,13 @@ from bot.services.events import (
     InvalidParty,
     SignupClosed,
 )
-from handlers.flows import take_step
+from handlers.flow_data import SignupNote
+from handlers.flows import SIGNUP_NOTE, take_step
 from handlers.keyboards import button as _b
 from handlers.render import answer_expired, for_residents, show
 from handlers.shared.events import list_events, party_text, show_event, signup_status_text
 
 MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
-NOTE_FLOW = "signup_note"
 
 
 async def event_list_button(update: Update, context: BotContext, button: EventListButton) -> None:
@@ -90,8 +89,8 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
         await sign_up(update, context, event_id, adults, children, flags, waitlist=action == "wl")
     elif action == "note":
         await query.answer()
-        step = {"id": event_id, "adults": adults, "children": children, "flags": flags}
-        await context.services.chat_state.expect(user_id, PendingInput(NOTE_FLOW, "note", step))
+        step = SIGNUP_NOTE.at("note", SignupNote(event_id, adults, children, flags))
+        await context.services.chat_state.expect(user_id, step)
         await show(
             update,
             _("📝 Write your note, for example about allergies or what you can bring."),
@@ -253,24 +252,24 @@ async def sign_up(
     await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
 
 
-async def note_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def note_input(update: Update, context: BotContext, _step: str, _note: SignupNote) -> None:
     """The note typed after "Add a note": it completes the sign-up."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
     # Claimed first: the note sent twice signs up once.
-    if await take_step(context, update.effective_user.id, NOTE_FLOW, "note") is None:
+    party = await take_step(context, update.effective_user.id, SIGNUP_NOTE, "note")
+    if party is None:
         return
     if not message.text:
         await show(update, context.t.gettext("Please send text or a voice note."))
         return
-    data = pending.data
     await sign_up(
         update,
         context,
-        int(data["id"]),
-        int(data["adults"]),
-        int(data["children"]),
-        int(data["flags"]),
+        party.id,
+        party.adults,
+        party.children,
+        party.flags,
         note=message.text[:500],
     )
 

@@ -7,24 +7,24 @@ a deep link and an idea made a project open them too; their buttons are answered
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.buttons import GroupButton, GroupListButton, GroupNewButton
 from bot.context import BotContext
 from bot.i18n import language_name
 from bot.rendering import group_name
-from bot.services.chat_state import PendingInput
 from bot.services.groups import GroupError, GroupView, InvalidChange, SlotFull
 from bot.services.permissions import NotAllowed
-from handlers.flows import take_step
+from handlers.flow_data import GroupDraft
+from handlers.flows import GROUP, take_step
 from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, for_residents, show
 from handlers.shared.composer import show_composer
 from handlers.shared.groups import list_groups, members_text, show_group
 from handlers.shared.newevent import start_new_event
-
-FLOW = "group"
 
 
 @for_residents
@@ -122,7 +122,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
         await start_new_event(update, context, group_id=group.id)
     elif action == "close":
         await context.services.chat_state.expect(
-            user.id, PendingInput(FLOW, "outcome", {"id": group.id})
+            user.id, GROUP.at("outcome", GroupDraft(id=group.id))
         )
         await show(
             update,
@@ -131,7 +131,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
         )
     elif action == "addslot":
         await context.services.chat_state.expect(
-            user.id, PendingInput(FLOW, "slot_label", {"id": group.id})
+            user.id, GROUP.at("slot_label", GroupDraft(id=group.id))
         )
         await show(
             update,
@@ -178,7 +178,7 @@ async def new_button(update: Update, context: BotContext, button: GroupNewButton
     state = context.services.chat_state
     if step == "kind":
         await query.answer()
-        await state.expect(user_id, PendingInput(FLOW, "name", {"kind": button.kind}))
+        await state.expect(user_id, GROUP.at("name", GroupDraft(kind=button.kind)))
         await show(update, _("✏️ What is it called?"))
         return
     # The later buttons belong to one step of the open flow: claimed, they act once.
@@ -186,35 +186,34 @@ async def new_button(update: Update, context: BotContext, button: GroupNewButton
         "topic": "topic" if topic is None or topic in context.settings.topics else None,
         "skip": "rhythm",
     }.get(step)
-    claimed = await take_step(context, user_id, FLOW, wanted) if wanted else None
-    if claimed is None or "name" not in claimed.data:
+    draft = await take_step(context, user_id, GROUP, wanted) if wanted else None
+    if draft is None:
         await answer_expired(update, t)
         return
     await query.answer()
-    data = dict(claimed.data)
     if step == "topic":
-        data["topic"] = topic
-        await state.expect(user_id, PendingInput(FLOW, "rhythm", data))
+        await state.expect(user_id, GROUP.at("rhythm", replace(draft, topic=topic)))
         await show(
             update,
             _("🗓 When do you meet? For example: every Tuesday at 17:00."),
             InlineKeyboardMarkup([[_b(_("⏭ Skip"), GroupNewButton("skip"))]]),
         )
     else:
-        await _create(update, context, data)
+        await _create(update, context, draft)
 
 
-async def _create(update: Update, context: BotContext, data: dict[str, object]) -> None:
+async def _create(update: Update, context: BotContext, draft: GroupDraft) -> None:
     user = update.effective_user
-    assert user is not None
+    # GROUP requires both at the steps that create the group
+    assert user is not None and draft.kind is not None and draft.name is not None
     try:
         group = await context.services.groups.create(
             context.actor,
-            str(data["kind"]),
-            name=str(data["name"]),
-            description=str(data["description"]) if data.get("description") else None,
-            rhythm=str(data["rhythm"]) if data.get("rhythm") else None,
-            topic=str(data["topic"]) if data.get("topic") else None,
+            draft.kind,
+            name=draft.name,
+            description=draft.description or None,
+            rhythm=draft.rhythm or None,
+            topic=draft.topic or None,
             lead_id=user.id,
             locale=context.locale,
         )
@@ -226,7 +225,7 @@ async def _create(update: Update, context: BotContext, data: dict[str, object]) 
     await show_group(update, context, group.id)
 
 
-async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def handle_input(update: Update, context: BotContext, step: str, draft: GroupDraft) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
@@ -234,52 +233,49 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
     _ = t.gettext
     text = (message.text or "").strip()
     state = context.services.chat_state
-    data = dict(pending.data)
     if not text:
         await message.reply_text(_("Please send it as text."))
         return
     try:
-        if pending.step == "name":
-            data["name"] = text
-            await state.expect(user.id, PendingInput(FLOW, "description", data))
+        if step == "name":
+            await state.expect(user.id, GROUP.at("description", replace(draft, name=text)))
             await show(update, _("📝 Describe it in a few sentences."))
-        elif pending.step == "description":
-            data["description"] = text
+        elif step == "description":
             rows = [
                 [_b(topic_label(t, key), GroupNewButton("topic", topic=key))]
                 for key in context.settings.topics
             ]
             rows.append([_b(_("⏭ Skip"), GroupNewButton("topic"))])
-            await state.expect(user.id, PendingInput(FLOW, "topic", data))
+            await state.expect(user.id, GROUP.at("topic", replace(draft, description=text)))
             await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
-        elif pending.step == "rhythm":
+        elif step == "rhythm":
             # Claimed first: the same text sent twice, or with "Skip", creates one group.
-            if await take_step(context, user.id, FLOW, "rhythm") is None:
+            if await take_step(context, user.id, GROUP, "rhythm") is None:
                 return
-            data["rhythm"] = text
-            await _create(update, context, data)
-        elif pending.step in ("outcome", "slot_label", "slot_capacity"):
-            group_id = int(str(data["id"]))
+            await _create(update, context, replace(draft, rhythm=text))
+        elif step in ("outcome", "slot_label", "slot_capacity"):
+            group_id = draft.id
+            assert group_id is not None  # GROUP requires it at these steps
             if not await context.services.groups.may_lead(context.actor, group_id):
                 await state.clear(user.id)
                 await message.reply_text(
                     _("🤝 Only the group's lead and coordinators can do this.")
                 )
                 return
-            if pending.step == "outcome":
+            if step == "outcome":
                 await context.services.groups.close(context.actor, group_id, text)
                 await state.clear(user.id)
                 await message.reply_text(_("🏁 Closed. Every member is told in their language."))
-            elif pending.step == "slot_label":
-                data["label"] = text
-                await state.expect(user.id, PendingInput(FLOW, "slot_capacity", data))
+            elif step == "slot_label":
+                await state.expect(user.id, GROUP.at("slot_capacity", replace(draft, label=text)))
                 await message.reply_text(_("🔢 How many people are needed for it?"))
             else:
                 if not text.isdigit():
                     await message.reply_text(_("Please send a number, for example 3."))
                     return
+                assert draft.label is not None  # required at "slot_capacity"
                 await context.services.groups.add_slot(
-                    context.actor, group_id, str(data["label"]), int(text), locale=context.locale
+                    context.actor, group_id, draft.label, int(text), locale=context.locale
                 )
                 await state.clear(user.id)
                 await show_group(update, context, group_id)

@@ -4,28 +4,29 @@ in their language; an anonymous author stays unknown to coordinators."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 from dataclasses import replace
-from typing import Any, get_args
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 
 from bot.buttons import (
     IdeaBoardButton,
     IdeaButton,
     IdeaModerationButton,
     IdeaOrder,
-    IdeaStatusChoice,
     IdeaSupportButton,
     IdeaVoiceButton,
     MenuButton,
 )
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
-from bot.rendering import IDEA_REASON_LABELS, idea_excerpt, idea_status
-from bot.services.chat_state import PendingInput
+from bot.rendering import (
+    IDEA_REASON_LABELS,
+    idea_card_buttons,
+    idea_card_text,
+    idea_excerpt,
+    idea_status,
+)
 from bot.services.ideas import (
     REJECT_REASONS,
     EmptyIdea,
@@ -36,17 +37,15 @@ from bot.services.ideas import (
     InvalidChange,
     TooManyIdeas,
 )
-from handlers.flows import take_step
+from handlers.flow_data import IdeaDraft, IdeaMerge
+from handlers.flows import IDEA, IDEA_MERGE, take_step
 from handlers.keyboards import button as _b
-from handlers.keyboards import paging_row, topic_label
+from handlers.keyboards import from_payload, paging_row, topic_label
 from handlers.render import answer_expired, for_residents, show
 from handlers.shared.composer import show_composer
 from handlers.shared.groups import show_group
 from handlers.shared.ideas import ideas_home
 
-FLOW = "idea"
-MODERATION_FLOW = "idea_admin"
-STATUS_BUTTONS: tuple[IdeaStatusChoice, ...] = get_args(IdeaStatusChoice)
 PAGE_SIZE = 3
 
 
@@ -197,7 +196,7 @@ async def idea_button(update: Update, context: BotContext, button: IdeaButton) -
             await query.answer(_limit_text(t, error), show_alert=True)
             return
         await query.answer()
-        await state.expect(user_id, PendingInput(FLOW, "content", {}))
+        await state.expect(user_id, IDEA.at("content", IdeaDraft()))
         await show(
             update,
             _(
@@ -216,30 +215,25 @@ async def idea_button(update: Update, context: BotContext, button: IdeaButton) -
     # finished idea, act at most once.
     valid = step != "topic" or button.topic is None or button.topic in context.settings.topics
     wanted = {"topic": "topic", "place": "place", "anon": "anon", "send": "confirm"}.get(step)
-    claimed = await take_step(context, user_id, FLOW, wanted) if valid and wanted else None
-    if claimed is None:  # an old button from a finished, cancelled or expired idea
+    draft = await take_step(context, user_id, IDEA, wanted) if valid and wanted else None
+    if draft is None:  # an old button from a finished, cancelled or expired idea
         await answer_expired(update, t)
         return
     await query.answer()
-    data = dict(claimed.data)
     if step == "topic":
-        data["topic"] = button.topic
-        await _ask_place(update, context, data)
+        await _ask_place(update, context, replace(draft, topic=button.topic))
     elif step == "place":
-        await _ask_anonymous(update, context, data)
+        await _ask_anonymous(update, context, draft)
     elif step == "anon":
-        data["anonymous"] = bool(button.anonymous)
-        await _summary(update, context, data)
+        await _summary(update, context, replace(draft, anonymous=bool(button.anonymous)))
     else:
-        await _submit(update, context, data)
+        await _submit(update, context, draft)
 
 
-async def _ask_place(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+async def _ask_place(update: Update, context: BotContext, draft: IdeaDraft) -> None:
     assert update.effective_user is not None
     _ = context.t.gettext
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "place", data)
-    )
+    await context.services.chat_state.expect(update.effective_user.id, IDEA.at("place", draft))
     await show(
         update,
         _("📍 Where is it about? Send a location, type a place, or skip."),
@@ -247,12 +241,10 @@ async def _ask_place(update: Update, context: BotContext, data: dict[str, Any]) 
     )
 
 
-async def _ask_anonymous(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+async def _ask_anonymous(update: Update, context: BotContext, draft: IdeaDraft) -> None:
     assert update.effective_user is not None
     _ = context.t.gettext
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "anon", data)
-    )
+    await context.services.chat_state.expect(update.effective_user.id, IDEA.at("anon", draft))
     await show(
         update,
         _("👤 May the neighbourhood office see that the idea is from you?"),
@@ -266,29 +258,27 @@ async def _ask_anonymous(update: Update, context: BotContext, data: dict[str, An
     )
 
 
-async def _summary(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+async def _summary(update: Update, context: BotContext, draft: IdeaDraft) -> None:
     assert update.effective_user is not None
     t = context.t
     _ = t.gettext
-    await context.services.chat_state.expect(
-        update.effective_user.id, PendingInput(FLOW, "confirm", data)
-    )
+    await context.services.chat_state.expect(update.effective_user.id, IDEA.at("confirm", draft))
     lines = [_("💡 <b>Your idea</b>")]
-    if data.get("text"):
-        lines.append(f"<i>{_escape(data['text'][:300])}</i>")
-    if data.get("voice"):
+    if draft.text:
+        lines.append(f"<i>{_escape(draft.text[:300])}</i>")
+    if draft.voice:
         lines.append(_("🎤 (voice message)"))
-    if data.get("photo"):
+    if draft.photo:
         lines.append(_("🖼 (photo)"))
-    if data.get("topic"):
-        lines.append(_("Topic: {topic}").format(topic=topic_label(t, data["topic"])))
-    if data.get("place"):
-        lines.append(_("Place: {place}").format(place=t.isolate(_escape(data["place"]))))
-    elif data.get("latitude") is not None:
+    if draft.topic:
+        lines.append(_("Topic: {topic}").format(topic=topic_label(t, draft.topic)))
+    if draft.place:
+        lines.append(_("Place: {place}").format(place=t.isolate(_escape(draft.place))))
+    elif draft.latitude is not None:
         lines.append(_("Place: {place}").format(place=t.isolate("📍")))
-    lines.append(_("Sent anonymously") if data.get("anonymous") else _("Sent with your name"))
+    lines.append(_("Sent anonymously") if draft.anonymous else _("Sent with your name"))
     rows = [[_b(_("✅ Send the idea"), IdeaButton("send"))], _cancel_row(t)]
-    similar = await context.services.ideas.similar(data["text"]) if data.get("text") else []
+    similar = await context.services.ideas.similar(draft.text) if draft.text else []
     if similar:
         lines.append("")
         lines.append(_("Neighbours have had similar ideas. You can support one instead:"))
@@ -310,23 +300,24 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-async def _submit(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+async def _submit(update: Update, context: BotContext, draft: IdeaDraft) -> None:
     user = update.effective_user
     assert user is not None
     t = context.t
     _ = t.gettext
     try:
-        idea = await context.services.ideas.submit(
+        await context.services.ideas.submit(
             user.id,
             context.locale or context.i18n.default_locale,
-            text=data.get("text"),
-            voice_file_id=data.get("voice"),
-            photo_file_id=data.get("photo"),
-            topic=data.get("topic"),
-            place_text=data.get("place"),
-            latitude=data.get("latitude"),
-            longitude=data.get("longitude"),
-            anonymous=bool(data.get("anonymous")),
+            text=draft.text,
+            voice_file_id=draft.voice,
+            photo_file_id=draft.photo,
+            topic=draft.topic,
+            place_text=draft.place,
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            anonymous=bool(draft.anonymous),
+            author_name=user.first_name,
         )
     except IdeaError as error:  # the flow's step was claimed: it is over either way
         await show(update, _limit_text(t, error))
@@ -339,38 +330,36 @@ async def _submit(update: Update, context: BotContext, data: dict[str, Any]) -> 
         ),
         InlineKeyboardMarkup([[_b(_("🏠 Main menu"), MenuButton("home"))]]),
     )
-    await notify_coordinators(context, idea, user.first_name if not idea.anonymous else None)
 
 
-async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def handle_input(update: Update, context: BotContext, step: str, draft: IdeaDraft) -> None:
     """What a resident sends while sharing an idea."""
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
     t = context.t
     _ = t.gettext
-    data = dict(pending.data)
-    if pending.step == "content":
+    if step == "content":
         text = message.text or message.caption
         if message.voice is not None:
-            data["voice"] = message.voice.file_id
+            draft = replace(draft, voice=message.voice.file_id)
         elif message.photo:
-            data["photo"] = message.photo[-1].file_id
+            draft = replace(draft, photo=message.photo[-1].file_id)
         elif not message.text:
             await message.reply_text(
                 _("Please send your idea as text, a voice message or a photo.")
             )
             return
         if text:
-            data["text"] = text
+            draft = replace(draft, text=text)
         try:
-            await context.services.ideas.check_limits(user.id, data.get("text"))
-            if not (data.get("text") or data.get("voice") or data.get("photo")):
+            await context.services.ideas.check_limits(user.id, draft.text)
+            if not (draft.text or draft.voice or draft.photo):
                 raise EmptyIdea("")
         except IdeaError as error:
             await message.reply_text(_limit_text(t, error))
             return
-        await context.services.chat_state.expect(user.id, PendingInput(FLOW, "topic", data))
+        await context.services.chat_state.expect(user.id, IDEA.at("topic", draft))
         rows = [
             [_b(topic_label(t, key), IdeaButton("topic", topic=key))]
             for key in context.settings.topics
@@ -378,20 +367,21 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
         rows.append([_b(_("⏭ Skip"), IdeaButton("topic"))])
         rows.append(_cancel_row(t))
         await show(update, _("🏷 Which topic fits best?"), InlineKeyboardMarkup(rows))
-    elif pending.step == "place":
+    elif step == "place":
         if message.location is not None:
-            data["latitude"], data["longitude"] = (
-                message.location.latitude,
-                message.location.longitude,
+            draft = replace(
+                draft,
+                latitude=message.location.latitude,
+                longitude=message.location.longitude,
             )
         elif message.text:
-            data["place"] = message.text[:200]
+            draft = replace(draft, place=message.text[:200])
         else:
             await message.reply_text(
                 _("📍 Where is it about? Send a location, type a place, or skip.")
             )
             return
-        await _ask_anonymous(update, context, data)
+        await _ask_anonymous(update, context, draft)
     else:
         await message.reply_text(_("Please use the buttons above, or send /cancel."))
 
@@ -407,91 +397,8 @@ async def cancel_command(update: Update, context: BotContext) -> None:
 # --- coordinators --------------------------------------------------------------------------
 
 
-async def _staff_ids(context: BotContext) -> set[int]:
-    ids = {assignment.telegram_id for assignment in await context.services.residents.staff()}
-    ids |= set(context.settings.admin_ids)
-    return {i for i in ids if await context.services.residents.is_staff(i)}
-
-
 def moderation_keyboard(t: Translator, idea: IdeaView) -> InlineKeyboardMarkup:
-    _ = t.gettext
-    status_rows = [
-        _b(
-            idea_status(t, _with_status(idea, status)),
-            IdeaModerationButton("st", idea.id, status),
-        )
-        for status in STATUS_BUTTONS
-    ]
-    rows = []
-    if not idea.published:
-        rows.append([_b(_("📢 Publish on the idea board"), IdeaModerationButton("pub", idea.id))])
-    rows += [status_rows[:2], status_rows[2:]]
-    rows.append(
-        [
-            _b(
-                idea_status(t, _with_status(idea, "not_possible")),
-                IdeaModerationButton("why", idea.id, "not_possible"),
-            ),
-            _b(
-                idea_status(t, _with_status(idea, "rejected")),
-                IdeaModerationButton("why", idea.id, "rejected"),
-            ),
-        ]
-    )
-    rows.append([_b(_("🔗 Join with another idea"), IdeaModerationButton("merge", idea.id))])
-    if idea.published:
-        rows.append([_b(_("📣 Message its supporters"), IdeaModerationButton("msg", idea.id))])
-    rows.append([_b(_("🌱 Make it a project"), IdeaModerationButton("proj", idea.id))])
-    return InlineKeyboardMarkup(rows)
-
-
-def _with_status(idea: IdeaView, status: str) -> IdeaView:
-    """The idea as it would look in ``status``: lets a button show the status's own label."""
-    return replace(idea, status=IdeaStatus(status))
-
-
-def moderation_text(t: Translator, idea: IdeaView, author_name: str | None = None) -> str:
-    _ = t.gettext
-    lines = [
-        _("💡 <b>Idea {number}</b> · {language}").format(
-            number=t.format_number(idea.id), language=language_name(idea.locale)
-        ),
-        idea_excerpt(t, idea, 1000),
-    ]
-    if idea.topic:
-        lines.append(_("Topic: {topic}").format(topic=topic_label(t, idea.topic)))
-    if idea.place_text:
-        lines.append(_("Place: {place}").format(place=t.isolate(_escape(idea.place_text))))
-    if idea.anonymous:
-        lines.append(_("Sent anonymously"))
-    elif author_name and idea.author_id:
-        lines.append(
-            _("From: {name}").format(
-                name=f'<a href="tg://user?id={idea.author_id}">{_escape(author_name)}</a>'
-            )
-        )
-    lines.append(_("Status: {status}").format(status=idea_status(t, idea)))
-    return "\n".join(lines)
-
-
-async def notify_coordinators(context: BotContext, idea: IdeaView, author_name: str | None) -> None:
-    """Every coordinator gets the idea in their language, the original voice or photo too."""
-    for staff_id in await _staff_ids(context):
-        profile = await context.services.residents.get(staff_id)
-        t = context.i18n.translator(profile.locale if profile else None)
-        # A coordinator may have blocked the bot; the idea is stored and in the inbox anyway.
-        with contextlib.suppress(TelegramError):
-            if idea.voice_file_id:
-                await context.bot.send_voice(staff_id, idea.voice_file_id)
-            if idea.photo_file_id:
-                await context.bot.send_photo(staff_id, idea.photo_file_id)
-            if idea.latitude is not None and idea.longitude is not None:
-                await context.bot.send_location(staff_id, idea.latitude, idea.longitude)
-            await context.bot.send_message(
-                staff_id,
-                moderation_text(t, idea, author_name),
-                reply_markup=moderation_keyboard(t, idea),
-            )
+    return from_payload(idea_card_buttons(t, idea))
 
 
 async def ideas_command(update: Update, context: BotContext) -> None:
@@ -510,7 +417,7 @@ async def ideas_command(update: Update, context: BotContext) -> None:
     for idea in inbox[:10]:
         assert update.effective_chat is not None
         await update.effective_chat.send_message(
-            moderation_text(t, idea), reply_markup=moderation_keyboard(t, idea)
+            idea_card_text(t, idea), reply_markup=moderation_keyboard(t, idea)
         )
 
 
@@ -569,7 +476,7 @@ async def moderation_button(
         elif action == "merge":
             await query.answer()
             await context.services.chat_state.expect(
-                update.effective_user.id, PendingInput(MODERATION_FLOW, "merge", {"id": idea_id})
+                update.effective_user.id, IDEA_MERGE.at("merge", IdeaMerge(idea_id))
             )
             await show(update, _("🔗 Send the number of the idea to join it with."))
             return
@@ -583,10 +490,12 @@ async def moderation_button(
         await answer_expired(update, t)
         return
     await query.answer(_("Done. The author is told in their language."))
-    await show(update, moderation_text(t, idea), moderation_keyboard(t, idea))
+    await show(update, idea_card_text(t, idea), moderation_keyboard(t, idea))
 
 
-async def moderation_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def moderation_input(
+    update: Update, context: BotContext, _step: str, merge: IdeaMerge
+) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
@@ -600,8 +509,8 @@ async def moderation_input(update: Update, context: BotContext, pending: Pending
         await message.reply_text(_("Please send the number of an idea, for example 12."))
         return
     try:
-        idea = await context.services.ideas.merge(context.actor, int(pending.data["id"]), int(text))
+        idea = await context.services.ideas.merge(context.actor, merge.id, int(text))
     except IdeaError:
         await message.reply_text(_("These two ideas can't be joined. Please check the number."))
         return
-    await message.reply_text(moderation_text(t, idea), reply_markup=moderation_keyboard(t, idea))
+    await message.reply_text(idea_card_text(t, idea), reply_markup=moderation_keyboard(t, idea))

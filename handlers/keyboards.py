@@ -19,7 +19,7 @@ from bot.buttons import (
     TopicsDoneButton,
 )
 from bot.i18n import Translator, language_name
-from bot.topics import TOPIC_LABELS
+from bot.rendering import topic_label as topic_label  # re-exported: keyboards label topics
 
 
 def button(text: str, data: Button) -> InlineKeyboardButton:
@@ -54,9 +54,14 @@ def consent(t: Translator, link: str | None = None) -> InlineKeyboardMarkup:
     )
 
 
-def topic_label(t: Translator, key: str) -> str:
-    emoji, label = TOPIC_LABELS[key]
-    return f"{emoji} {t.gettext(label)}"
+def from_payload(rows: Sequence[Sequence[dict[str, str]]]) -> InlineKeyboardMarkup:
+    """The keyboard of a Bot API payload (bot/rendering.py), for a handler to show it."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in rows
+        ]
+    )
 
 
 def topics(t: Translator, offered: Iterable[str], chosen: frozenset[str]) -> InlineKeyboardMarkup:

@@ -2,32 +2,29 @@
 attendees with totals, CSV export, check-in by code, moving, duplicating, cancelling,
 announcing, and approving partners' proposals.
 
-Each step's state is the event row plus a ``PendingInput`` in the database. The first step,
+Each step's state is the event row plus the flow's ``EventStep`` in the database. The first step,
 which a group's "plan a meeting" opens too, is in ``handlers/shared/newevent.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.error import TelegramError
 
 from bot.buttons import EventAdminButton, EventComposerButton
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title
-from bot.services.chat_state import PendingInput
 from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
-from handlers.flows import take_step
+from handlers.flow_data import EventStep
+from handlers.flows import EVENT, take_step
 from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
 from handlers.render import answer_expired, show
 from handlers.shared.composer import show_composer
 from handlers.shared.events import party_text
-from handlers.shared.newevent import FLOW as FLOW  # re-exported for handlers/input.py
 from handlers.shared.newevent import ask_step as _ask
 from handlers.shared.newevent import may_propose as _may_propose
 from handlers.shared.newevent import start_new_event
@@ -163,7 +160,9 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
     # The wizard's own buttons belong to one step of this event's open wizard: a stale one
     # (a finished wizard, a second tap) is refused and changes nothing.
     step = {"skip": button.step, "cap": "capacity", "topic": "topic"}.get(action)
-    if step is not None and await take_step(context, user_id, FLOW, step, data_id=event_id) is None:
+    if step is not None and (
+        await take_step(context, user_id, EVENT, step, data_id=event_id) is None
+    ):
         await answer_expired(update, t)
         return
     try:
@@ -212,6 +211,7 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
                 ),
             )
         elif action == "propose" and proposed:
+            await events.propose(context.actor, event.id)
             await context.services.chat_state.clear(user_id)
             await query.answer()
             await show(
@@ -263,14 +263,14 @@ async def _offer_announcement(update: Update, context: BotContext, event: EventV
     )
 
 
-async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def handle_input(update: Update, context: BotContext, step: str, data: EventStep) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
     t = context.t
     _ = t.gettext
     events = context.services.events
-    event_id = int(pending.data["id"])
+    event_id = data.id
     event = await events.get(context.actor, event_id)
     allowed, _proposed = _may_propose(context)
     if event is None or not allowed:
@@ -278,7 +278,6 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
         await show(update, _("⚠️ This button is no longer valid. Please send /menu."))
         return
     text = (message.text or "").strip()
-    step = pending.step
     try:
         if step == "title":
             if not text:
@@ -424,7 +423,7 @@ async def proposals_command(update: Update, context: BotContext) -> None:
     if not context.actor.is_staff:
         await show(update, _("📅 Only coordinators and partner organisations can create events."))
         return
-    found = await context.services.events.proposals()
+    found = await context.services.events.proposals(context.actor)
     if not found:
         await show(update, _("📨 There are no proposals from partner organisations."))
         return
@@ -596,16 +595,4 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
             else events.reject(context.actor, event.id)
         )
         await query.answer()
-        partner = await context.services.residents.get(event.created_by)
-        pt = context.i18n.translator(partner.locale if partner else None)
-        outcome = (
-            pt.gettext("✅ Your event was approved and is now published:")
-            if action == "approve"
-            else pt.gettext("❌ Your event was not approved this time:")
-        )
-        # The partner may have blocked the bot; the decision stands either way.
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_message(
-                event.created_by, outcome + "\n" + event_summary(pt, event)
-            )
         await show(update, _("Done. The partner organisation has been told."))

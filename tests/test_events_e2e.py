@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.buttons import EventAdminButton
 from bot.services.chat_state import PendingInput
 from bot.services.events import EventView
 from storage.db import create_session_factory
@@ -286,7 +287,7 @@ async def test_a_partner_changing_its_published_event_sends_it_back_not_to_resid
     await kita.tap_forged(f"evc:cap:{proposal.id}:20")
     view = await services.events.get(STAFF, proposal.id)
     assert view is not None and view.status == "proposed"  # back with the coordinators
-    assert [p.id for p in await services.events.proposals()] == [proposal.id]
+    assert [p.id for p in await services.events.proposals(STAFF)] == [proposal.id]
     async with create_session_factory(live_bot.runtime.engine)() as session:
         told = list(
             await session.scalars(
@@ -294,3 +295,41 @@ async def test_a_partner_changing_its_published_event_sends_it_back_not_to_resid
             )
         )
     assert told == []
+
+
+async def test_a_partners_proposal_reaches_the_coordinator_and_the_decision_the_partner(
+    live_bot: LiveBot,
+) -> None:
+    """Both through the outbox, each in their own language; a double tap tells once."""
+    services = live_bot.runtime.services
+    coordinator = live_bot.resident("Koordination", "tr", ADMIN_ID)
+    await onboard(coordinator, "tr")
+    kita = live_bot.resident("Kita Sonne", "ar", 785)
+    await onboard(kita, "ar")
+    await services.residents.grant_role(785, Role.PARTNER)
+    partner = await services.residents.actor(785)
+    proposal = await services.events.create_draft(partner, organiser="Kita Sonne")
+    await services.events.set_version(partner, proposal.id, "de", title="Elterncafé")
+    start = live_bot.runtime.clock() + timedelta(days=3)
+    await services.events.update(partner, proposal.id, starts_at=start, place_name="Kita")
+    await services.chat_state.expect(785, PendingInput("event", "capacity", {"id": proposal.id}))
+
+    await asyncio.gather(
+        kita.tap_forged(f"evc:propose:{proposal.id}"),
+        kita.tap_forged(f"evc:propose:{proposal.id}"),
+    )
+    asks = tr(live_bot, "tr", "📨 A partner organisation asks you to approve this event:")
+    await live_bot.emulator.wait_until(
+        lambda: any(asks in (m.text or "") for m in live_bot.emulator.bot_messages(ADMIN_ID))
+    )
+    await asyncio.sleep(0.5)
+    notices = [m for m in live_bot.emulator.bot_messages(ADMIN_ID) if asks in (m.text or "")]
+    assert len(notices) == 1 and "Elterncafé" in (notices[0].text or "")
+    review = EventAdminButton("menu", proposal.id).pack()
+    assert review in [data for _, data in notices[0].buttons()]
+
+    await services.events.approve(STAFF, proposal.id)
+    approved = tr(live_bot, "ar", "✅ Your event was approved and is now published:")
+    await live_bot.emulator.wait_until(
+        lambda: any(approved in (m.text or "") for m in live_bot.emulator.bot_messages(785))
+    )

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.services.audiences import StaffAudience
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import (
     AlreadySignedUp,
@@ -42,7 +43,7 @@ from storage.models import (
     Signup,
     SignupStatus,
 )
-from tests.support.actors import ADMIN, COORDINATOR, lead, partner, resident
+from tests.support.actors import ADMIN, COORDINATOR, COORDINATOR_ID, lead, partner, resident
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -78,8 +79,16 @@ class FakeRenderer:
     def fill_alert(self, event: EventView, percent: int, locale: str) -> dict[str, Any]:
         return self._payload(f"filled-{percent}", event, locale)
 
+    def proposal(self, event: EventView, locale: str) -> dict[str, Any]:
+        return self._payload("proposal", event, locale)
 
-def build(engine: AsyncEngine, clock: FixedClock) -> EventService:
+    def decision(self, event: EventView, approved: bool, locale: str) -> dict[str, Any]:
+        return self._payload("approved" if approved else "rejected", event, locale)
+
+
+def build(
+    engine: AsyncEngine, clock: FixedClock, staff: StaffAudience | None = None
+) -> EventService:
     sessions = create_session_factory(engine)
     return EventService(
         sessions,
@@ -89,6 +98,7 @@ def build(engine: AsyncEngine, clock: FixedClock) -> EventService:
         default_locale="de",
         tz=BERLIN,
         clock=clock,
+        staff=staff,
     )
 
 
@@ -393,7 +403,7 @@ async def test_proposals_approve_reject_duplicate(clean_engine: AsyncEngine) -> 
         COORDINATOR, proposal.id, starts_at=START, topics=["children"], capacity=12
     )
     other = await service.create_draft(partner(77))
-    assert [p.id for p in await service.proposals()] == [proposal.id, other.id]
+    assert [p.id for p in await service.proposals(COORDINATOR)] == [proposal.id, other.id]
     approved = await service.approve(COORDINATOR, proposal.id)
     assert approved.status == EventStatus.PUBLISHED and approved.organiser == "Kita Sonne"
     assert (await service.reject(COORDINATOR, other.id)).status == EventStatus.REJECTED
@@ -473,11 +483,55 @@ async def test_a_partners_edit_of_its_published_event_goes_back_for_approval(
     await service.sign_up(proposal.id, 1, "tr", adults=1)
     moved = await service.update(kita, proposal.id, starts_at=START + timedelta(days=1))
     assert moved.status == EventStatus.PROPOSED  # back in the coordinators' queue
-    assert [p.id for p in await service.proposals()] == [proposal.id]
+    assert [p.id for p in await service.proposals(COORDINATOR)] == [proposal.id]
     assert await rows(clean_engine, f"event:{proposal.id}:changed") == []  # nobody told yet
     assert await service.get(resident(1), proposal.id) is None  # no longer public meanwhile
     republished = await service.approve(COORDINATOR, proposal.id)
     assert republished.status == EventStatus.PUBLISHED
+
+
+async def test_proposals_reach_the_coordinators_and_the_decision_the_partner(
+    clean_engine: AsyncEngine,
+) -> None:
+    """Through the outbox, in each one's language, with the change that causes it."""
+    clock = FixedClock(NOW)
+    service = build(clean_engine, clock, StaffAudience(frozenset({COORDINATOR_ID}), "de"))
+    residents = ResidentService(create_session_factory(clean_engine), clock=clock)
+    await residents.register(COORDINATOR_ID, "tr")
+    await residents.register(77, "ar")
+    kita = partner(77)
+    proposal = await service.create_draft(kita, organiser="Kita Sonne")
+    with pytest.raises(MissingTitle):  # nothing to approve yet: nobody is bothered
+        await service.propose(kita, proposal.id)
+    assert await rows(clean_engine, f"event:{proposal.id}:") == []
+    await service.set_version(kita, proposal.id, "de", title="Elterncafé")
+    await service.update(kita, proposal.id, starts_at=START, place_name="Kita", capacity=10)
+    for outsider in (resident(1), partner(78), ANONYMOUS):
+        with pytest.raises(NotAllowed):
+            await service.propose(outsider, proposal.id)
+
+    await service.propose(kita, proposal.id)
+    await service.propose(kita, proposal.id)  # a double tap tells them once
+    told = await rows(clean_engine, f"event:{proposal.id}:proposed:")
+    assert [(d.chat_id, p["text"]) for d, p in told] == [
+        (COORDINATOR_ID, f"proposal:{proposal.id}:tr")
+    ]
+
+    await service.approve(COORDINATOR, proposal.id)
+    decided = await rows(clean_engine, f"event:{proposal.id}:decision:")
+    assert [(d.chat_id, p["text"]) for d, p in decided] == [(77, f"approved:{proposal.id}:ar")]
+
+    # The partner moves its published event: it goes back, and the coordinators hear of it.
+    clock.advance(minutes=5)
+    await service.update(kita, proposal.id, starts_at=START + timedelta(days=1))
+    told = await rows(clean_engine, f"event:{proposal.id}:proposed:")
+    assert len(told) == 2 and told[1][0].chat_id == COORDINATOR_ID
+    await service.reject(COORDINATOR, proposal.id)
+    decided = await rows(clean_engine, f"event:{proposal.id}:decision:")
+    assert [p["text"] for _, p in decided] == [
+        f"approved:{proposal.id}:ar",
+        f"rejected:{proposal.id}:ar",
+    ]
 
 
 async def test_event_rules_for_every_role(clean_engine: AsyncEngine) -> None:

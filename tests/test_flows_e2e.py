@@ -19,6 +19,7 @@ from tests.support.actors import STAFF
 from tests.support.live import LiveBot, LiveResident, onboard, tr
 
 EXPIRED = "⚠️ This button is no longer valid. Please send /menu."
+STALE = "⌛ That was a while ago, so let's start again: /menu"
 
 
 async def count(live_bot: LiveBot, model: type, *where: object) -> int:
@@ -34,6 +35,19 @@ async def published_event(live_bot: LiveBot) -> int:
     await events.update(STAFF, draft.id, starts_at=start, place_name="Hof", capacity=20)
     await events.publish(STAFF, draft.id)
     return draft.id
+
+
+async def forge(live_bot: LiveBot, telegram_id: int, flow: str, step: str, data: object) -> None:
+    """A chat_states row as an older version, or someone tampering with it, might leave it."""
+    row = ChatState(
+        telegram_id=telegram_id,
+        flow=flow,
+        step=step,
+        data=data,
+        updated_at=live_bot.runtime.clock(),
+    )
+    async with create_session_factory(live_bot.runtime.engine).begin() as session:
+        await session.merge(row)
 
 
 async def newgroup_until_topic(live_bot: LiveBot, kind: str, name: str) -> LiveResident:
@@ -161,3 +175,53 @@ async def test_an_idle_flow_expires_with_a_friendly_word(live_bot: LiveBot) -> N
     assert answer.text == tr(live_bot, "el", "⌛ That was a while ago, so let's start again: /menu")
     assert await count(live_bot, Idea, Idea.author_telegram_id == 831) == 0
     assert await live_bot.runtime.services.chat_state.get(831) is None
+
+
+async def test_typed_text_on_a_row_that_does_not_read_starts_again_and_stores_nothing(
+    live_bot: LiveBot,
+) -> None:
+    """A step whose data is ill-typed (the event's id as text) or incomplete (a note without
+    its party) is a stale flow: the resident hears "let's start again", it is ended, and
+    nothing is written."""
+    services = live_bot.runtime.services
+    draft = await services.events.create_draft(STAFF)
+    before = await services.events.get(STAFF, draft.id)
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    await forge(live_bot, ADMIN_ID, "event", "title", {"id": str(draft.id)})
+    answer = await coordinator.say("Hoffest")
+    assert answer.text == tr(live_bot, "de", STALE)
+    assert await services.events.get(STAFF, draft.id) == before
+    assert await services.chat_state.get(ADMIN_ID) is None
+
+    event_id = await published_event(live_bot)
+    ayse = live_bot.resident("Ayşe", "tr", 811)
+    await onboard(ayse, "tr")
+    await forge(live_bot, 811, "signup_note", "note", {"id": event_id, "adults": 1})
+    answer = await ayse.say("Vejetaryen yemek getiriyorum")
+    assert answer.text == tr(live_bot, "tr", STALE)
+    assert await count(live_bot, Signup, Signup.telegram_id == 811) == 0
+    assert await services.chat_state.get(811) is None
+
+
+async def test_a_tap_on_a_row_that_does_not_read_is_refused_and_stores_nothing(
+    live_bot: LiveBot,
+) -> None:
+    services = live_bot.runtime.services
+    omar = live_bot.resident("Omar", "ar", 821)
+    await onboard(omar, "ar")
+    await forge(live_bot, 821, "idea", "confirm", {"text": "نافورة مياه", "anonymous": "no"})
+    answer = await omar.tap_forged("idea:send:go")
+    assert answer["text"] == tr(live_bot, "ar", EXPIRED)
+    assert await count(live_bot, Idea, Idea.author_telegram_id == 821) == 0
+    assert await services.chat_state.get(821) is None
+
+    event_id = await published_event(live_bot)
+    before = await services.events.get(STAFF, event_id)
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
+    await onboard(coordinator, "de")
+    await forge(live_bot, ADMIN_ID, "event", "capacity", {"id": str(event_id)})
+    answer = await coordinator.tap_forged(f"evc:cap:{event_id}:50")
+    assert answer["text"] == tr(live_bot, "de", EXPIRED)
+    assert await services.events.get(STAFF, event_id) == before
+    assert await services.chat_state.get(ADMIN_ID) is None

@@ -181,6 +181,17 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
         STAFF,
     ),
     ("event: cancel", lambda w, a: w.services.events.cancel(a, w.event), STAFF),
+    (
+        "event: send its own proposal for approval",
+        lambda w, a: w.services.events.propose(a, w.proposal),
+        {"partner"},
+    ),
+    (
+        "event: send another's proposal for approval",
+        lambda w, a: w.services.events.propose(a, w.other_proposal),
+        {"other partner"},
+    ),
+    ("event: the proposals waiting", lambda w, a: w.services.events.proposals(a), STAFF),
     ("event: approve", lambda w, a: w.services.events.approve(a, w.proposal), STAFF),
     ("event: reject", lambda w, a: w.services.events.reject(a, w.proposal), STAFF),
     ("event: announce", lambda w, a: w.services.events.announce(a, w.event, {}), STAFF),

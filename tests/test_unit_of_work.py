@@ -15,15 +15,26 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.i18n import I18n
+from bot.rendering import BroadcastRenderer
+from bot.services.audiences import StaffAudience
+from bot.services.broadcasts import BroadcastService
 from bot.services.delivery import DeliveryService
 from bot.services.events import EventService, EventView, SignupView
+from bot.services.groups import GroupService, GroupView
+from bot.services.ideas import IdeaService, IdeaStatus, IdeaView
 from bot.services.residents import ResidentService
 from storage.db import create_session_factory
 from storage.models import (
+    Broadcast,
     Delivery,
     DeliverySource,
     DeliveryState,
     Event,
+    Group,
+    GroupMember,
+    Idea,
+    IdeaSupport,
     OutboxMessage,
     Resident,
     Signup,
@@ -34,6 +45,7 @@ from tests.support import updates
 from tests.support.actors import COORDINATOR, COORDINATOR_ID, STAFF
 from tests.support.clock import FixedClock
 from tests.test_events_service import BERLIN, LOCALES, NOW, FakeRenderer, published, rows
+from tests.test_ideas_service import FakeRenderer as IdeaFakeRenderer
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -355,3 +367,182 @@ async def test_confirm_sign_up_in_the_bot_writes_once_and_queues_the_organisers_
     assert [(chat, payload["text"]) for chat, payload in alerts] == [
         (ADMIN_ID, text) for text in expected
     ]
+
+
+# --- ideas, groups and broadcasts: the change and its notices, one commit ----------------
+
+
+class IdeaCards(IdeaFakeRenderer):
+    def new_idea(
+        self, idea: IdeaView, author_name: str | None, locale: str
+    ) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        if idea.voice_file_id:
+            parts.append({"method": "sendVoice", "voice": idea.voice_file_id})
+        parts.append({"method": "sendMessage", "text": f"card:{idea.id}:{author_name}:{locale}"})
+        return parts
+
+
+class BrokenIdeaCards(IdeaCards):
+    def new_idea(
+        self, idea: IdeaView, author_name: str | None, locale: str
+    ) -> list[dict[str, Any]]:
+        raise RuntimeError("the renderer broke")
+
+
+def idea_service(engine: AsyncEngine, renderer: Any) -> IdeaService:
+    sessions = create_session_factory(engine)
+    clock = FixedClock(NOW)
+    return IdeaService(
+        sessions,
+        DeliveryService(sessions, clock=clock),
+        renderer,
+        clock=clock,
+        staff=StaffAudience(frozenset({COORDINATOR_ID}), "de"),
+    )
+
+
+@pytest.fixture
+async def ideas_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    yield engine
+    async with engine.begin() as connection:
+        for table in (Delivery, OutboxMessage, DeliverySource, IdeaSupport, Idea, Resident):
+            await connection.execute(delete(table))
+
+
+async def test_a_new_idea_and_the_coordinators_cards_commit_together(
+    ideas_engine: AsyncEngine,
+) -> None:
+    residents = ResidentService(create_session_factory(ideas_engine), clock=FixedClock(NOW))
+    await residents.register(COORDINATOR_ID, "uk")  # the coordinator reads Ukrainian
+    ideas = idea_service(ideas_engine, IdeaCards())
+
+    with sql_log(ideas_engine) as log:
+        idea = await ideas.submit(
+            1, "tr", text="Bir çeşme", voice_file_id="v-1", author_name="Ayşe"
+        )
+    assert [t.outcome for t in log.transactions] == ["COMMIT"]
+    cards = await rows(ideas_engine, f"idea:{idea.id}:new:")
+    assert [(d.chat_id, d.locale, p.get("text", p.get("voice"))) for d, p in cards] == [
+        (COORDINATOR_ID, "uk", "v-1"),
+        (COORDINATOR_ID, "uk", f"card:{idea.id}:Ayşe:uk"),
+    ]
+
+    anonymous = await ideas.submit(2, "ar", text="فكرة", anonymous=True, author_name="Layla")
+    (card,) = await rows(ideas_engine, f"idea:{anonymous.id}:new:")
+    assert card[1]["text"] == f"card:{anonymous.id}:None:uk"  # no name for an anonymous idea
+
+    # The coordinators' card can't be queued: the idea isn't stored either.
+    broken = idea_service(ideas_engine, BrokenIdeaCards())
+    with pytest.raises(RuntimeError):
+        await broken.submit(3, "de", text="Eine Bank")
+    async with create_session_factory(ideas_engine)() as session:
+        authors = set(await session.scalars(select(Idea.author_telegram_id)))
+    assert authors == {1, 2}
+
+
+async def test_an_ideas_status_and_the_authors_notice_commit_together(
+    ideas_engine: AsyncEngine,
+) -> None:
+    ideas = idea_service(ideas_engine, IdeaCards())
+    idea = await ideas.submit(1, "tr", text="Bir çeşme")
+    with sql_log(ideas_engine) as log:
+        await ideas.publish(COORDINATOR, idea.id)
+        await ideas.set_status(COORDINATOR, idea.id, IdeaStatus.PLANNED)
+    assert [t.outcome for t in log.transactions if t.writes] == ["COMMIT", "COMMIT"]
+    for transaction in log.writing:
+        inserts = " ".join(transaction.writes)
+        assert "UPDATE ideas" in inserts and "INSERT INTO deliveries" in inserts
+    told = await rows(ideas_engine, f"idea:{idea.id}:")
+    assert [d.source for d, _ in told if d.chat_id == 1] == [
+        f"idea:{idea.id}:published",
+        f"idea:{idea.id}:status:1",
+    ]
+
+
+class GroupNotices:
+    def invitation(self, group: GroupView, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"invite:{group.id}:{locale}"}
+
+    def closed(self, group: GroupView, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"closed:{group.id}:{locale}"}
+
+
+class BrokenGroupNotices(GroupNotices):
+    def closed(self, group: GroupView, locale: str) -> dict[str, Any]:
+        raise RuntimeError("the renderer broke")
+
+
+async def test_closing_a_group_and_telling_its_members_commit_together(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    clock = FixedClock(NOW)
+
+    def groups(renderer: Any) -> GroupService:
+        delivery = DeliveryService(sessions, clock=clock)
+        return GroupService(sessions, delivery, renderer, default_locale="de", clock=clock)
+
+    try:
+        broken = groups(BrokenGroupNotices())
+        group = await broken.create(COORDINATOR, "project", name="Hofgarten")
+        await broken.join(group.id, 1)
+        with pytest.raises(RuntimeError):
+            await broken.close(COORDINATOR, group.id, "Beete angelegt")
+        assert (await broken.get(group.id)).status == "open"  # type: ignore[union-attr]
+
+        with sql_log(engine) as log:
+            closed = await groups(GroupNotices()).close(COORDINATOR, group.id, "Beete angelegt")
+        assert closed.status == "closed"
+        assert [t.outcome for t in log.transactions if t.writes] == ["COMMIT"]
+        (notice,) = await rows(engine, f"group:{group.id}:closed")
+        assert notice[0].chat_id == 1
+    finally:
+        async with engine.begin() as connection:
+            for table in (Delivery, OutboxMessage, DeliverySource, GroupMember, Group):
+                await connection.execute(delete(table))
+
+
+async def test_starting_a_broadcast_and_queueing_it_are_one_transaction(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    clock = FixedClock(NOW)
+    residents = ResidentService(sessions, clock=clock)
+    broadcasts = BroadcastService(
+        sessions,
+        DeliveryService(sessions, clock=clock),
+        BroadcastRenderer(I18n(LOCALES, "de", BERLIN)),
+        locales=LOCALES,
+        default_locale="de",
+        tz=BERLIN,
+        clock=clock,
+    )
+    try:
+        for telegram_id, locale in [(1, "de"), (2, "tr")]:
+            await residents.register(telegram_id, locale)
+        draft = await broadcasts.create_draft(COORDINATOR)
+        await broadcasts.set_version(COORDINATOR, draft.id, "de", text="Hoffest am Samstag")
+        with sql_log(engine) as log:
+            counts = await broadcasts.send_now(COORDINATOR, draft.id)
+        assert counts == {"de": 1, "tr": 1}
+        (started,) = log.writing
+        assert started.outcome == "COMMIT"
+        writes = " ".join(started.writes)
+        assert "UPDATE broadcasts" in writes and "INSERT INTO deliveries" in writes
+
+        # A scheduled one: claimed and queued together as well.
+        later = await broadcasts.create_draft(COORDINATOR)
+        await broadcasts.set_version(COORDINATOR, later.id, "de", text="Flohmarkt")
+        await broadcasts.schedule_once(COORDINATOR, later.id, NOW + timedelta(hours=1))
+        clock.now = NOW + timedelta(hours=2)
+        with sql_log(engine) as log:
+            assert await broadcasts.run_due() == [later.id]
+        (started,) = log.writing
+        writes = " ".join(started.writes)
+        assert started.outcome == "COMMIT"
+        assert "UPDATE broadcasts" in writes and "INSERT INTO deliveries" in writes
+    finally:
+        async with engine.begin() as connection:
+            for table in (Delivery, OutboxMessage, DeliverySource, Broadcast, Resident):
+                await connection.execute(delete(table))

@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.audiences import StaffAudience
 from bot.services.broadcasts import BroadcastService, DigestSource, Renderer, no_digest_content
 from bot.services.chat_state import ChatStateService
 from bot.services.delivery import DeliveryService
@@ -51,6 +52,7 @@ class Services:
         clock: Clock,
     ) -> Services:
         delivery = DeliveryService(sessions, clock=clock)
+        staff = StaffAudience(admin_ids, default_locale)
         events = EventService(
             sessions,
             delivery,
@@ -59,6 +61,7 @@ class Services:
             default_locale=default_locale,
             tz=tz,
             clock=clock,
+            staff=staff,
         )
         digest_source = (
             _events_digest(events, digest_writer) if digest_writer else no_digest_content
@@ -84,7 +87,7 @@ class Services:
                 clock=clock,
             ),
             events=events,
-            ideas=IdeaService(sessions, delivery, idea_renderer, clock=clock),
+            ideas=IdeaService(sessions, delivery, idea_renderer, clock=clock, staff=staff),
             groups=GroupService(
                 sessions, delivery, group_renderer, default_locale=default_locale, clock=clock
             ),

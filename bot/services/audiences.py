@@ -9,11 +9,14 @@ audience is one filter in ``AUDIENCE_FILTERS``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import STAFF_ROLES
 from storage.models import (
     GroupMember,
     HelpSlot,
@@ -21,6 +24,7 @@ from storage.models import (
     Resident,
     ResidentStatus,
     ResidentTopic,
+    RoleAssignment,
     Signup,
     SignupStatus,
     SlotHolder,
@@ -150,3 +154,24 @@ def quiet_until(
         day += timedelta(days=1)
     # Build the wall-clock end in the zone (fold=0), so a DST change that night is respected.
     return datetime.combine(day, end, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class StaffAudience:
+    """Who hears of what waits for a coordinator (new ideas, partners' proposals): everyone
+    holding a staff role and the configured admins, each in their language."""
+
+    admin_ids: frozenset[int] = frozenset()
+    default_locale: str = "de"
+
+    async def recipients(self, session: AsyncSession) -> list[tuple[int, str]]:
+        granted = select(RoleAssignment.telegram_id).where(RoleAssignment.role.in_(STAFF_ROLES))
+        ids = {int(telegram_id) for telegram_id in await session.scalars(granted)}
+        ids |= self.admin_ids
+        if not ids:
+            return []
+        known = await session.execute(
+            select(Resident.telegram_id, Resident.locale).where(Resident.telegram_id.in_(ids))
+        )
+        locales = {int(telegram_id): str(locale) for telegram_id, locale in known}
+        return [(chat, locales.get(chat, self.default_locale)) for chat in sorted(ids)]

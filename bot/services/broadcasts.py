@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select, update
@@ -31,6 +31,7 @@ from bot.services.audiences import (
 )
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
 from bot.services.permissions import Actor, may_compose_to, require
+from bot.services.versions import Versioned, write_version
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -104,7 +105,12 @@ class Version:
 
 
 @dataclass(frozen=True)
-class BroadcastView:
+class BroadcastView(Versioned[Version]):
+    """A broadcast; its text and voice note in one language are one message, so a version
+    falls back to the default language as a whole."""
+
+    per_field: ClassVar[bool] = False
+
     id: int
     kind: str
     status: BroadcastStatus
@@ -125,10 +131,6 @@ class BroadcastView:
     @property
     def source(self) -> str:
         return f"broadcast:{self.id}"
-
-    def version_for(self, locale: str) -> Version | None:
-        """The resident's language, else the default language."""
-        return self.versions.get(locale) or self.versions.get(self.default_locale)
 
     @classmethod
     def of(cls, row: Broadcast) -> BroadcastView:
@@ -316,14 +318,13 @@ class BroadcastService:
             raise TextTooLong(limit)
 
         def change(row: Broadcast) -> None:
-            version = next((v for v in row.versions if v.locale == locale), None)
-            if version is None:
-                version = BroadcastVersion(locale=locale)
-                row.versions.append(version)
-            if text is not None:
-                version.text = text
-            if voice_file_id is not None:
-                version.voice_file_id = voice_file_id
+            write_version(
+                row.versions,
+                locale,
+                lambda: BroadcastVersion(locale=locale),
+                text=text,
+                voice_file_id=voice_file_id,
+            )
 
         return await self._edit(actor, broadcast_id, change)
 
@@ -414,7 +415,8 @@ class BroadcastService:
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 raise NotEditable(str(broadcast_id))
-        return await self._materialize(broadcast_id, now)
+            # Started and queued in one transaction: a crash can't leave it "sending" to nobody.
+            return await self._materialize(session, broadcast_id, now)
 
     async def schedule_once(self, actor: Actor, broadcast_id: int, at: datetime) -> BroadcastView:
         if at <= self._clock():
@@ -466,7 +468,7 @@ class BroadcastService:
                 )
                 .values(status=BroadcastStatus.CANCELLED, finished_at=self._clock())
             )
-        return await self._delivery.cancel_source(f"broadcast:{broadcast_id}")
+            return await self._delivery.cancel_source(f"broadcast:{broadcast_id}", session=session)
 
     async def _require_handler(self, actor: Actor, broadcast_id: int, action: str) -> None:
         view = await self._get(broadcast_id)
@@ -488,15 +490,17 @@ class BroadcastService:
             )
         return await self._get(broadcast_id)
 
-    async def _materialize(self, broadcast_id: int, now: datetime) -> dict[str, int]:
-        """Put one outbox row per recipient; safe to repeat (the outbox ignores duplicates)."""
-        view = await self._get(broadcast_id)
-        assert view is not None
+    async def _materialize(
+        self, session: AsyncSession, broadcast_id: int, now: datetime
+    ) -> dict[str, int]:
+        """Put one outbox row per recipient in the transaction that started the broadcast;
+        safe to repeat (the outbox ignores duplicates)."""
+        row = await session.get(Broadcast, broadcast_id, populate_existing=True)
+        assert row is not None
+        await session.refresh(row, ["versions"])
+        view = BroadcastView.of(row)
         columns = [Resident.telegram_id, Resident.locale, Resident.quiet_start, Resident.quiet_end]
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(audience_statement(columns, view.audience, view.kind))
-            ).all()
+        rows = (await session.execute(audience_statement(columns, view.audience, view.kind))).all()
         recipients = [
             Recipient(
                 chat_id=telegram_id,
@@ -513,12 +517,17 @@ class BroadcastService:
             payloads=payloads,
             fallback_locale=view.default_locale,
             recipients=recipients,
+            session=session,
         )
         counts: dict[str, int] = {}
         for recipient in recipients:
             counts[recipient.locale] = counts.get(recipient.locale, 0) + 1
-        if not recipients:
-            await self.finish(view.source)
+        if not recipients:  # nobody to wait for: done at once
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
+                .values(status=BroadcastStatus.DONE, finished_at=self._clock())
+            )
         return counts
 
     # due work --------------------------------------------------------------------------------
@@ -536,72 +545,74 @@ class BroadcastService:
             ).all()
         started = []
         for broadcast_id, send_at, repeat in due:
-            if repeat:
-                occurrence = await self._claim_occurrence(broadcast_id, send_at, now)
-            else:
-                occurrence = await self._claim_once(broadcast_id, now)
-            if occurrence is not None:
-                await self._materialize(occurrence, now)
-                started.append(occurrence)
+            # Claimed and queued in one transaction, each broadcast on its own.
+            async with self._sessions.begin() as session:
+                if repeat:
+                    occurrence = await self._claim_occurrence(session, broadcast_id, send_at, now)
+                else:
+                    occurrence = await self._claim_once(session, broadcast_id, now)
+                if occurrence is not None:
+                    await self._materialize(session, occurrence, now)
+                    started.append(occurrence)
         return started
 
-    async def _claim_once(self, broadcast_id: int, now: datetime) -> int | None:
-        async with self._sessions.begin() as session:
-            claimed = await session.execute(
-                update(Broadcast)
-                .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
-                .values(status=BroadcastStatus.SENDING, started_at=now)
-            )
-            return broadcast_id if claimed.rowcount else None  # type: ignore[attr-defined]
+    async def _claim_once(
+        self, session: AsyncSession, broadcast_id: int, now: datetime
+    ) -> int | None:
+        claimed = await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
+            .values(status=BroadcastStatus.SENDING, started_at=now)
+        )
+        return broadcast_id if claimed.rowcount else None  # type: ignore[attr-defined]
 
     async def _claim_occurrence(
-        self, template_id: int, send_at: datetime, now: datetime
+        self, session: AsyncSession, template_id: int, send_at: datetime, now: datetime
     ) -> int | None:
         """Move a weekly broadcast to its next time and copy this week's occurrence.
 
         Only the process whose UPDATE still sees the old ``send_at`` gets to send it.
         """
-        async with self._sessions.begin() as session:
-            template = await session.get(Broadcast, template_id)
-            if template is None or template.repeat is None:
-                return None
-            rule = WeeklyRule.from_json(template.repeat)
-            claimed = await session.execute(
-                update(Broadcast)
-                .where(
-                    Broadcast.id == template_id,
-                    Broadcast.status == BroadcastStatus.SCHEDULED,
-                    Broadcast.send_at == send_at,
-                )
-                .values(send_at=rule.next_after(now, self.tz))
+        template = await session.get(Broadcast, template_id)
+        if template is None or template.repeat is None:
+            return None
+        rule = WeeklyRule.from_json(template.repeat)
+        claimed = await session.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == template_id,
+                Broadcast.status == BroadcastStatus.SCHEDULED,
+                Broadcast.send_at == send_at,
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
-                return None
-            versions = {v.locale: (v.text, v.voice_file_id) for v in template.versions}
-            if template.kind == DIGEST:
-                versions = await self._digest_versions(now)
-                if not versions:
-                    return None  # nothing to say this week: no message at all
-            occurrence = Broadcast(
-                kind=template.kind,
-                status=BroadcastStatus.SENDING,
-                created_by=template.created_by,
-                audience=dict(template.audience or {}),
-                default_locale=template.default_locale,
-                photo_file_id=template.photo_file_id,
-                urgent=template.urgent,
-                send_at=send_at,
-                parent_id=template.id,
-                created_at=now,
-                started_at=now,
-                versions=[
-                    BroadcastVersion(locale=locale, text=text, voice_file_id=voice)
-                    for locale, (text, voice) in versions.items()
-                ],
-            )
-            session.add(occurrence)
-            await session.flush()
-            return occurrence.id
+            .values(send_at=rule.next_after(now, self.tz))
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None
+        versions = {v.locale: (v.text, v.voice_file_id) for v in template.versions}
+        if template.kind == DIGEST:
+            versions = await self._digest_versions(now)
+            if not versions:
+                return None  # nothing to say this week: no message at all
+        occurrence = Broadcast(
+            kind=template.kind,
+            status=BroadcastStatus.SENDING,
+            created_by=template.created_by,
+            audience=dict(template.audience or {}),
+            default_locale=template.default_locale,
+            photo_file_id=template.photo_file_id,
+            urgent=template.urgent,
+            send_at=send_at,
+            parent_id=template.id,
+            created_at=now,
+            started_at=now,
+            versions=[
+                BroadcastVersion(locale=locale, text=text, voice_file_id=voice)
+                for locale, (text, voice) in versions.items()
+            ],
+        )
+        session.add(occurrence)
+        await session.flush()
+        return occurrence.id
 
     async def _digest_versions(self, now: datetime) -> dict[str, tuple[str | None, str | None]]:
         end = now + timedelta(days=7)

@@ -29,6 +29,7 @@ from bot.services.audiences import BROADCAST, audience_statement
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
 from bot.services.permissions import Actor, leads, require, require_staff
+from bot.services.versions import Versioned, pick_version, write_version
 from storage.db import in_transaction, lock_row
 from storage.models import (
     Broadcast,
@@ -124,12 +125,7 @@ class SlotView:
         return max(0, self.capacity - self.filled)
 
     def label_for(self, locale: str, default_locale: str) -> str:
-        """The resident's language, else the default language, else any."""
-        return (
-            self.labels.get(locale)
-            or self.labels.get(default_locale)
-            or next(iter(self.labels.values()), "")
-        )
+        return pick_version(self.labels, locale, default_locale) or ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ class GroupVersionView:
 
 
 @dataclass(frozen=True)
-class GroupView:
+class GroupView(Versioned[GroupVersionView]):
     id: int
     kind: GroupKind
     status: GroupStatus
@@ -159,10 +155,6 @@ class GroupView:
     @property
     def is_open(self) -> bool:
         return self.status == GroupStatus.OPEN
-
-    def version_for(self, locale: str) -> GroupVersionView | None:
-        """The resident's language, else the default language."""
-        return self.versions.get(locale) or self.versions.get(self.default_locale)
 
 
 class GroupRenderer(Protocol):
@@ -314,10 +306,13 @@ class GroupService:
 
     async def _tell(
         self,
+        session: AsyncSession,
         source: str,
         recipients: Iterable[tuple[int, str]],
         render: Callable[[str], dict[str, Any]],
     ) -> int:
+        """Queue a message to each recipient in their language, in the caller's transaction:
+        it goes out only if the change it reports commits."""
         by_chat = {chat: Recipient(chat, locale) for chat, locale in recipients}
         if not by_chat:
             return 0
@@ -329,17 +324,19 @@ class GroupService:
             payloads={locale: render(locale) for locale in locales},
             fallback_locale=locales[0],
             recipients=by_chat.values(),
+            session=session,
         )
 
-    async def _locales(self, telegram_ids: Iterable[int], fallback: str) -> dict[int, str]:
+    async def _locales(
+        self, session: AsyncSession, telegram_ids: Iterable[int], fallback: str
+    ) -> dict[int, str]:
         ids = list(dict.fromkeys(telegram_ids))
         if not ids:
             return {}
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Resident.telegram_id, Resident.locale).where(Resident.telegram_id.in_(ids))
-            )
-            known = {int(t): str(locale) for t, locale in rows}
+        rows = await session.execute(
+            select(Resident.telegram_id, Resident.locale).where(Resident.telegram_id.in_(ids))
+        )
+        known = {int(t): str(locale) for t, locale in rows}
         return {t: known.get(t, fallback) for t in ids}
 
     # composing --------------------------------------------------------------------------
@@ -356,7 +353,10 @@ class GroupService:
         lead_id: int | None = None,
         locale: str | None = None,
         idea_id: int | None = None,
+        then: Callable[[AsyncSession, GroupView], Awaitable[GroupView]] | None = None,
     ) -> GroupView:
+        """Open a project or group; ``then`` queues what its creation causes (invitations) in
+        the same transaction."""
         # Roles are read fresh for every update: one revoked mid-flow counts at the last step.
         require_staff(actor, "group.create")
         assert actor.telegram_id is not None
@@ -392,7 +392,8 @@ class GroupService:
             )
             session.add(row)
             await session.flush()
-            return await self._view(session, row.id)
+            view = await self._view(session, row.id)
+            return view if then is None else await then(session, view)
 
         return await self._locked(work)
 
@@ -422,14 +423,13 @@ class GroupService:
             if row.status != GroupStatus.OPEN:
                 raise InvalidChange(f"group {group_id} is closed")
             await session.refresh(row, ["versions"])
-            version = next((v for v in row.versions if v.locale == locale), None)
-            if version is None:
+
+            def new_language() -> GroupVersion:
                 if name is None:
                     raise InvalidChange("a new language needs a name")
-                version = GroupVersion(locale=locale, name=name)
-                row.versions.append(version)
-            if name is not None:
-                version.name = name
+                return GroupVersion(locale=locale, name=name)
+
+            version = write_version(row.versions, locale, new_language, name=name)
             if description is not None:
                 version.description = _clean(description)
             if rhythm is not None:
@@ -527,20 +527,19 @@ class GroupService:
             if group is None:
                 raise GroupNotFound(str(group_id))
             require(leads(actor, group.lead_telegram_id), "group.members")
-        return await self._members(group_id)
+            return await self._members(session, group_id)
 
-    async def _members(self, group_id: int) -> list[tuple[int, str]]:
-        async with self._sessions() as session:
-            group = await session.get(Group, group_id)
-            if group is None:
-                raise GroupNotFound(str(group_id))
-            rows = await session.execute(
-                select(GroupMember.telegram_id, Resident.locale)
-                .outerjoin(Resident, Resident.telegram_id == GroupMember.telegram_id)
-                .where(GroupMember.group_id == group_id)
-                .order_by(GroupMember.joined_at, GroupMember.telegram_id)
-            )
-            return [(int(t), str(locale or group.default_locale)) for t, locale in rows]
+    async def _members(self, session: AsyncSession, group_id: int) -> list[tuple[int, str]]:
+        group = await session.get(Group, group_id)
+        if group is None:
+            raise GroupNotFound(str(group_id))
+        rows = await session.execute(
+            select(GroupMember.telegram_id, Resident.locale)
+            .outerjoin(Resident, Resident.telegram_id == GroupMember.telegram_id)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.joined_at, GroupMember.telegram_id)
+        )
+        return [(int(t), str(locale or group.default_locale)) for t, locale in rows]
 
     async def may_lead(self, actor: Actor, group_id: int) -> bool:
         """Whether to offer the lead's tools; every one of them checks again when used."""
@@ -625,40 +624,43 @@ class GroupService:
             )
             if await session.get(Group, group_id) is None:
                 raise GroupNotFound(str(group_id))
+            await self._cancel_group_broadcasts(session, group_id, telegram_id)
             return bool(removed.rowcount)  # type: ignore[attr-defined]
 
-        left = await self._locked(work)
-        await self._cancel_group_broadcasts(group_id, telegram_id)
-        return left
+        return await self._locked(work)
 
-    async def _cancel_group_broadcasts(self, group_id: int, telegram_id: int) -> int:
+    async def _cancel_group_broadcasts(
+        self, session: AsyncSession, group_id: int, telegram_id: int
+    ) -> int:
         """Cancel this resident's queued rows of running broadcasts that reach them through
-        this group, unless they still belong to that audience some other way."""
-        async with self._sessions() as session:
-            running = list(
-                (
-                    await session.execute(
-                        select(Broadcast.id, Broadcast.audience, Broadcast.kind).where(
-                            Broadcast.status == BroadcastStatus.SENDING
-                        )
-                    )
-                ).all()
-            )
-            sources = []
-            for broadcast_id, audience, kind in running:
-                audience = dict(audience or {})
-                if not any(group_id in _ids(audience.get(key, [])) for key in AUDIENCE_KEYS):
-                    continue
-                still = await session.scalar(
-                    audience_statement([Resident.telegram_id], audience, kind or BROADCAST).where(
-                        Resident.telegram_id == telegram_id
+        this group, unless they still belong to that audience some other way (asked after
+        the membership is gone, in the same transaction)."""
+        running = list(
+            (
+                await session.execute(
+                    select(Broadcast.id, Broadcast.audience, Broadcast.kind).where(
+                        Broadcast.status == BroadcastStatus.SENDING
                     )
                 )
-                if still is None:
-                    sources.append(f"broadcast:{broadcast_id}")
+            ).all()
+        )
+        sources = []
+        for broadcast_id, audience, kind in running:
+            audience = dict(audience or {})
+            if not any(group_id in _ids(audience.get(key, [])) for key in AUDIENCE_KEYS):
+                continue
+            still = await session.scalar(
+                audience_statement([Resident.telegram_id], audience, kind or BROADCAST).where(
+                    Resident.telegram_id == telegram_id
+                )
+            )
+            if still is None:
+                sources.append(f"broadcast:{broadcast_id}")
         if not sources:
             return 0
-        return await self._delivery.cancel_for_chat_in_sources(telegram_id, sources)
+        return await self._delivery.cancel_for_chat_in_sources(
+            telegram_id, sources, session=session
+        )
 
     async def take_slot(self, slot_id: int, telegram_id: int) -> SlotView:
         """Take a help slot (joining the group if need be); taking it again changes nothing.
@@ -723,15 +725,16 @@ class GroupService:
             row.outcome = cleaned
             row.closed_at = self._clock()
             await session.flush()
-            return await self._view(session, group_id)
+            view = await self._view(session, group_id)
+            await self._tell(
+                session,
+                f"group:{group_id}:closed",
+                await self._members(session, group_id),
+                lambda locale: self.renderer.closed(view, locale),
+            )
+            return view
 
-        view = await self._locked(work)
-        await self._tell(
-            f"group:{group_id}:closed",
-            await self._members(group_id),
-            lambda locale: self.renderer.closed(view, locale),
-        )
-        return view
+        return await self._locked(work)
 
     async def from_idea(self, actor: Actor, idea_id: int) -> GroupView:
         """Turn an idea into a project and invite its author and supporters to join."""
@@ -760,8 +763,20 @@ class GroupService:
             raise InvalidChange(f"idea {idea_id} already became project {taken}")
         full = _clean(text)
         name = full[:IDEA_NAME_LENGTH].strip() if full else f"#{idea_id}"
+        invited = [t for t in (author, *supporters) if t != FORGOTTEN]
+
+        async def invite(session: AsyncSession, view: GroupView) -> GroupView:
+            locales = await self._locales(session, invited, locale)
+            await self._tell(
+                session,
+                f"group:{view.id}:invite",
+                locales.items(),
+                lambda loc: self.renderer.invitation(view, loc),
+            )
+            return view
+
         try:
-            view = await self.create(
+            return await self.create(
                 actor,
                 GroupKind.PROJECT,
                 name=name,
@@ -770,14 +785,7 @@ class GroupService:
                 lead_id=actor.telegram_id,
                 locale=locale,
                 idea_id=idea_id,
+                then=invite,
             )
         except IntegrityError as exc:  # a concurrent tap made it a project first
             raise InvalidChange(f"idea {idea_id} already became a project") from exc
-        invited = [t for t in (author, *supporters) if t != FORGOTTEN]
-        locales = await self._locales(invited, locale)
-        await self._tell(
-            f"group:{view.id}:invite",
-            locales.items(),
-            lambda loc: self.renderer.invitation(view, loc),
-        )
-        return view

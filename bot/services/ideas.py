@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.audiences import StaffAudience
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.permissions import Actor, require_staff
 from storage.db import in_transaction
@@ -176,6 +177,10 @@ class IdeaRenderer(Protocol):
 
     def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]: ...
 
+    def new_idea(
+        self, idea: IdeaView, author_name: str | None, locale: str
+    ) -> list[dict[str, Any]]: ...
+
 
 # --- similarity ----------------------------------------------------------------------------
 
@@ -238,11 +243,13 @@ class IdeaService:
         renderer: IdeaRenderer,
         *,
         clock: Clock,
+        staff: StaffAudience | None = None,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery
         self.renderer = renderer
         self._clock = clock
+        self._staff = staff or StaffAudience()
 
     # internals --------------------------------------------------------------------------
 
@@ -271,16 +278,15 @@ class IdeaService:
     async def _view_of(self, session: AsyncSession, row: Idea) -> IdeaView:
         return IdeaView.of(row, await self._count(session, row.id))
 
-    async def _author(self, idea_id: int) -> tuple[int, str] | None:
+    async def _author(self, session: AsyncSession, idea_id: int) -> tuple[int, str] | None:
         """The author's chat and current language; None once they deleted their data."""
-        async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(Idea.author_telegram_id, Idea.locale, Resident.locale)
-                    .outerjoin(Resident, Resident.telegram_id == Idea.author_telegram_id)
-                    .where(Idea.id == idea_id)
-                )
-            ).first()
+        found = (
+            await session.execute(
+                select(Idea.author_telegram_id, Idea.locale, Resident.locale)
+                .outerjoin(Resident, Resident.telegram_id == Idea.author_telegram_id)
+                .where(Idea.id == idea_id)
+            )
+        ).first()
         if found is None:
             raise IdeaNotFound(str(idea_id))
         author, idea_locale, resident_locale = found
@@ -289,9 +295,15 @@ class IdeaService:
         return int(author), str(resident_locale or idea_locale)
 
     async def _tell_author(
-        self, idea: IdeaView, source: str, render: Callable[[str], dict[str, Any]]
+        self,
+        session: AsyncSession,
+        idea: IdeaView,
+        source: str,
+        render: Callable[[str], dict[str, Any]],
     ) -> None:
-        author = await self._author(idea.id)
+        """Queue a message to the author in the caller's transaction: it goes out only if the
+        change it reports commits."""
+        author = await self._author(session, idea.id)
         if author is None:
             return
         chat_id, locale = author
@@ -302,7 +314,29 @@ class IdeaService:
             payloads={locale: render(locale)},
             fallback_locale=locale,
             recipients=[Recipient(chat_id, locale)],
+            session=session,
         )
+
+    async def _tell_staff(
+        self, session: AsyncSession, idea: IdeaView, author_name: str | None
+    ) -> None:
+        """Every coordinator gets a new idea in their language, the original voice or photo
+        too, queued with the idea itself (one message per part, in order)."""
+        staff = await self._staff.recipients(session)
+        if not staff:
+            return
+        locales = sorted({locale for _chat, locale in staff})
+        parts = {locale: self.renderer.new_idea(idea, author_name, locale) for locale in locales}
+        for number in range(len(parts[locales[0]])):
+            await self._delivery.enqueue(
+                source=f"idea:{idea.id}:new:{number}",
+                kind=IDEA_KIND,
+                broadcast_id=None,
+                payloads={locale: parts[locale][number] for locale in locales},
+                fallback_locale=locales[0],
+                recipients=[Recipient(chat, locale) for chat, locale in staff],
+                session=session,
+            )
 
     async def _check_daily(self, session: AsyncSession, author_id: int) -> None:
         since = self._clock() - IDEA_WINDOW
@@ -336,15 +370,16 @@ class IdeaService:
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 return None
-            return await self._view_of(session, await self._row(session, idea_id))
-
-        view = await self._retrying(claim)
-        if view is not None:
+            view = await self._view_of(session, await self._row(session, idea_id))
             await self._tell_author(
+                session,
                 view,
                 f"idea:{idea_id}:milestone:{milestone}",
                 lambda locale: self.renderer.milestone(view, milestone, locale),
             )
+            return view
+
+        await self._retrying(claim)
 
     # residents --------------------------------------------------------------------------
 
@@ -369,7 +404,13 @@ class IdeaService:
         latitude: float | None = None,
         longitude: float | None = None,
         anonymous: bool = False,
+        author_name: str | None = None,
     ) -> IdeaView:
+        """Store a new idea and queue its card to every coordinator in the same transaction.
+
+        ``author_name`` (Telegram's first name) appears only on the coordinators' card of a
+        named idea; it is not stored with the idea.
+        """
         cleaned = _clean_text(text)
         if cleaned is None and not voice_file_id and not photo_file_id:
             raise EmptyIdea()
@@ -409,7 +450,9 @@ class IdeaService:
             )
             session.add(row)
             await session.flush()
-            return IdeaView.of(row)
+            view = IdeaView.of(row)
+            await self._tell_staff(session, view, None if anonymous else author_name)
+            return view
 
         return await self._retrying(work)
 
@@ -546,7 +589,8 @@ class IdeaService:
 
     async def author_locale(self, idea_id: int) -> str:
         """The author's language (their current one, else the idea's), never who they are."""
-        author = await self._author(idea_id)
+        async with self._sessions() as session:
+            author = await self._author(session, idea_id)
         if author is not None:
             return author[1]
         view = await self._get(idea_id)
@@ -575,13 +619,16 @@ class IdeaService:
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 raise InvalidChange(f"idea {idea_id} changed meanwhile")
-            return await self._view_of(session, await self._row(session, idea_id))
+            view = await self._view_of(session, await self._row(session, idea_id))
+            await self._tell_author(
+                session,
+                view,
+                f"idea:{idea_id}:published",
+                lambda locale: self.renderer.published(view, locale),
+            )
+            return view
 
-        view = await self._retrying(work)
-        await self._tell_author(
-            view, f"idea:{idea_id}:published", lambda locale: self.renderer.published(view, locale)
-        )
-        return view
+        return await self._retrying(work)
 
     async def _change_status(
         self,
@@ -618,7 +665,7 @@ class IdeaService:
         if status in NEEDS_REASON and reason not in REJECT_REASONS:
             raise InvalidChange(f"{status} needs a reason from {REJECT_REASONS}")
 
-        async def work(session: AsyncSession) -> tuple[IdeaView, int]:
+        async def work(session: AsyncSession) -> IdeaView:
             row = await self._row(session, idea_id)
             if row.status == status or row.status == IdeaStatus.MERGED:
                 raise InvalidChange(f"idea {idea_id} is {row.status}")
@@ -626,15 +673,16 @@ class IdeaService:
             if status == IdeaStatus.REJECTED:
                 values["published"] = False
             number = await self._change_status(session, row, status, **values)
-            return await self._view_of(session, await self._row(session, idea_id)), number
+            view = await self._view_of(session, await self._row(session, idea_id))
+            await self._tell_author(
+                session,
+                view,
+                f"idea:{idea_id}:status:{number}",
+                lambda locale: self.renderer.status_changed(view, locale),
+            )
+            return view
 
-        view, number = await self._retrying(work)
-        await self._tell_author(
-            view,
-            f"idea:{idea_id}:status:{number}",
-            lambda locale: self.renderer.status_changed(view, locale),
-        )
-        return view
+        return await self._retrying(work)
 
     async def merge(self, actor: Actor, idea_id: int, into_id: int) -> IdeaView:
         """Mark ``idea_id`` a duplicate of ``into_id``; its supporters support ``into_id`` now."""
@@ -642,7 +690,7 @@ class IdeaService:
         if idea_id == into_id:
             raise InvalidChange("an idea can't be merged into itself")
 
-        async def work(session: AsyncSession) -> tuple[IdeaView, int, int]:
+        async def work(session: AsyncSession) -> tuple[IdeaView, int]:
             row = await self._row(session, idea_id)
             into = await session.get(Idea, into_id, populate_existing=True)
             if into is None:
@@ -682,14 +730,15 @@ class IdeaService:
                 )
             await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
             view = await self._view_of(session, await self._row(session, idea_id))
-            return view, number, await self._count(session, into_id)
+            await self._tell_author(
+                session,
+                view,
+                f"idea:{idea_id}:status:{number}",
+                lambda locale: self.renderer.status_changed(view, locale),
+            )
+            return view, await self._count(session, into_id)
 
-        view, number, into_supporters = await self._retrying(work)
-        await self._tell_author(
-            view,
-            f"idea:{idea_id}:status:{number}",
-            lambda locale: self.renderer.status_changed(view, locale),
-        )
+        view, into_supporters = await self._retrying(work)
         await self._maybe_milestone(into_id, into_supporters)
         return view
 

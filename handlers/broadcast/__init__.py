@@ -1,7 +1,8 @@
 """/broadcast: coordinators compose, preview, send, schedule and watch broadcasts.
 
 Every step's state is the draft in the database plus, while we wait for typed input, a
-``PendingInput`` (``ChatStateService``), so a replica restart or a second replica changes nothing.
+``BroadcastStep`` (``flows.BROADCAST``, kept by ``ChatStateService``), so a replica restart or
+a second replica changes nothing.
 
 - ``actions``: ``/broadcast``, the composer's buttons (one action per ``BroadcastButton``).
 - ``input``: the typed input a step waits for (text, voice, photo, times).
@@ -10,7 +11,7 @@ Every step's state is the draft in the database plus, while we wait for typed in
 - ``progress``: the progress message, its refresh by a job, and the final summary.
 """
 
-from handlers.broadcast.actions import FLOW, broadcast_button, broadcast_command
+from handlers.broadcast.actions import broadcast_button, broadcast_command
 from handlers.broadcast.input import handle_input
 from handlers.broadcast.progress import (
     finish_broadcast,
@@ -22,7 +23,6 @@ from handlers.broadcast.screens import send_payload
 from handlers.shared.composer import composer_keyboard, composer_text, show_composer
 
 __all__ = [
-    "FLOW",
     "broadcast_button",
     "broadcast_command",
     "composer_keyboard",

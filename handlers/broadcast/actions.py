@@ -30,10 +30,10 @@ from handlers.broadcast.screens import (
     show_preview_menu,
     show_weekdays,
 )
+from handlers.flow_data import BroadcastStep
+from handlers.flows import BROADCAST
 from handlers.render import answer_expired, show
 from handlers.shared.composer import action_button, show_composer
-
-FLOW = "broadcast"
 
 #: What a button does: (update, context, the broadcast, the button).
 Action = Callable[[Update, BotContext, BroadcastView, BroadcastButton], Coroutine[Any, Any, None]]
@@ -182,7 +182,7 @@ async def _ask_text(
         "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
         "You can also send a voice note instead."
     ).format(language=language_name(locale))
-    step = PendingInput(FLOW, "text", {"id": view.id, "locale": locale})
+    step = BROADCAST.at("text", BroadcastStep(view.id, locale=locale))
     await _await_input(update, context, view, step, prompt, remove)
 
 
@@ -202,7 +202,8 @@ async def _ask_photo(
     update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
     prompt = context.t.gettext("🖼 Send the photo now.")
-    await _await_input(update, context, view, PendingInput(FLOW, "photo", {"id": view.id}), prompt)
+    step = BROADCAST.at("photo", BroadcastStep(view.id))
+    await _await_input(update, context, view, step, prompt)
 
 
 async def _remove_photo(
@@ -307,7 +308,8 @@ async def _ask_when(
     prompt = context.t.gettext(
         "🕒 When should it go out? Send a date and time, for example {example}."
     ).format(example=context.t.isolate("28.11.2026 10:00"))
-    await _await_input(update, context, view, PendingInput(FLOW, "when", {"id": view.id}), prompt)
+    step = BROADCAST.at("when", BroadcastStep(view.id))
+    await _await_input(update, context, view, step, prompt)
 
 
 async def _ask_weekly_time(
@@ -318,7 +320,7 @@ async def _ask_weekly_time(
     prompt = context.t.gettext("🔁 At what time? Send it like {example}.").format(
         example=context.t.isolate("10:00")
     )
-    step = PendingInput(FLOW, "weekly_time", {"id": view.id, "day": button.day})
+    step = BROADCAST.at("weekly_time", BroadcastStep(view.id, day=button.day))
     await _await_input(update, context, view, step, prompt)
 
 

@@ -15,31 +15,32 @@ from bot.services.broadcasts import (
     TextTooLong,
     WeeklyRule,
 )
-from bot.services.chat_state import PendingInput
 from bot.services.permissions import NotAllowed
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 from handlers.broadcast.screens import only_for_coordinators
+from handlers.flow_data import BroadcastStep
 from handlers.shared.composer import action_button, composer_keyboard, composer_text
 
 
-async def handle_input(update: Update, context: BotContext, pending: PendingInput) -> None:
+async def handle_input(update: Update, context: BotContext, step: str, data: BroadcastStep) -> None:
     """A message from a coordinator while the composer waits for text, a photo or a time."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
     try:
-        await context.services.broadcasts.get(context.actor, int(pending.data["id"]))
+        await context.services.broadcasts.get(context.actor, data.id)
     except NotAllowed:
         await context.services.chat_state.clear(update.effective_user.id)
         await only_for_coordinators(update, context)
         return
     service = context.services.broadcasts
-    broadcast_id = int(pending.data["id"])
+    broadcast_id = data.id
     back = InlineKeyboardMarkup([[action_button(_("↩️ Back"), "home", broadcast_id)]])
     try:
-        if pending.step == "text":
-            locale = str(pending.data["locale"])
+        if step == "text":
+            locale = data.locale
+            assert locale is not None  # BROADCAST requires it at "text"
             if message.voice is not None:
                 view = await service.set_version(
                     context.actor,
@@ -55,12 +56,12 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
             else:
                 await message.reply_text(_("Please send text or a voice note."), reply_markup=back)
                 return
-        elif pending.step == "photo":
+        elif step == "photo":
             if not message.photo:
                 await message.reply_text(_("Please send a photo."), reply_markup=back)
                 return
             view = await service.set_photo(context.actor, broadcast_id, message.photo[-1].file_id)
-        elif pending.step == "when":
+        elif step == "when":
             at = parse_local_datetime(message.text or "", context.clock(), context.settings.tz)
             if at is None:
                 await message.reply_text(
@@ -81,7 +82,7 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                 ),
             )
             return
-        elif pending.step == "weekly_time":
+        elif step == "weekly_time":
             clock = parse_time_of_day(message.text or "")
             if clock is None:
                 await message.reply_text(
@@ -91,7 +92,8 @@ async def handle_input(update: Update, context: BotContext, pending: PendingInpu
                     reply_markup=back,
                 )
                 return
-            rule = WeeklyRule(str(pending.data["day"]), clock.hour, clock.minute)
+            assert data.day is not None  # required at "weekly_time"
+            rule = WeeklyRule(data.day, clock.hour, clock.minute)
             view = await service.schedule_weekly(context.actor, broadcast_id, rule)
             await context.services.chat_state.clear(update.effective_user.id)
             assert view.send_at is not None

@@ -10,11 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.buttons import EventComposerButton, SkippableStep
 from bot.context import BotContext
 from bot.i18n import language_name
-from bot.services.chat_state import PendingInput
+from handlers.flow_data import EventStep
+from handlers.flows import EVENT
 from handlers.keyboards import button as _b
 from handlers.render import show
-
-FLOW = "event"
 
 
 def may_propose(context: BotContext) -> tuple[bool, bool]:
@@ -34,7 +33,7 @@ async def ask_step(
 ) -> None:
     user = update.effective_user
     assert user is not None
-    await context.services.chat_state.expect(user.id, PendingInput(FLOW, step, {"id": event_id}))
+    await context.services.chat_state.expect(user.id, EVENT.at(step, EventStep(event_id)))
     rows = list(extra or [])
     if skip:  # pack() refuses a step that has no "Skip"
         skipped = EventComposerButton("skip", event_id, step=cast(SkippableStep, step))

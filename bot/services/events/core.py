@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.audiences import StaffAudience
 from bot.services.delivery import DeliveryService
 from bot.services.events.reminders import Reminders
 from bot.services.events.views import ACTIVE, EventNotFound, EventRenderer, EventView, SignupView
@@ -38,8 +39,10 @@ class EventCore:
         default_locale: str,
         tz: tzinfo,
         clock: Clock,
+        staff: StaffAudience | None = None,
     ) -> None:
         self._sessions = sessions
+        self._staff = staff or StaffAudience(default_locale=default_locale)
         self._delivery = delivery
         self.renderer = renderer
         self.locales = tuple(locales)

@@ -32,6 +32,7 @@ from bot.services.events.views import (
     TextTooLong,
 )
 from bot.services.permissions import Actor, may_edit_event, require, require_staff
+from bot.services.versions import write_version
 from storage.models import Event, EventStatus, EventVersion, Resident, SignupStatus
 
 
@@ -64,14 +65,56 @@ class Publishing(WaitingList):
                 raise NotEditable(str(event_id))
             require(may_edit_event(actor, row.created_by, row.status), "event.edit")
             change(row)
-            if not actor.is_staff and row.status == EventStatus.PUBLISHED:
+            back_to_approval = not actor.is_staff and row.status == EventStatus.PUBLISHED
+            if back_to_approval:
                 # A partner changed a published event: it goes back to the coordinators.
                 row.status = EventStatus.PROPOSED
             row.updated_at = self._clock()
             await session.flush()
             await session.refresh(row, ["versions"])
             view = await self._view(session, row)
+            if back_to_approval:
+                await self._tell_staff_of_proposal(session, row, view)
             return view if then is None else await then(session, row, view)
+
+        return await self._locked(work)
+
+    async def _tell_staff_of_proposal(
+        self, session: AsyncSession, row: Event, view: EventView
+    ) -> None:
+        """Every coordinator hears of a proposal, in their language, once per proposed state
+        of the event (the source names it): a double tap tells them once, a later change
+        again."""
+        staff = await self._staff.recipients(session)
+        if not staff:
+            return
+        locales = sorted({locale for _chat, locale in staff})
+        await self._delivery.enqueue(
+            source=f"{view.source}:proposed:{row.updated_at.isoformat()}",
+            kind=EVENT_KIND,
+            broadcast_id=None,
+            payloads={locale: self.renderer.proposal(view, locale) for locale in locales},
+            fallback_locale=locales[0],
+            recipients=[Recipient(chat, locale) for chat, locale in staff],
+            session=session,
+        )
+
+    async def propose(self, actor: Actor, event_id: int) -> EventView:
+        """A partner organisation sends its event to the coordinators for approval."""
+        require(actor.is_partner, "event.propose")
+
+        async def work(session: AsyncSession) -> EventView:
+            row = await self._lock_event(session, event_id)
+            if row is None:
+                raise EventNotFound(str(event_id))
+            if row.status != EventStatus.PROPOSED:
+                raise NotEditable(str(event_id))
+            require(may_edit_event(actor, row.created_by, row.status), "event.edit")
+            await session.refresh(row, ["versions"])
+            self._check_publishable(row)
+            view = await self._view(session, row)
+            await self._tell_staff_of_proposal(session, row, view)
+            return view
 
         return await self._locked(work)
 
@@ -128,15 +171,13 @@ class Publishing(WaitingList):
         if description is not None and len(description) > MAX_DESCRIPTION:
             raise TextTooLong(MAX_DESCRIPTION)
 
+        def new_language() -> EventVersion:
+            if title is None:
+                raise MissingTitle(str(event_id))
+            return EventVersion(locale=locale, title=title)
+
         def change(row: Event) -> None:
-            version = next((v for v in row.versions if v.locale == locale), None)
-            if version is None:
-                if title is None:
-                    raise MissingTitle(str(event_id))
-                version = EventVersion(locale=locale, title=title)
-                row.versions.append(version)
-            if title is not None:
-                version.title = title
+            version = write_version(row.versions, locale, new_language, title=title)
             if description is not None:
                 version.description = description or None
 
@@ -391,7 +432,26 @@ class Publishing(WaitingList):
         )
         return told
 
+    async def _tell_partner(
+        self, session: AsyncSession, row: Event, view: EventView, approved: bool
+    ) -> EventView:
+        locale = await session.scalar(
+            select(Resident.locale).where(Resident.telegram_id == row.created_by)
+        )
+        locale = locale or self.default_locale
+        await self._delivery.enqueue(
+            source=f"{view.source}:decision:{row.updated_at.isoformat()}",
+            kind=EVENT_KIND,
+            broadcast_id=None,
+            payloads={locale: self.renderer.decision(view, approved, locale)},
+            fallback_locale=locale,
+            recipients=[Recipient(row.created_by, locale)],
+            session=session,
+        )
+        return view
+
     async def approve(self, actor: Actor, event_id: int) -> EventView:
+        """Publish a partner's proposal; the partner is told with the same commit."""
         require_staff(actor, "event.approve")
 
         def change(row: Event) -> None:
@@ -399,18 +459,28 @@ class Publishing(WaitingList):
             row.status = EventStatus.PUBLISHED
             row.publish_at = self._clock()
 
-        return await self._edit(actor, event_id, change, (EventStatus.PROPOSED,))
+        async def tell(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            return await self._tell_partner(session, row, view, approved=True)
+
+        return await self._edit(actor, event_id, change, (EventStatus.PROPOSED,), then=tell)
 
     async def reject(self, actor: Actor, event_id: int) -> EventView:
         require_staff(actor, "event.approve")
+
+        async def tell(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            return await self._tell_partner(session, row, view, approved=False)
+
         return await self._edit(
             actor,
             event_id,
             lambda row: setattr(row, "status", EventStatus.REJECTED),
             (EventStatus.PROPOSED,),
+            then=tell,
         )
 
-    async def proposals(self) -> list[EventView]:
+    async def proposals(self, actor: Actor) -> list[EventView]:
+        """Partners' events waiting for a coordinator's approval."""
+        require_staff(actor, "event.approve")
         async with self._sessions() as session:
             rows = list(
                 await session.scalars(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Protocol
 
+from bot.services.versions import Versioned
 from storage.models import Event, EventStatus, Signup, SignupStatus
 
 MAX_PARTY = 10
@@ -113,7 +114,7 @@ class EventVersionView:
 
 
 @dataclass(frozen=True)
-class EventView:
+class EventView(Versioned[EventVersionView]):
     id: int
     status: EventStatus
     created_by: int
@@ -135,10 +136,6 @@ class EventView:
     versions: Mapping[str, EventVersionView]
     seats_taken: int = 0
     waitlisted: int = 0
-
-    def version_for(self, locale: str) -> EventVersionView | None:
-        """The resident's language, else the default language."""
-        return self.versions.get(locale) or self.versions.get(self.default_locale)
 
     @property
     def seats_left(self) -> int | None:
@@ -264,3 +261,11 @@ class EventRenderer(Protocol):
     def announcement(self, event: EventView, locale: str) -> dict[str, Any]: ...
 
     def fill_alert(self, event: EventView, percent: int, locale: str) -> dict[str, Any]: ...
+
+    def proposal(self, event: EventView, locale: str) -> dict[str, Any]:
+        """To coordinators: a partner organisation asks for approval."""
+        ...
+
+    def decision(self, event: EventView, approved: bool, locale: str) -> dict[str, Any]:
+        """To the partner organisation: its event was approved or not."""
+        ...
