@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings, parse_weekly
 from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
+from bot.i18n_tools import load_glossary, terms_for
+from bot.locales import is_variety
 from bot.rendering import (
     BroadcastRenderer,
     EventDigestWriter,
     EventRenderer,
     GroupRenderer,
     IdeaRenderer,
+    TranslationRenderer,
 )
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
+from bot.telegram_bidi import DirectionalBot
+from bot.translation import build_machine_translator
 from handlers import jobs, register_handlers
 from handlers.commands import resident_commands
 from storage.db import create_session_factory
@@ -45,21 +51,27 @@ def build_application(
     """Build the application. ``request`` replaces the HTTP layer (tests record with it)."""
     if not settings.token:
         raise ValueError("a bot token is needed to build the application")
-    builder = (
-        ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .context_types(CONTEXT_TYPES)
+    # Built here rather than by the builder: DirectionalBot makes every message to a
+    # right-to-left reader begin right to left (bot/telegram_bidi.py). The requests are the
+    # builder's own defaults (a pool of 256 connections, one for getUpdates).
+    bot = DirectionalBot(
+        token=settings.token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(connection_pool_size=1),
         # PTB's limiter keeps us under Telegram's flood limits and waits out a RetryAfter.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
+    application: BotApplication = (
+        ApplicationBuilder()
+        .bot(bot)
+        .context_types(CONTEXT_TYPES)
         .post_init(on_startup)
         .concurrent_updates(True)
+        .build()
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    application: BotApplication = builder.build()
     state = application.bot_data
     state.settings = settings
     state.i18n = i18n
@@ -88,9 +100,25 @@ def build_services(
         event_renderer=EventRenderer(i18n),
         idea_renderer=IdeaRenderer(i18n),
         group_renderer=GroupRenderer(i18n),
+        translation_renderer=TranslationRenderer(i18n),
         digest_writer=EventDigestWriter(i18n),
+        machine=build_machine_translator(settings, clock),
+        glossary=_glossary_for(settings.default_locale),
         clock=clock,
     )
+
+
+def _glossary_for(source_locale: str) -> Callable[[str, str], list[tuple[str, str]]] | None:
+    """The glossary's terms for a translation task (locales/GLOSSARY.md), if there is one."""
+    glossary = load_glossary()
+    if glossary is None:
+        return None
+    found = glossary
+
+    def terms(text: str, locale: str) -> list[tuple[str, str]]:
+        return terms_for(found, text, source_locale, locale)
+
+    return terms
 
 
 def build_i18n(settings: Settings) -> I18n:
@@ -105,10 +133,12 @@ async def on_startup(application: BotApplication) -> None:
     """Command menus in every language; the default language also for everyone else."""
     state = application.bot_data
     bot = application.bot
-    for translator in state.i18n.all():
+    # Telegram takes ISO 639-1 codes only: a variety (de_simple) has no menu of its own.
+    menus = [translator for translator in state.i18n.all() if not is_variety(translator.locale)]
+    for translator in menus:
         await bot.set_my_commands(_commands(translator), language_code=translator.locale)
     await bot.set_my_commands(_commands(state.i18n.translator(state.settings.default_locale)))
-    log.info("command menus set for %d languages", len(state.i18n.locales))
+    log.info("command menus set for %d languages", len(menus))
     digest = (
         None
         if state.settings.weekly_digest == "off"

@@ -41,7 +41,7 @@ INTERPRETER, CHILDCARE, WHEELCHAIR = 1, 2, 4
 ALL_NEEDS = INTERPRETER | CHILDCARE | WHEELCHAIR
 
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
-_LOCALE = re.compile(r"[a-z]{2,3}")
+_LOCALE = re.compile(r"[a-z]{2,3}(?:_[a-z]{2,8})?")  # "de", "ku", a variety: "de_simple"
 _LINK = re.compile(DEEP_LINK)
 
 W = TypeVar("W", bound=str)
@@ -428,7 +428,7 @@ class EventAdminButton(Button):
 
 
 EventComposerAction = Literal[
-    "skip", "cap", "topic", "publish", "later", "draft", "announce", "ann", "propose"
+    "skip", "cap", "topic", "publish", "later", "draft", "announce", "ann", "annw", "propose"
 ]
 #: The steps of /newevent that a "Skip" button may skip.
 SkippableStep = Literal["description", "until", "address", "topic", "photo"]
@@ -438,7 +438,8 @@ AnnounceTo = Literal["topics", "all"]
 @dataclass(frozen=True)
 class EventComposerButton(Button):
     """``evc:<action>:<event id>``, and ``evc:skip:<id>:<step>``, ``evc:cap:<id>:<seats>``,
-    ``evc:topic:<id>:<topic>``, ``evc:ann:<id>:<topics|all>``: /newevent and announcing."""
+    ``evc:topic:<id>:<topic>``, ``evc:ann:<id>:<topics|all>``: /newevent and announcing
+    (``annw``: announcing once the translations are in)."""
 
     PREFIX = "evc"
     action: EventComposerAction
@@ -457,7 +458,7 @@ class EventComposerButton(Button):
             return cls(action, event_id, capacity=parts.number(0, MAX_CAPACITY))
         if action == "topic":
             return cls(action, event_id, topic=parts.topic())
-        if action == "ann":
+        if action in ("ann", "annw"):
             return cls(action, event_id, audience=parts.word(get_args(AnnounceTo)))
         return cls(action, event_id)
 
@@ -645,3 +646,72 @@ class GroupNewButton(Button):
             return cls(step, topic=parts.topic_or_none("none"))
         parts.word(("rhythm",))
         return cls(step)
+
+
+# --- translations --------------------------------------------------------------------------
+
+TranslationSubject = Literal["event", "group"]
+TranslationAction = Literal["open", "lang", "ask", "skip"]
+
+
+@dataclass(frozen=True)
+class TranslationButton(Button):
+    """``tl:open|ask|skip:<event|group>:<id>``, ``tl:lang:<event|group>:<id>:<locale>``: the
+    🌐 Translations screen of an event or group, a language to write a version of, the
+    translators asked for the missing languages, a field skipped while writing one."""
+
+    PREFIX = "tl"
+    action: TranslationAction
+    subject: TranslationSubject
+    subject_id: int
+    locale: str | None = None
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action = parts.word(get_args(TranslationAction))
+        subject, subject_id = parts.word(get_args(TranslationSubject)), parts.id()
+        if action == "lang":
+            return cls(action, subject, subject_id, parts.locale())
+        return cls(action, subject, subject_id)
+
+
+TaskAction = Literal["do", "ok", "no", "list"]
+
+
+@dataclass(frozen=True)
+class TaskButton(Button):
+    """``tt:<do|ok|no>:<task id>``: translate a task, approve or reject a translation;
+    ``tt:list``: the open tasks of a translator's language."""
+
+    PREFIX = "tt"
+    action: TaskAction
+    task_id: int | None = None
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action = parts.word(get_args(TaskAction))
+        if action == "list":
+            return cls(action)
+        return cls(action, parts.id())
+
+
+TranslatorAction = Literal["offer", "yes", "no"]
+#: Telegram's user ids: positive, up to 52 bits, ten digits today.
+MAX_TELEGRAM_ID = 9_999_999_999
+
+
+@dataclass(frozen=True)
+class TranslatorButton(Button):
+    """``tv:offer``: a resident offers to translate into their language; ``tv:yes|no:<user
+    id>``: a coordinator makes them a translator, or not."""
+
+    PREFIX = "tv"
+    action: TranslatorAction
+    telegram_id: int | None = None
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action = parts.word(get_args(TranslatorAction))
+        if action == "offer":
+            return cls(action)
+        return cls(action, parts.number(1, MAX_TELEGRAM_ID))

@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         "i18n",
         help="translation catalogs: extract, update, check",
         description="The catalog workflow. `check` fails on an untranslated message, a changed "
-        "placeholder or HTML tag, a wrong number of plural forms, or a stale messages.pot.",
+        "placeholder or HTML tag, a wrong number of plural forms, a stale messages.pot, or a "
+        "term translated off the glossary (locales/GLOSSARY.md).",
     )
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True, metavar="ACTION")
     i18n_commands.add_parser("extract", help="write locales/messages.pot from the code")

@@ -11,18 +11,40 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import UnknownLocaleError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.locales import babel_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The district's languages, in the order it needs them. Configurable through ``LOCALES``.
-DEFAULT_LOCALES = ("de", "tr", "ar", "uk", "el", "ro", "pl", "it", "fa", "ku", "ru", "en")
+#: ``de_simple`` is German in simple language (Einfache Sprache), formatted as ``de``.
+DEFAULT_LOCALES = (
+    "de",
+    "de_simple",
+    "tr",
+    "ar",
+    "uk",
+    "el",
+    "ro",
+    "pl",
+    "it",
+    "fa",
+    "ku",
+    "ru",
+    "en",
+)
 
 #: Topics a resident can follow. Keys, not labels: labels live in the catalogs (bot/topics.py).
 DEFAULT_TOPICS = ("children", "intercultural", "environment", "housing", "culture_sport", "seniors")
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+#: Machine drafts of translations (bot/translation/): off unless a provider is named.
+TRANSLATION_PROVIDERS = ("off", "libretranslate", "deepl")
+DEFAULT_DEEPL_URL = "https://api-free.deepl.com"
 
 
 class ConfigError(Exception):
@@ -71,6 +93,13 @@ class Settings(BaseSettings):
     paid_broadcast_rate: float = Field(default=1000.0, gt=0)
     #: How long a claimed row stays claimed without a heartbeat (a dead worker's rows return).
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    # Machine drafts of translations, reviewed by a person before they go out. "off" (or
+    # empty): nothing is built that could send a resident's text anywhere.
+    translation_provider: str = "off"
+    #: LibreTranslate's base URL (required for it); DeepL defaults to DEFAULT_DEEPL_URL.
+    translation_url: str | None = None
+    translation_api_key: SecretStr | None = None
+    translation_timeout: float = Field(default=10.0, gt=0)
 
     _split = field_validator("admin_ids", "locales", "topics", mode="before")(_split_list)
 
@@ -81,6 +110,19 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("locales")
+    @classmethod
+    def _known_locales(cls, value: list[str]) -> list[str]:
+        unknown = []
+        for locale in value:
+            try:
+                babel_locale(locale)  # a variety (de_simple) through its language
+            except (UnknownLocaleError, ValueError):
+                unknown.append(locale)
+        if unknown:
+            raise ValueError(f"unknown language codes {', '.join(unknown)}")
         return value
 
     @field_validator("weekly_digest")
@@ -102,6 +144,30 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("translation_provider", mode="before")
+    @classmethod
+    def _known_translation_provider(cls, value: object) -> object:
+        if isinstance(value, str):
+            name = value.strip().lower() or "off"
+            if name not in TRANSLATION_PROVIDERS:
+                raise ValueError(
+                    f"unknown provider {value.strip()!r}; known: {', '.join(TRANSLATION_PROVIDERS)}"
+                )
+            return name
+        return value
+
+    @field_validator("translation_url", "translation_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("translation_url")
+    @classmethod
+    def _translation_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("webhook_secret")
     @classmethod
@@ -130,6 +196,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TOPICS has unknown keys {', '.join(unknown)}; known: {', '.join(TOPIC_LABELS)}"
             )
+        if self.translation_provider == "libretranslate" and not self.translation_url:
+            raise ValueError("TRANSLATION_URL is needed for TRANSLATION_PROVIDER=libretranslate")
+        if self.translation_provider == "deepl" and not self.translation_key:
+            raise ValueError("TRANSLATION_API_KEY is needed for TRANSLATION_PROVIDER=deepl")
         return self
 
     @cached_property
@@ -148,6 +218,18 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def translation_key(self) -> str | None:
+        key = self.translation_api_key
+        return key.get_secret_value() if key else None
+
+    @property
+    def translation_endpoint(self) -> str | None:
+        """The provider's base URL: ``TRANSLATION_URL``, or DeepL's Free API for DeepL."""
+        if self.translation_provider == "deepl":
+            return self.translation_url or DEFAULT_DEEPL_URL
+        return self.translation_url
 
     @property
     def telegram_file_url(self) -> str:

@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.services.chat_state import PendingInput
 from bot.services.permissions import ANONYMOUS, Actor
 from bot.services.residents import ResidentProfile
+from bot.telegram_bidi import set_reader_direction
 
 
 class AppState:
@@ -43,7 +44,21 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.flow_expired = False
         #: The chat's open flow, as group -1 found it (None once a command or a tap ended it).
         self.pending: PendingInput | None = None
-        self.locale: str | None = None
+        self._locale: str | None = None
+        self.locale = None
+
+    @property
+    def locale(self) -> str | None:
+        """The current resident's language (None: not known yet, the default's words)."""
+        return self._locale
+
+    @locale.setter
+    def locale(self, value: str | None) -> None:
+        # Group -2 sets it, and a handler that switches language; from then on, whatever this
+        # update sends begins in that language's direction (bot/telegram_bidi.py).
+        self._locale = value
+        state = self.bot_data
+        set_reader_direction(hasattr(state, "i18n") and state.i18n.translator(value).rtl)
 
     @property
     def services(self) -> Services:

@@ -16,12 +16,18 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError, dates, negotiate_locale, numbers
+from babel import UnknownLocaleError, dates, lists, negotiate_locale, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+# FSI (first strong isolate) and PDI (pop directional isolate): the data inside keeps its own
+# direction. Re-exported: the tests and older callers import them from here.
+from bot.bidi import FSI as FSI
+from bot.bidi import PDI as PDI
+from bot.bidi import is_rtl_locale
 from bot.config import PROJECT_ROOT
+from bot.locales import babel_locale, is_variety
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 DOMAIN = "messages"
@@ -29,6 +35,7 @@ DOMAIN = "messages"
 #: Each language named in itself, as a resident looks for it in the picker.
 LANGUAGE_NAMES: dict[str, str] = {
     "de": "Deutsch",
+    "de_simple": "Deutsch (einfach)",
     "tr": "Türkçe",
     "ar": "العربية",
     "uk": "Українська",
@@ -37,16 +44,14 @@ LANGUAGE_NAMES: dict[str, str] = {
     "pl": "Polski",
     "it": "Italiano",
     "fa": "فارسی",
-    "ku": "Kurdî",
+    "ku": "Kurdî (Kurmancî)",
     "ru": "Русский",
     "en": "English",
 }
 
-# First strong isolate / pop directional isolate: the data inside keeps its own direction.
-FSI = "\u2068"
-PDI = "\u2069"
-
 _COMMAND = re.compile(r"(?<![\w/<\u2068])(/[A-Za-z][A-Za-z0-9_]*)")
+#: Arrows that point the reading way, each with its mirror image.
+_MIRRORED_ARROWS = str.maketrans("→←➡⬅↩↪", "←→⬅➡↪↩")
 
 
 def N_(message: str) -> str:
@@ -58,9 +63,10 @@ def language_name(locale: str) -> str:
     if locale in LANGUAGE_NAMES:
         return LANGUAGE_NAMES[locale]
     try:
-        return Locale.parse(locale).get_display_name(locale) or locale
+        babel = babel_locale(locale)
     except (UnknownLocaleError, ValueError):
         return locale
+    return babel.get_display_name(babel) or locale
 
 
 def compile_po(po_path: Path, locale: str) -> Translations:
@@ -80,8 +86,11 @@ class Translator:
         self.locale = locale
         self._translations = translations
         self.tz = tz
-        self.babel_locale = Locale.parse(locale)
-        self.rtl = self.babel_locale.character_order == "right-to-left"
+        # A variety (de_simple) formats dates, numbers and lists as its language (bot/locales.py)
+        self.babel_locale = babel_locale(locale)
+        self.rtl = is_rtl_locale(locale)
+        #: The text's BCP 47 tag, as HTML's ``lang`` wants it (de_simple's is "de").
+        self.language_tag = str(self.babel_locale).replace("_", "-")
 
     def gettext(self, message: str) -> str:
         return self._directional(str(self._translations.gettext(message)))
@@ -96,7 +105,15 @@ class Translator:
 
     def _directional(self, text: str) -> str:
         # "/menu" in an Arabic line would show as "menu/": keep each command one LTR unit.
-        return _COMMAND.sub(rf"{FSI}\1{PDI}", text) if self.rtl else text
+        # Arrows point the reading way ("↩️ Back" points right in Arabic).
+        if not self.rtl:
+            return text
+        return _COMMAND.sub(rf"{FSI}\1{PDI}", self.mirror(text))
+
+    def mirror(self, text: str) -> str:
+        """Direction arrows turned to point the reading way (right to left: ``➡️`` → ``⬅️``,
+        ``↩️`` → ``↪️``). Play and skip symbols (▶️, ⏭) are media controls: left alone."""
+        return text.translate(_MIRRORED_ARROWS) if self.rtl else text
 
     def isolate(self, value: object) -> str:
         """Keep left-to-right data (dates, numbers, names, addresses) intact in RTL text."""
@@ -120,6 +137,15 @@ class Translator:
 
     def format_number(self, value: int | float | Decimal) -> str:
         return self.isolate(numbers.format_decimal(value, locale=self.babel_locale))
+
+    def format_list(self, items: Iterable[str]) -> str:
+        """Items joined the locale's way: "A, B und C", Arabic "A وB وC", Persian "A، B، و C"
+        (CLDR's standard list patterns, via babel)."""
+        return lists.format_list(list(items), locale=self.babel_locale)
+
+    def language(self, locale: str) -> str:
+        """A language named in itself, isolated in right-to-left text like other data."""
+        return self.isolate(language_name(locale))
 
     @cached_property
     def language_name(self) -> str:
@@ -164,11 +190,14 @@ class I18n:
         return self.match(telegram_code) or self.default_locale
 
     def match(self, telegram_code: str | None) -> str | None:
-        """Map Telegram's IETF tag (``pt-br``, ``uk``, ``de-AT``) onto a configured locale."""
+        """Map Telegram's IETF tag (``pt-br``, ``uk``, ``de-AT``) onto a configured locale.
+
+        Never onto a variety (``de_simple``): residents choose those themselves."""
         if not telegram_code:
             return None
         tag = telegram_code.replace("-", "_")
-        found = negotiate_locale([tag, tag.split("_")[0]], self.locales)
+        languages = [locale for locale in self.locales if not is_variety(locale)]
+        found = negotiate_locale([tag, tag.split("_")[0]], languages)
         return found if found in self._translators else None
 
     def all(self) -> Iterable[Translator]:

@@ -1,7 +1,9 @@
 """The catalog workflow: extract ``messages.pot``, update the ``.po`` files, and check them.
 
 ``check`` is what keeps the rule "every resident-facing string is translated in every locale"
-true: the tests run it, and so can a translator before sending in their work.
+true: the tests run it, and so can a translator before sending in their work. It also reads
+``locales/GLOSSARY.md`` and flags a key term translated off the glossary, a word a language
+decided to avoid, and digits other than the ones the glossary names (see the end of the file).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import string
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +25,13 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.config import PROJECT_ROOT
 from bot.i18n import DOMAIN, LOCALES_DIR
+from bot.locales import babel_locale
 
 #: Where resident-facing strings live. The sandbox is a developer tool and stays English.
 SOURCE_DIRS = ("bot", "handlers")
 EXCLUDED = ("bot/sandbox/**",)
+#: babel's keywords (``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext`` with the
+#: context first, also as methods: ``t.pgettext("delete data", "↩️ No, keep it")``) and ``N_``.
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 POT_NAME = f"{DOMAIN}.pot"
 
@@ -148,7 +154,7 @@ def _forms(message: Message) -> tuple[list[str], list[str]]:
 
 def check_message(locale: str, message: Message, plural_count: int) -> list[Problem]:
     ids, strings = _forms(message)
-    msgid = ids[0]
+    msgid = _named(message)
 
     def problem(what: str) -> Problem:
         return Problem(locale, msgid, what)
@@ -201,6 +207,11 @@ def check(
     template = read_po(io.BytesIO(committed_pot))
     if root is not None:
         problems.extend(_template_problems(committed_pot, template, extract(root)))
+    try:
+        glossary = load_glossary(locales_dir)
+    except GlossaryError as exc:
+        glossary = None
+        problems.append(Problem("glossary", GLOSSARY_NAME, f"unreadable ({exc})"))
     for locale in locales:
         path = po_path(locale, locales_dir)
         if not path.exists():
@@ -212,7 +223,7 @@ def check(
         except Exception as exc:  # babel raises several kinds for a broken file
             problems.append(Problem(locale, str(path), f"unreadable ({exc})"))
             continue
-        plural = get_plural(locale)
+        plural = get_plural(babel_locale(locale))  # a variety counts as its language
         if catalog.plural_forms != plural.plural_forms:
             problems.append(
                 Problem(
@@ -228,16 +239,23 @@ def check(
                 continue
             translated = catalog.get(message.id, context=message.context)
             if translated is None:
-                problems.append(
-                    Problem(locale, _first(message.id), "missing; run `make i18n-update`")
-                )
+                problems.append(Problem(locale, _named(message), "missing; run `make i18n-update`"))
                 continue
-            problems.extend(check_message(locale, translated, plural_count))
+            found = check_message(locale, translated, plural_count)
+            problems.extend(found)
+            if glossary is not None and not found:  # only a sound translation is worth reading
+                problems.extend(glossary.check_message(locale, translated))
     return problems
 
 
 def _first(msgid: str | Sequence[str]) -> str:
     return msgid if isinstance(msgid, str) else msgid[0]
+
+
+def _named(message: Message) -> str:
+    """How a problem names a message: its msgid, after its context if it has one."""
+    first = _first(message.id)
+    return first if message.context is None else f"{message.context}|{first}"
 
 
 _Key = tuple[str | None, str | tuple[str, ...]]
@@ -297,3 +315,219 @@ def _template_problems(committed_pot: bytes, committed: Catalog, fresh: Catalog)
             )
         )
     return problems
+
+
+# The glossary: locales/GLOSSARY.md fixes one word per key term and language; the check reads
+# its tables and flags a translation that names a term off-glossary. The file's top explains
+# the syntax; in short, a term row gives the English words to look for in a msgid and, per
+# language, the accepted forms ("A / B" either, "A + B" both), matched as folded substrings.
+
+GLOSSARY_NAME = "GLOSSARY.md"
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_SLASH_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z][A-Za-z0-9_]*")
+_HTML = re.compile(r"<[^<>]*>")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_NOT_CHECKED = {"", "—", "-"}
+
+
+class GlossaryError(ValueError):
+    """The glossary file can't be read as the check expects (a missing table, a bad pattern)."""
+
+
+def fold(text: str) -> str:
+    """What the glossary compares: no placeholders, commands or tags; lower case (casefold);
+    accents and other combining marks removed (é -> e, ş -> s, Greek tonos, Arabic harakat and
+    hamza above); zero-width and direction marks removed; typographic apostrophes made plain."""
+    decomposed = unicodedata.normalize("NFD", _strip(text).replace("’", "'"))
+    kept = "".join(char for char in decomposed if unicodedata.category(char) not in ("Mn", "Cf"))
+    return unicodedata.normalize("NFC", kept).casefold()
+
+
+def _strip(text: str) -> str:
+    """Text without placeholders, commands and HTML tags, which never name a term."""
+    return _HTML.sub(" ", _SLASH_COMMAND.sub(" ", _PLACEHOLDER.sub(" ", text))).strip()
+
+
+def _source_pattern(cell: str) -> re.Pattern[str]:
+    """``re:…`` is a regular expression (case-insensitive); otherwise English phrases split by
+    " / ", each matched at word boundaries, a trailing ``*`` standing for any word ending."""
+    try:
+        if cell.startswith("re:"):
+            return re.compile(cell[3:], re.IGNORECASE)
+        phrases = [phrase.strip() for phrase in cell.split(" / ") if phrase.strip()]
+        if not phrases:
+            raise GlossaryError("a term without English words")
+        parts = [re.escape(phrase).replace(r"\*", r"\w*") for phrase in phrases]
+        return re.compile(r"\b(?:" + "|".join(parts) + r")\b", re.IGNORECASE)
+    except re.error as exc:
+        raise GlossaryError(f"bad pattern {cell!r}: {exc}") from exc
+
+
+def _avoid_pattern(cell: str) -> re.Pattern[str]:
+    """``re:…`` is a regular expression over the folded text; otherwise a folded substring."""
+    try:
+        return re.compile(cell[3:] if cell.startswith("re:") else re.escape(fold(cell)))
+    except re.error as exc:
+        raise GlossaryError(f"bad pattern {cell!r}: {exc}") from exc
+
+
+def _forms_of(cell: str) -> tuple[tuple[str, ...], ...]:
+    alternatives = []
+    for alternative in cell.split(" / "):
+        parts = tuple(fold(part) for part in alternative.split(" + ") if fold(part).strip())
+        if parts:
+            alternatives.append(parts)
+    return tuple(alternatives)
+
+
+@dataclass(frozen=True)
+class Term:
+    id: str
+    english: str
+    source: re.Pattern[str]
+    #: locale -> the accepted alternatives, each a tuple of parts that must all occur
+    forms: dict[str, tuple[tuple[str, ...], ...]]
+    #: locale -> the cell as written, for the report
+    cells: dict[str, str]
+
+    def applies_to(self, msgid_text: str) -> bool:
+        return self.source.search(_strip(msgid_text)) is not None
+
+    def fits(self, locale: str, translation: str) -> bool:
+        folded = fold(translation)
+        return any(all(part in folded for part in parts) for parts in self.forms[locale])
+
+
+@dataclass(frozen=True)
+class Avoid:
+    locale: str
+    written: str
+    pattern: re.Pattern[str]
+    instead: str
+
+
+@dataclass(frozen=True)
+class Glossary:
+    terms: tuple[Term, ...]
+    avoid: tuple[Avoid, ...]
+    #: the locales whose digits must be Latin (0-9) inside translations
+    latin_digits: frozenset[str]
+
+    def check_message(self, locale: str, message: Message) -> list[Problem]:
+        """A sound translation (complete, placeholders right) against the glossary."""
+        ids, strings = _forms(message)
+        source, translation = " ".join(ids), " ".join(strings)
+        label = _named(message)
+        problems = [
+            Problem(
+                locale,
+                label,
+                f'glossary: {term.id} ("{term.english}") should read "{term.cells[locale]}"',
+            )
+            for term in self.terms
+            if locale in term.forms
+            and term.applies_to(source)
+            and not term.fits(locale, translation)
+        ]
+        folded = fold(translation)
+        problems += [
+            Problem(locale, label, f'glossary: avoid "{rule.written}", write {rule.instead}')
+            for rule in self.avoid
+            if rule.locale == locale and rule.pattern.search(folded)
+        ]
+        if locale in self.latin_digits:
+            other = sorted({c for c in translation if c.isdecimal() and not c.isascii()})
+            if other:
+                problems.append(
+                    Problem(
+                        locale, label, f"glossary: digits are Latin (0-9), not {''.join(other)}"
+                    )
+                )
+        return problems
+
+
+def _tables(text: str) -> list[list[list[str]]]:
+    """The Markdown tables of ``text``: rows of cells, without the separator row."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in [*text.splitlines(), ""]:
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            body = (
+                stripped[1:-1]
+                if stripped.endswith("|") and not stripped.endswith("\\|")
+                else stripped[1:]
+            )
+            cells = [cell.strip().replace("\\|", "|") for cell in _UNESCAPED_PIPE.split(body)]
+            cells = [
+                cell[1:-1] if len(cell) > 1 and cell[0] == cell[-1] == "`" else cell
+                for cell in cells
+            ]
+            if not all(set(cell) <= set(":- ") for cell in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def parse_glossary(text: str) -> Glossary:
+    """The tables of GLOSSARY.md: terms, words to avoid, and the register (for the digits)."""
+    terms: list[Term] = []
+    avoid: list[Avoid] = []
+    latin: set[str] = set()
+    kinds = set()
+    for header, *rows in _tables(text):
+        kind = tuple(cell.lower() for cell in header[:2])
+        kinds.add(kind)
+        if kind == ("id", "english"):
+            if len(header) < 4 or header[2].lower() != "match":
+                raise GlossaryError("the term table's third column must be | match |")
+            for row in rows:
+                if len(row) != len(header):
+                    raise GlossaryError(
+                        f"term {row[0]!r}: {len(row)} cells, the header has {len(header)}"
+                    )
+                cells = {
+                    locale: cell
+                    for locale, cell in zip(header[3:], row[3:], strict=True)
+                    if cell not in _NOT_CHECKED
+                }
+                forms = {locale: _forms_of(cell) for locale, cell in cells.items()}
+                # no match: the English words themselves, without a note in brackets
+                english = re.sub(r"\s*\(.*\)$", "", row[1])
+                pattern = _source_pattern(row[2] if row[2] not in _NOT_CHECKED else english)
+                terms.append(Term(row[0], row[1], pattern, forms, cells))
+        elif kind == ("lang", "avoid"):
+            for row in rows:
+                if len(row) < 3:
+                    raise GlossaryError(f"avoid row {row!r}: lang, avoid and instead are needed")
+                avoid.append(Avoid(row[0], row[1], _avoid_pattern(row[1]), row[2]))
+        elif kind == ("lang", "register") and "digits" in (names := [c.lower() for c in header]):
+            column = names.index("digits")
+            latin |= {row[0] for row in rows if row[column].lower().startswith("latin")}
+    if ("id", "english") not in kinds:
+        raise GlossaryError("no term table (a header starting | id | english |)")
+    return Glossary(tuple(terms), tuple(avoid), frozenset(latin))
+
+
+def terms_for(
+    glossary: Glossary, text: str, source_locale: str, locale: str
+) -> list[tuple[str, str]]:
+    """The glossary's terms that ``text`` (written in ``source_locale``) uses, each with the
+    word ``locale`` writes for it: what a volunteer translator is shown with a task."""
+    found = []
+    for term in glossary.terms:
+        known = source_locale in term.forms and locale in term.forms and locale in term.cells
+        if known and term.fits(source_locale, text):
+            found.append((term.cells[source_locale], term.cells[locale]))
+    return found
+
+
+def load_glossary(locales_dir: Path = LOCALES_DIR) -> Glossary | None:
+    """The glossary next to the catalogs, or None if there is none."""
+    path = locales_dir / GLOSSARY_NAME
+    if not path.exists():
+        return None
+    return parse_glossary(path.read_text(encoding="utf-8"))

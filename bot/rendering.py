@@ -18,6 +18,8 @@ from bot.buttons import (
     GroupButton,
     IdeaModerationButton,
     IdeaStatusChoice,
+    TaskButton,
+    TranslatorButton,
 )
 from bot.i18n import N_, I18n, Translator, language_name
 from bot.services.audiences import DIGEST
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # the services import this module's protocol counterparts
     from bot.services.events import EventView, SignupView
     from bot.services.groups import GroupView
     from bot.services.ideas import IdeaView
+    from bot.services.translations import TaskView as TranslationTaskView
 
 
 class BroadcastRenderer:
@@ -76,9 +79,17 @@ class BroadcastRenderer:
 # --- events ------------------------------------------------------------------------------
 
 
-def event_title(t: Translator, event: EventView) -> str:
+def event_title(t: Translator, event: EventView, *, isolated: bool = True) -> str:
+    """The title in the reader's language, escaped; isolated in right-to-left text (a button's
+    label, which is the title alone, takes ``isolated=False``)."""
     version = event.version_for(t.locale)
-    return html.escape(version.title if version else "…", quote=False)
+    title = html.escape(version.title if version else "…", quote=False)
+    return t.isolate(title) if isolated else title
+
+
+def registration_code(t: Translator, code: str) -> str:
+    """A sign-up's code as the entrance checks it: monospace, one left-to-right unit."""
+    return f"<code>{t.isolate(html.escape(code, quote=False))}</code>"
 
 
 def event_when_where(t: Translator, event: EventView) -> str:
@@ -107,6 +118,14 @@ def _button(text: str, data: Button) -> dict[str, str]:
     return {"text": text, "callback_data": data.pack()}
 
 
+def _html_message(text: str, keyboard: list[list[dict[str, str]]] | None = None) -> dict[str, Any]:
+    """A ``sendMessage`` payload in HTML, with inline buttons if any."""
+    payload: dict[str, Any] = {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
+    if keyboard:
+        payload["reply_markup"] = {"inline_keyboard": keyboard}
+    return payload
+
+
 class EventRenderer:
     """Messages the outbox sends about events, in each resident's language."""
 
@@ -116,10 +135,7 @@ class EventRenderer:
     def _message(
         self, text: str, keyboard: list[list[dict[str, str]]] | None = None
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
-        if keyboard:
-            payload["reply_markup"] = {"inline_keyboard": keyboard}
-        return payload
+        return _html_message(text, keyboard)
 
     def _details_button(self, t: Translator, event: EventView) -> list[list[dict[str, str]]]:
         return [[_button(t.gettext("📅 Show the event"), EventButton("show", event.id))]]
@@ -148,7 +164,9 @@ class EventRenderer:
             + "\n"
             + event_summary(t, event)
             + "\n"
-            + t.gettext("Your registration code: {code}").format(code=f"<code>{signup.code}</code>")
+            + t.gettext("Your registration code: {code}").format(
+                code=registration_code(t, signup.code)
+            )
         )
         return self._message(text, self._details_button(t, event))
 
@@ -195,6 +213,7 @@ class EventRenderer:
             + "\n"
             + event_summary(t, event)
         )
+        # Translators: a coordinator opens the event to review it
         review = _button(t.gettext("🔎 Review it"), EventAdminButton("menu", event.id))
         return self._message(text, [[review]])
 
@@ -226,13 +245,21 @@ class EventDigestWriter:
 
 #: Status and reason labels (msgids), translated when shown.
 IDEA_STATUS_LABELS = {
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "received": N_("📥 received"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "under_review": N_("🔎 under review"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "planned": N_("🗓 planned"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "in_progress": N_("🛠 in progress"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "done": N_("✅ done"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "not_possible": N_("🚫 not possible"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "rejected": N_("❌ not taken up"),
+    # Translators: the status of an idea (the idea: feminine in many languages), after "Status:"
     "merged": N_("🔗 joined with a similar idea"),
 }
 IDEA_REASON_LABELS = {
@@ -246,7 +273,7 @@ IDEA_REASON_LABELS = {
 def idea_excerpt(t: Translator, idea: IdeaView, length: int = 160) -> str:
     if idea.text:
         text = idea.text if len(idea.text) <= length else idea.text[: length - 1] + "…"
-        return f"<i>{html.escape(text, quote=False)}</i>"
+        return f"<i>{t.isolate(html.escape(text, quote=False))}</i>"
     if idea.voice_file_id:
         return t.gettext("🎤 (voice message)")
     return t.gettext("🖼 (photo)")
@@ -276,7 +303,7 @@ def idea_card_text(t: Translator, idea: IdeaView, author_name: str | None = None
     _ = t.gettext
     lines = [
         _("💡 <b>Idea {number}</b> · {language}").format(
-            number=t.format_number(idea.id), language=language_name(idea.locale)
+            number=t.format_number(idea.id), language=t.language(idea.locale)
         ),
         idea_excerpt(t, idea, 1000),
     ]
@@ -361,13 +388,19 @@ class IdeaRenderer:
         return self._message(text)
 
     def new_idea(
-        self, idea: IdeaView, author_name: str | None, locale: str
+        self,
+        idea: IdeaView,
+        author_name: str | None,
+        locale: str,
+        translation: str | None = None,
     ) -> list[dict[str, Any]]:
         """A coordinator's notice of a new idea: the original voice, photo and location (each
-        captioned with the idea's number, in case they arrive apart), then the card."""
+        captioned with the idea's number, in case they arrive apart), then the card, with a
+        machine translation into the coordinator's language above the original when there
+        is one."""
         t = self._i18n.translator(locale)
         caption = t.gettext("💡 <b>Idea {number}</b> · {language}").format(
-            number=t.format_number(idea.id), language=language_name(idea.locale)
+            number=t.format_number(idea.id), language=t.language(idea.locale)
         )
         parts: list[dict[str, Any]] = []
         if idea.voice_file_id:
@@ -392,7 +425,11 @@ class IdeaRenderer:
             parts.append(
                 {"method": "sendLocation", "latitude": idea.latitude, "longitude": idea.longitude}
             )
-        card = self._message(idea_card_text(t, idea, author_name))
+        text = idea_card_text(t, idea, author_name)
+        if translation:
+            text += "\n\n" + t.gettext("🤖 Machine translation, not reviewed:") + "\n"
+            text += f"<i>{html.escape(translation[:1000], quote=False)}</i>"
+        card = self._message(text)
         card["reply_markup"] = {"inline_keyboard": idea_card_buttons(t, idea)}
         parts.append(card)
         return parts
@@ -414,9 +451,12 @@ class IdeaRenderer:
 # --- projects and working groups -------------------------------------------------------
 
 
-def group_name(t: Translator, group: GroupView) -> str:
+def group_name(t: Translator, group: GroupView, *, isolated: bool = True) -> str:
+    """The name in the reader's language, escaped; isolated in right-to-left text (a button's
+    label, which is the name alone, takes ``isolated=False``)."""
     version = group.version_for(t.locale)
-    return html.escape(version.name if version else "…", quote=False)
+    name = html.escape(version.name if version else "…", quote=False)
+    return t.isolate(name) if isolated else name
 
 
 class GroupRenderer:
@@ -447,3 +487,113 @@ class GroupRenderer:
         if group.outcome:
             text += "\n\n" + html.escape(group.outcome, quote=False)
         return {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
+
+
+# --- translations --------------------------------------------------------------------------
+
+TRANSLATION_FIELD_LABELS = {
+    "title": N_("Title"),
+    "name": N_("Name"),
+    "description": N_("Description"),
+    # Translators: when a project or working group meets, e.g. "every Tuesday at 17:00".
+    "rhythm": N_("Meetings"),
+    "slot": N_("Help task"),
+}
+
+
+def translation_field(t: Translator, field: str) -> str:
+    return t.gettext(TRANSLATION_FIELD_LABELS.get(field, field))
+
+
+def _quoted(t: Translator, text: str, length: int = 1000) -> str:
+    """Someone's text quoted, isolated in right-to-left messages (it may be German)."""
+    short = text if len(text) <= length else text[: length - 1] + "…"
+    return f"<i>{t.isolate(html.escape(short, quote=False))}</i>"
+
+
+class TranslationRenderer:
+    """What volunteer translators and coordinators are told about translations."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self._i18n = i18n
+
+    def _message(
+        self, text: str, keyboard: list[list[dict[str, str]]] | None = None
+    ) -> dict[str, Any]:
+        return _html_message(text, keyboard)
+
+    def task(
+        self, task: TranslationTaskView, glossary: Sequence[tuple[str, str]], locale: str
+    ) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        _ = t.gettext
+        lines = [
+            _("🌐 <b>Translation wanted</b> into {language}, please by {deadline}:").format(
+                language=t.isolate(language_name(task.locale)),
+                deadline=t.format_datetime(task.deadline, "short"),
+            )
+        ]
+        for field, text in task.source.items():
+            lines.append(f"<b>{translation_field(t, field)}</b>: {_quoted(t, text)}")
+        if glossary:
+            # The glossary's forms are word beginnings, so that every ending fits.
+            lines.append(_("📖 Our words for it (the beginnings of words):"))
+            arrow = t.mirror("→")
+            lines += [
+                f"• {t.isolate(html.escape(a, quote=False))} {arrow} {html.escape(b, quote=False)}"
+                for a, b in glossary
+            ]
+        button = _button(_("✍️ Translate it"), TaskButton("do", task.id))
+        return self._message("\n".join(lines), [[button]])
+
+    def submitted(self, task: TranslationTaskView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        _ = t.gettext
+        lines = [
+            _("🌐 A translation into {language} waits for your approval:").format(
+                language=t.isolate(language_name(task.locale))
+            )
+        ]
+        if task.is_machine:
+            lines.append(_("🤖 Machine translation, not reviewed:"))
+        for field, text in (task.result or {}).items():
+            lines.append(f"<b>{translation_field(t, field)}</b>: {_quoted(t, text)}")
+            if field in task.source:
+                lines.append(f"↳ {_quoted(t, task.source[field], 300)}")
+        keyboard = [
+            [
+                _button(_("✅ Approve"), TaskButton("ok", task.id)),
+                _button(_("❌ Reject"), TaskButton("no", task.id)),
+            ]
+        ]
+        return self._message("\n".join(lines), keyboard)
+
+    def approved(self, task: TranslationTaskView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = t.gettext(
+            "🙏 Thank you! Your translation of {title} is approved: neighbours now read it in "
+            "their language."
+        ).format(title=f"<b>{html.escape(task.title, quote=False)}</b>")
+        return self._message(text)
+
+    def offer(self, telegram_id: int, name: str, offered: str, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        _ = t.gettext
+        text = _("🌐 {name} offers to translate into {language}.").format(
+            name=f'<a href="tg://user?id={telegram_id}">{html.escape(name, quote=False)}</a>',
+            language=t.isolate(language_name(offered)),
+        )
+        keyboard = [
+            [_button(_("✅ Make them a translator"), TranslatorButton("yes", telegram_id))],
+            [_button(_("No, thanks"), TranslatorButton("no", telegram_id))],
+        ]
+        return self._message(text, keyboard)
+
+    def appointed(self, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = t.gettext(
+            "🌐 Welcome to the translators! When something needs translating into your "
+            "language, it comes here. Send /translate to see what is open and what you "
+            "translated."
+        )
+        return self._message(text)

@@ -177,6 +177,8 @@ class Runtime:
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
+        if self.services is not None:
+            await self.services.translations.close()
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:

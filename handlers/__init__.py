@@ -34,6 +34,7 @@ from handlers import (
     onboarding,
     resident,
     settings,
+    translations,
 )
 from handlers.callbacks import ButtonHandler
 
@@ -56,6 +57,7 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("ideas", ideas.ideas_command, filters=PRIVATE),
         CommandHandler("groups", menu.groups_command, filters=PRIVATE),
         CommandHandler("newgroup", groups.newgroup_command, filters=PRIVATE),
+        CommandHandler("translate", translations.translate_command, filters=PRIVATE),
         CommandHandler("cancel", ideas.cancel_command, filters=PRIVATE),
         ButtonHandler(buttons.LanguageButton, onboarding.choose_language),
         ButtonHandler(buttons.ConsentButton, onboarding.answer_consent),
@@ -79,6 +81,9 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         ButtonHandler(buttons.IdeaSupportButton, ideas.support_button),
         ButtonHandler(buttons.IdeaVoiceButton, ideas.listen_button),
         ButtonHandler(buttons.IdeaModerationButton, ideas.moderation_button),
+        ButtonHandler(buttons.TranslationButton, translations.translation_button),
+        ButtonHandler(buttons.TaskButton, translations.task_button),
+        ButtonHandler(buttons.TranslatorButton, translations.translator_button),
         ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: whatever nothing above took.
         CallbackQueryHandler(fallback.unknown_callback),

@@ -13,10 +13,12 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
         ("events", _("Upcoming events")),
         ("ideas", _("Ideas for the neighbourhood")),
         ("groups", _("Projects and working groups")),
+        ("translate", _("Help translate into your language")),
         ("cancel", _("Stop what you are doing")),
         ("language", _("Change the language")),
         ("settings", _("Your settings")),
         ("privacy", _("Your data and privacy")),
         ("stop", _("No more news messages")),
+        # Translators: the /help command in Telegram's command menu
         ("help", _("Help")),
     ]

@@ -19,7 +19,7 @@ from bot.buttons import (
 from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.rendering import event_title
+from bot.rendering import event_title, registration_code
 from bot.services.events import (
     AlreadySignedUp,
     EventError,
@@ -104,7 +104,13 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
             InlineKeyboardMarkup(
                 [
                     [_b(_("❌ Yes, cancel it"), EventButton("cxy", event_id))],
-                    [_b(_("↩️ No, keep it"), EventButton("show", event_id))],
+                    [
+                        _b(
+                            # Translators: answers "Do you really want to cancel your sign-up?"
+                            t.pgettext("cancel sign-up", "↩️ No, keep it"),
+                            EventButton("show", event_id),
+                        )
+                    ],
                 ]
             ),
         )
@@ -157,7 +163,7 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
         await update.effective_chat.send_venue(
             latitude=event.latitude,
             longitude=event.longitude,
-            title=event.place_name or event_title(t, event),
+            title=event.place_name or event_title(t, event, isolated=False),
             address=event.address or "",
         )
     else:
@@ -246,7 +252,7 @@ async def sign_up(
         )
     else:
         text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
-            code=f"<code>{signup.code}</code>"
+            code=registration_code(t, signup.code)
         )
     # The organiser's fill alerts (50, 80, 100 %) were queued in the sign-up's transaction.
     await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))

@@ -87,6 +87,28 @@ class EventStep:
     id: int
 
 
+@dataclass(frozen=True)
+class VersionStep:
+    """One language's version of an event's or a group's text, written field by field by
+    someone who may edit it (the 🌐 Translations screen)."""
+
+    subject: str
+    id: int
+    locale: str
+    slot: int | None = None  # at the step "slot": the help task whose label is written
+
+
+@dataclass(frozen=True)
+class TranslationDraft:
+    """A volunteer's translation of a task, field by field; the fields typed so far."""
+
+    id: int  # the task
+    title: str | None = None
+    name: str | None = None
+    description: str | None = None
+    rhythm: str | None = None
+
+
 @cache
 def field_types(kind: type[DataclassInstance]) -> dict[str, tuple[type, ...]]:
     """Each field's allowed types; a field of any other type is refused (ValueError), so a

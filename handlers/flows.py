@@ -32,6 +32,8 @@ from bot.buttons import (
     GroupNewButton,
     IdeaButton,
     IdeaModerationButton,
+    TaskButton,
+    TranslationButton,
 )
 from bot.context import BotContext
 from bot.services.chat_state import PendingInput
@@ -43,6 +45,8 @@ from handlers.flow_data import (
     IdeaDraft,
     IdeaMerge,
     SignupNote,
+    TranslationDraft,
+    VersionStep,
     field_types,
     from_json,
     to_json,
@@ -151,8 +155,20 @@ EVENT = Flow(
     tap_steps=frozenset({"topic"}),
 )
 
+#: The step is the field being written (``FIELDS`` in bot/services/translations.py).
+_TEXT_FIELDS = frozenset({"title", "name", "description", "rhythm"})
+VERSION = Flow(
+    "version",
+    VersionStep,
+    _TEXT_FIELDS | {"slot"},
+    buttons=(TranslationButton,),
+    requires={"slot": frozenset({"slot"})},
+)
+TRANSLATE = Flow("translate", TranslationDraft, _TEXT_FIELDS, buttons=(TaskButton,))
+
 FLOWS: dict[str, Flow[Any]] = {
-    flow.name: flow for flow in (BROADCAST, SIGNUP_NOTE, GROUP, IDEA, IDEA_MERGE, EVENT)
+    flow.name: flow
+    for flow in (BROADCAST, SIGNUP_NOTE, GROUP, IDEA, IDEA_MERGE, EVENT, VERSION, TRANSLATE)
 }
 
 

@@ -13,7 +13,6 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.buttons import GroupButton, GroupListButton, GroupNewButton
 from bot.context import BotContext
-from bot.i18n import language_name
 from bot.rendering import group_name
 from bot.services.groups import GroupError, GroupView, InvalidChange, SlotFull
 from bot.services.permissions import NotAllowed
@@ -103,7 +102,7 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
             by_language[locale] = by_language.get(locale, 0) + 1
         lines = [f"<b>{group_name(t, group)}</b>", members_text(t, len(members))]
         lines += [
-            f"• {language_name(locale)}: {t.format_number(n)}"
+            f"• {t.language(locale)}: {t.format_number(n)}"
             for locale, n in sorted(by_language.items(), key=lambda item: -item[1])
         ]
         await show(

@@ -19,7 +19,7 @@ from bot.buttons import (
     MenuButton,
 )
 from bot.context import BotContext
-from bot.i18n import Translator, language_name
+from bot.i18n import Translator
 from bot.rendering import (
     IDEA_REASON_LABELS,
     idea_card_buttons,
@@ -50,6 +50,7 @@ PAGE_SIZE = 3
 
 
 def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
+    # Translators: stops writing an idea; nothing is saved
     return [_b(t.gettext("✖️ Cancel"), IdeaButton("cancel"))]
 
 
@@ -92,16 +93,18 @@ async def board(
         count = t.ngettext("{count} supporter", "{count} supporters", idea.supporters).format(
             count=t.format_number(idea.supporters)
         )
-        about = f"{language_name(idea.locale)} · {idea_status(t, idea)} · {count}"
+        about = f"{t.language(idea.locale)} · {idea_status(t, idea)} · {count}"
         blocks.append(f"{idea_excerpt(t, idea)}\n{about}")
+        # Translators: a toggle under an idea, then its supporters: "👍 Support (5)"
         label = _("💚 You support this") if supporting else _("👍 Support")
         buttons = [_b(f"{label} ({t.format_number(idea.supporters)})", IdeaSupportButton(idea.id))]
         if idea.voice_file_id:
+            # Translators: plays the idea's voice message
             buttons.append(_b(_("▶️ Listen"), IdeaVoiceButton(idea.id)))
         rows.append(buttons)
     if not ideas:
         blocks.append(_("No ideas here yet. Be the first to share one!"))
-    rows += paging_row(offset, total, PAGE_SIZE, lambda at: IdeaBoardButton(at, order, topic))
+    rows += paging_row(t, offset, total, PAGE_SIZE, lambda at: IdeaBoardButton(at, order, topic))
     other: IdeaOrder = "newest" if order == "supported" else "supported"
     rows.append(
         [
@@ -265,7 +268,7 @@ async def _summary(update: Update, context: BotContext, draft: IdeaDraft) -> Non
     await context.services.chat_state.expect(update.effective_user.id, IDEA.at("confirm", draft))
     lines = [_("💡 <b>Your idea</b>")]
     if draft.text:
-        lines.append(f"<i>{_escape(draft.text[:300])}</i>")
+        lines.append(f"<i>{t.isolate(_escape(draft.text[:300]))}</i>")
     if draft.voice:
         lines.append(_("🎤 (voice message)"))
     if draft.photo:
@@ -288,6 +291,7 @@ async def _summary(update: Update, context: BotContext, draft: IdeaDraft) -> Non
                 -1,
                 [
                     _b(
+                        # Translators: under a similar idea, then its supporters: "(5)"
                         _("👍 Support this one") + f" ({t.format_number(idea.supporters)})",
                         IdeaSupportButton(idea.id),
                     )

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.services.chat_state import PendingInput
-from handlers import broadcast, events, fallback, flows, groups, ideas, newevent
+from handlers import broadcast, events, fallback, flows, groups, ideas, newevent, translations
 from handlers.flow_data import D
 from handlers.flows import Flow, waits_for_a_tap
 from handlers.render import show
@@ -47,6 +47,8 @@ FLOWS: dict[str, InputHandler] = dict(
         _typed(flows.IDEA, ideas.handle_input),
         _typed(flows.IDEA_MERGE, ideas.moderation_input),
         _typed(flows.EVENT, newevent.handle_input),
+        _typed(flows.VERSION, translations.version_input),
+        _typed(flows.TRANSLATE, translations.translation_input),
     ]
 )
 

@@ -19,6 +19,9 @@ async def run_due_broadcasts(context: BotContext) -> None:
     published = await context.services.events.run_due_publications()
     if published:
         log.info("published events %s", published)
+    announced = await context.services.events.run_due_announcements()
+    if announced:
+        log.info("announced events %s once translated", announced)
 
 
 async def refresh_running_broadcasts(context: BotContext) -> None:

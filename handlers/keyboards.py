@@ -70,6 +70,7 @@ def topics(t: Translator, offered: Iterable[str], chosen: frozenset[str]) -> Inl
         [button(("✅ " if key in chosen else "") + topic_label(t, key), TopicButton(key))]
         for key in offered
     ]
+    # Translators: ends the choice of topics; the question says: then press “Done” (same word)
     rows.append([button(_("✔️ Done"), TopicsDoneButton())])
     return InlineKeyboardMarkup(rows)
 
@@ -134,7 +135,8 @@ def confirm_delete(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(_("🗑 Yes, delete everything"), PrivacyButton("delete"))],
-            [button(_("↩️ No, keep it"), PrivacyButton("keep"))],
+            # Translators: answers "Do you really want to delete all your data?"
+            [button(t.pgettext("delete data", "↩️ No, keep it"), PrivacyButton("keep"))],
         ]
     )
 
@@ -157,12 +159,19 @@ def quiet_hours(t: Translator, current: tuple[int, int]) -> InlineKeyboardMarkup
 
 
 def paging_row(
-    offset: int, total: int, page_size: int, data_for: Callable[[int], Button]
+    t: Translator, offset: int, total: int, page_size: int, data_for: Callable[[int], Button]
 ) -> list[list[InlineKeyboardButton]]:
-    """◀️ / ▶️ for a list shown a page at a time; no row when everything fits on one page."""
+    """◀️ / ▶️ for a list shown a page at a time; no row when everything fits on one page.
+
+    The arrows point the reading way: in right-to-left languages "next" is ◀️ and "back" ▶️,
+    and, as Telegram lays a row of buttons out left to right whatever the language, "next"
+    comes first, so that the arrows sit where they do in left-to-right languages."""
+    back, forward = ("▶️", "◀️") if t.rtl else ("◀️", "▶️")
     row = []
     if offset > 0:
-        row.append(button("◀️", data_for(max(0, offset - page_size))))
+        row.append(button(back, data_for(max(0, offset - page_size))))
     if offset + page_size < total:
-        row.append(button("▶️", data_for(offset + page_size)))
+        row.append(button(forward, data_for(offset + page_size)))
+    if t.rtl:
+        row.reverse()
     return [row] if row else []

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from bot.buttons import EventAdminButton, EventComposerButton
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
-from bot.rendering import event_summary, event_title
+from bot.rendering import event_summary, event_title, registration_code
 from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
 from bot.services.timeparse import parse_local_datetime, parse_time_of_day
 from handlers.flow_data import EventStep
@@ -28,6 +28,7 @@ from handlers.shared.events import party_text
 from handlers.shared.newevent import ask_step as _ask
 from handlers.shared.newevent import may_propose as _may_propose
 from handlers.shared.newevent import start_new_event
+from handlers.shared.translations import missing_languages_line, translations_button
 
 CAPACITY_CHOICES = (0, 10, 20, 30, 50, 100)
 DATE_EXAMPLE = "28.11.2026 15:00"
@@ -89,6 +90,7 @@ async def _next_after(update: Update, context: BotContext, event: EventView, ste
     elif step == "address":
         buttons = [
             _b(
+                # Translators: a button among seat numbers: no limit
                 _("Unlimited") if n == 0 else t.format_number(n),
                 EventComposerButton("cap", event.id, capacity=n),
             )
@@ -141,6 +143,11 @@ async def show_preview(update: Update, context: BotContext, event: EventView) ->
                 _b(_("💾 Keep as draft"), EventComposerButton("draft", event.id)),
             ],
         ]
+    missing = await missing_languages_line(context, "event", event.id)
+    if missing is not None:
+        # Offered after the default language's text, before it goes out.
+        text += "\n\n" + missing
+        rows.insert(0, [translations_button(t, "event", event.id)])
     await show(update, text, InlineKeyboardMarkup(rows))
 
 
@@ -197,6 +204,22 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
         elif action == "announce" and not proposed:
             await query.answer()
             await _offer_announcement(update, context, event)
+        elif action == "annw" and not proposed:
+            audience = {"topics": list(event.topics)} if button.audience == "topics" else {}
+            latest = await context.services.translations.waiting_until(
+                context.actor, "event", event_id
+            )
+            if latest is None:  # they came in meanwhile: announce now
+                latest = context.clock() + timedelta(minutes=1)
+            await events.announce_when_translated(context.actor, event_id, audience, latest)
+            await query.answer()
+            await show(
+                update,
+                _(
+                    "⏳ The announcement goes out as soon as the translations are approved, "
+                    "by {deadline} at the latest."
+                ).format(deadline=t.format_datetime(latest, "short")),
+            )
         elif action == "ann" and not proposed:
             audience = {"topics": list(event.topics)} if button.audience == "topics" else {}
             counts = await events.announce(context.actor, event_id, audience)
@@ -257,10 +280,22 @@ async def _offer_announcement(update: Update, context: BotContext, event: EventV
             )
         ]
     )
+    text = _("✅ Published. Would you like to announce it?")
+    waiting = await context.services.translations.waiting_until(context.actor, "event", event.id)
+    if waiting is not None:
+        # Translations are on their way: the announcement may wait for them.
+        text += "\n\n" + _(
+            "⏳ Some translations are still on their way. The announcement can wait for them, "
+            "until {deadline} at the latest; whoever has no translation by then reads it in "
+            "{language}."
+        ).format(
+            deadline=t.format_datetime(waiting, "short"),
+            language=t.isolate(language_name(event.default_locale)),
+        )
+        later = EventComposerButton("annw", event.id, audience="topics" if event.topics else "all")
+        rows.append([_b(_("⏳ Announce once translated"), later)])
     rows.append([_b(_("🔇 Don't announce"), EventAdminButton("menu", event.id))])
-    await show(
-        update, _("✅ Published. Would you like to announce it?"), InlineKeyboardMarkup(rows)
-    )
+    await show(update, text, InlineKeyboardMarkup(rows))
 
 
 async def handle_input(update: Update, context: BotContext, step: str, data: EventStep) -> None:
@@ -396,7 +431,7 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
                 return
             await message.reply_text(
                 _("✅ Checked in: {code} ({party}).").format(
-                    code=f"<code>{signup.code}</code>",
+                    code=registration_code(t, signup.code),
                     party=party_text(t, signup.adults, signup.children),
                 )
             )
@@ -428,7 +463,12 @@ async def proposals_command(update: Update, context: BotContext) -> None:
         await show(update, _("📨 There are no proposals from partner organisations."))
         return
     rows = [
-        [_b("📨 " + event_title(context.t, event), EventAdminButton("menu", event.id))]
+        [
+            _b(
+                "📨 " + event_title(context.t, event, isolated=False),
+                EventAdminButton("menu", event.id),
+            )
+        ]
         for event in found
     ]
     await show(
@@ -467,25 +507,31 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         rows = [
             [
                 _b(_("👥 Attendees"), EventAdminButton("people", event.id)),
+                # Translators: mark who has arrived, at the door
                 _b(_("✅ Check in"), EventAdminButton("checkin", event.id)),
             ],
             [_b(_("📍 Change the place"), EventAdminButton("place", event.id))],
             [
                 _b(_("🕒 Change the time"), EventAdminButton("move", event.id)),
+                # Translators: copies the event to a new date
                 _b(_("📄 Duplicate"), EventAdminButton("dup", event.id)),
             ],
+            # Translators: sends residents a message about the event just published
             [_b(_("📣 Announce"), EventComposerButton("announce", event.id))],
             [
                 _b(_("📣 Message attendees"), EventAdminButton("msg", event.id)),
                 _b(_("📣 Message the waiting list"), EventAdminButton("msgw", event.id)),
             ],
+            [translations_button(t, "event", event.id)],
             [_b(_("⛔ Cancel the event"), EventAdminButton("cancel", event.id))],
         ]
         if event.status == "proposed":
             rows.insert(
                 0,
                 [
+                    # Translators: approves a partner organisation's event or a translation
                     _b(_("✅ Approve"), EventAdminButton("approve", event.id)),
+                    # Translators: turns down a partner organisation's event or a translation
                     _b(_("❌ Reject"), EventAdminButton("reject", event.id)),
                 ],
             )
@@ -512,15 +558,16 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         if summary.interpreters:
             lines.append(
                 _("Interpreters: {languages}").format(
-                    languages=", ".join(
-                        f"{language_name(locale)} {t.format_number(n)}"
+                    languages=t.format_list(
+                        f"{t.language(locale)} {t.format_number(n)}"
                         for locale, n in summary.interpreters.items()
                     )
                 )
             )
         for signup in summary.confirmed:
             party = party_text(t, signup.adults, signup.children)
-            lines.append(f"<code>{signup.code}</code> · {party} · {language_name(signup.locale)}")
+            code = registration_code(t, signup.code)
+            lines.append(f"{code} · {party} · {t.language(signup.locale)}")
         rows = [
             [_b(_("📄 Export as CSV"), EventAdminButton("csv", event.id))],
             [_b(_("↩️ Back"), EventAdminButton("menu", event.id))],

@@ -76,7 +76,7 @@ async def choose_language(update: Update, context: BotContext, button: LanguageB
             update.effective_user.id, locale
         )
         await query.answer(
-            _("✅ Language changed to {language}.").format(language=context.t.language_name)
+            _("✅ Language changed to {language}.").format(language=context.t.language(locale))
         )
         await show_menu(update, context)
         return
@@ -132,6 +132,7 @@ async def toggle_topic(update: Update, context: BotContext, button: TopicButton)
     if context.resident is None:  # deleted their data in the meantime
         await query.answer()
         return
+    # Translators: a short pop-up after a tap
     await query.answer(_("Saved"))
     keyboard = keyboards.topics(context.t, context.settings.topics, context.resident.topics)
     await update_keyboard(update, keyboard)

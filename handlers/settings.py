@@ -26,29 +26,43 @@ def settings_text(context: BotContext) -> str:
     assert resident is not None
     t = context.t
     _ = t.gettext
-    topics = ", ".join(
+    topics = t.format_list(
         topic_label(t, key) for key in context.settings.topics if key in resident.topics
     )
     text = _(
         "⚙️ <b>Your settings</b>\nLanguage: {language}\nTopics: {topics}\nNews messages: {news}"
     ).format(
-        language=t.language_name,
+        language=t.language(t.locale),
+        # Translators: no topic chosen yet, after "Topics:"
         topics=topics or _("none yet"),
-        news=_("on") if resident.broadcast_opt_in else _("off"),
+        news=news_state(t, resident.broadcast_opt_in),
     )
     return "\n".join(
         [
             text,
             _("Quiet hours: {hours}").format(hours=quiet_hours_label(t, resident)),
             _("Weekly overview: {digest}").format(
-                digest=_("on") if resident.digest_opt_in else _("off")
+                # Translators: the state after "Weekly overview:" (one overview, singular)
+                digest=t.pgettext("weekly overview", "on")
+                if resident.digest_opt_in
+                else t.pgettext("weekly overview", "off")
             ),
         ]
     )
 
 
+def news_state(t: Translator, opted_in: bool) -> str:
+    """What follows "News messages:" in the settings and the privacy screen."""
+    if opted_in:
+        # Translators: the state after "News messages:" (the news messages, plural)
+        return t.pgettext("news messages", "on")
+    # Translators: the state after "News messages:" (the news messages, plural)
+    return t.pgettext("news messages", "off")
+
+
 def quiet_hours_label(t: Translator, resident: ResidentProfile) -> str:
     if resident.quiet_start == resident.quiet_end:
+        # Translators: no quiet hours set, after "Quiet hours:"
         return t.gettext("none")
     start, end = divmod(resident.quiet_start, 60), divmod(resident.quiet_end, 60)
     return t.isolate(f"{start[0]:02d}:{start[1]:02d}–{end[0]:02d}:{end[1]:02d}")
@@ -194,11 +208,11 @@ async def show_privacy(update: Update, context: BotContext) -> None:
         "News messages: {news}\n"
         "You agreed on {date}."
     ).format(
-        language=t.language_name,
+        language=t.language(t.locale),
         topics=t.ngettext("{count} topic", "{count} topics", count).format(
             count=t.format_number(count)
         ),
-        news=_("on") if resident.broadcast_opt_in else _("off"),
+        news=news_state(t, resident.broadcast_opt_in),
         date=t.format_date(resident.consent_at),
     )
     await show(update, privacy_notice(context) + "\n\n" + details, keyboards.privacy(t))

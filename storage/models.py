@@ -316,6 +316,10 @@ class Event(Base):
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), index=True
     )
+    # An announcement waiting for translations: it goes out when none is open any more, or at
+    # this time at the latest, to this audience (issue 11).
+    announce_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    announce_audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Fill levels (50, 80, 100 %) already reported to the organiser, so each alert comes once.
     alerted_levels: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -337,6 +341,8 @@ class EventVersion(Base):
     locale: Mapped[str] = mapped_column(String(16), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # The default language's text changed after this version was written: check it.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
     event: Mapped[Event] = relationship(back_populates="versions")
 
@@ -486,6 +492,8 @@ class GroupVersion(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     rhythm: Mapped[str | None] = mapped_column(String(200))  # e.g. "every Tuesday at 17:00"
+    # The default language's text changed after this version was written: check it.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
     group: Mapped[Group] = relationship(back_populates="versions")
 
@@ -519,3 +527,40 @@ class SlotHolder(Base):
     )
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Translations (issue 11) ---------------------------------------------------------------
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for a translator
+    SUBMITTED = "submitted"  # translated (by a volunteer or a machine), waiting for approval
+    APPROVED = "approved"  # written into the versions residents read
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"  # the version was written another way meanwhile
+
+
+class TranslationTask(Base):
+    """One text (an event's or a group's fields) to bring into one language: sent to that
+    language's volunteer translators (or drafted by a machine), approved by a coordinator."""
+
+    __tablename__ = "translation_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(16))  # "event", "group"
+    subject_id: Mapped[int] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(16))
+    source_locale: Mapped[str] = mapped_column(String(16))
+    # The fields to translate, as they read when the task was made: {"title": "...", ...}.
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    origin: Mapped[str] = mapped_column(String(16))  # "volunteer", "machine"
+    translator_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_translation_tasks_subject", "subject", "subject_id", "locale"),)

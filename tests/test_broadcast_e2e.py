@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.bidi import RLM
 from bot.sandbox.emulator import SandboxMessage
 from bot.services.delivery import Recipient
 from storage.db import create_session_factory
@@ -57,7 +58,9 @@ async def test_compose_preview_and_send_in_each_language(live_bot: LiveBot) -> N
     coordinator.emulator.press_button(ADMIN_ID, coordinator.last.message_id, f"bc:pv:{number}:ar")
     await live_bot.emulator.wait_for_bot_messages(ADMIN_ID, before + 3)
     preview = live_bot.emulator.bot_messages(ADMIN_ID)[before + 1]
-    assert preview.text.startswith("Hallo Nachbarn! Samstag ist Hoffest. <script>")  # as text
+    # As text; and, like everything an Arabic reader gets, it begins right to left.
+    assert preview.text.startswith(RLM + "Hallo Nachbarn! Samstag ist Hoffest. <script>")
+    assert preview.direction == "rtl"
     assert ARABIC.search(preview.text)  # the unsubscribe line in Arabic
 
     confirm = await coordinator.tap(f"bc:send:{number}")
@@ -68,7 +71,7 @@ async def test_compose_preview_and_send_in_each_language(live_bot: LiveBot) -> N
     await live_bot.emulator.wait_until(
         lambda: (
             bool(live_bot.emulator.bot_messages(701)[-1].text.startswith("Merhaba komşular"))
-            and live_bot.emulator.bot_messages(702)[-1].text.startswith("Hallo Nachbarn")
+            and live_bot.emulator.bot_messages(702)[-1].text.startswith(RLM + "Hallo Nachbarn")
         ),
         timeout=15,
     )

@@ -47,8 +47,11 @@ from bot.buttons import (
     SettingsButton,
     SettingsEntry,
     SkippableStep,
+    TaskButton,
     TopicButton,
     TopicsDoneButton,
+    TranslationButton,
+    TranslatorButton,
 )
 from bot.services.events import MAX_CAPACITY, MAX_PARTY
 from bot.services.ideas import REJECT_REASONS
@@ -64,6 +67,8 @@ WIRE: list[tuple[Button, str]] = [
     (LanguageButton("tr"), "lang:tr"),
     (LanguageButton("tr", "event_42"), "lang:tr:event_42"),
     (ConsentButton("yes", "ar"), "consent:yes:ar"),
+    (LanguageButton("de_simple"), "lang:de_simple"),
+    (ConsentButton("yes", "de_simple"), "consent:yes:de_simple"),
     (ConsentButton("no", "uk", "project_7"), "consent:no:uk:project_7"),
     (TopicButton("seniors"), "topic:seniors"),
     (TopicsDoneButton(), "topics:done"),
@@ -115,6 +120,16 @@ WIRE: list[tuple[Button, str]] = [
     (GroupNewButton("kind", kind="project"), "grn:kind:project"),
     (GroupNewButton("topic"), "grn:topic:none"),
     (GroupNewButton("topic", topic="culture_sport"), "grn:topic:culture_sport"),
+    (EventComposerButton("annw", 5, audience="all"), "evc:annw:5:all"),
+    (TranslationButton("open", "event", 5), "tl:open:event:5"),
+    (TranslationButton("lang", "group", 3, "uk"), "tl:lang:group:3:uk"),
+    (TranslationButton("ask", "event", 5), "tl:ask:event:5"),
+    (TranslationButton("skip", "group", 3), "tl:skip:group:3"),
+    (TaskButton("do", 12), "tt:do:12"),
+    (TaskButton("ok", 12), "tt:ok:12"),
+    (TaskButton("list"), "tt:list"),
+    (TranslatorButton("offer"), "tv:offer"),
+    (TranslatorButton("yes", 8_123_456_789), "tv:yes:8123456789"),
     (GroupNewButton("skip"), "grn:skip:rhythm"),
 ]
 
@@ -122,10 +137,12 @@ TOPIC = max(TOPIC_LABELS, key=len)
 LINK = f"project_{'9' * 10}"
 SKIP_STEP = max(get_args(SkippableStep), key=len)
 REASON = max(REJECT_REASONS, key=len)
+#: The longest locale code of the allowed shape (a language and a variety, like de_simple).
+LOCALE = "xxx_xxxxxxxx"
 
 
 BROADCAST_ARGS: dict[str, dict[str, str]] = {
-    **{action: {"locale": "xxx"} for action in ("al", "text", "rmv", "pv")},
+    **{action: {"locale": LOCALE} for action in ("al", "text", "rmv", "pv")},
     "at": {"topic": TOPIC},
     "wd": {"day": "wed"},
 }
@@ -143,6 +160,7 @@ COMPOSER_ARGS: dict[str, dict[str, object]] = {
     "cap": {"capacity": MAX_CAPACITY},
     "topic": {"topic": TOPIC},
     "ann": {"audience": "topics"},
+    "annw": {"audience": "topics"},
 }
 IDEA_ARGS: dict[str, dict[str, object]] = {"topic": {"topic": TOPIC}, "anon": {"anonymous": True}}
 MODERATION_ARGS: dict[str, list[dict[str, object]]] = {
@@ -155,8 +173,8 @@ MODERATION_ARGS: dict[str, list[dict[str, object]]] = {
 def _widest() -> list[Button]:
     """Every family and action with the largest values it allows: the longest data there is."""
     return [
-        LanguageButton("xxx", LINK),
-        *(ConsentButton(answer, "xxx", LINK) for answer in ("yes", "no")),
+        LanguageButton(LOCALE, LINK),
+        *(ConsentButton(answer, LOCALE, LINK) for answer in ("yes", "no")),
         TopicButton(TOPIC),
         TopicsDoneButton(),
         *(MenuButton(entry) for entry in get_args(MenuEntry)),
@@ -195,6 +213,14 @@ def _widest() -> list[Button]:
         GroupNewButton("kind", kind="project"),
         GroupNewButton("topic", topic=TOPIC),
         GroupNewButton("skip"),
+        *(
+            TranslationButton(action, "group", MAX_ID, LOCALE if action == "lang" else None)
+            for action in ("open", "lang", "ask", "skip")
+        ),
+        *(TaskButton(action, MAX_ID) for action in ("do", "ok", "no")),
+        TaskButton("list"),
+        TranslatorButton("offer"),
+        *(TranslatorButton(action, 9_999_999_999) for action in ("yes", "no")),
     ]
 
 
@@ -234,6 +260,13 @@ def test_the_widest_records_cover_every_action() -> None:
 
 
 FORGED = [
+    "tl:lang:event:5",  # a language to write, but which?
+    "tl:open:thing:5",
+    "tl:open:event:5:tr",
+    "tt:do:0",
+    "tt:ok",
+    "tv:yes:99999999999",  # longer than any Telegram user id
+    "tv:offer:5",
     # unknown prefixes, actions and words
     "",
     ":",
@@ -272,6 +305,8 @@ FORGED = [
     "bc:at:1:gardening",
     "lang:DE",
     "lang:deutsch",
+    "lang:de_",
+    "lang:de_Simple",
     "lang:d",
     "lang:tr:event_",
     "lang:tr:shop_1",

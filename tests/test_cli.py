@@ -80,6 +80,7 @@ def test_run_without_a_token_exits_2_with_one_line(tmp_path: Path) -> None:
         ({"TOPICS": "children,knitting"}, "knitting"),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"QUIET_HOURS": "21-8"}, "QUIET_HOURS"),
+        ({"LOCALES": "de,de_simple,xx"}, "LOCALES: unknown language codes xx"),
     ],
 )
 def test_wrong_settings_exit_2_with_one_line(

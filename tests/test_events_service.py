@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bidi import RLM  # an Arabic reader's message begins right to left
 from bot.services.audiences import StaffAudience
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import (
@@ -180,7 +181,7 @@ async def test_companions_count_waiting_list_and_fifo_promotion_in_the_residents
     delivery, payload = notices[0]
     assert delivery.source == f"event:{event.id}:promoted:{second.signup.id}:1"
     assert delivery.chat_id == 2 and delivery.locale == "ar"
-    assert payload["text"] == f"promoted-{second.signup.code}:{event.id}:ar"
+    assert payload["text"] == f"{RLM}promoted-{second.signup.code}:{event.id}:ar"
     # The promoted resident now has reminders; the one who cancelled has none left pending.
     reminders = await rows(clean_engine, f"event:{event.id}:reminder:")
     states = {d.chat_id: d.state for d, _ in reminders}
@@ -346,7 +347,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
     changed = await rows(clean_engine, f"event:{event.id}:changed:")
     assert {(d.source, d.chat_id, p["text"]) for d, p in changed} == {
         (f"event:{event.id}:changed:1", 1, f"changed:{event.id}:tr"),
-        (f"event:{event.id}:changed:1", 2, f"changed:{event.id}:ar"),
+        (f"event:{event.id}:changed:1", 2, f"{RLM}changed:{event.id}:ar"),
     }
     view = await again.get(COORDINATOR, event.id)
     assert view is not None and view.ends_at == moved + timedelta(hours=2)  # duration kept
@@ -370,7 +371,7 @@ async def test_reminders_are_durable_replaced_when_moved_and_cancelled_with_the_
     cancelled = await rows(clean_engine, f"event:{event.id}:cancelled")
     assert {p["text"] for _, p in cancelled} == {
         f"cancelled:{event.id}:tr",
-        f"cancelled:{event.id}:ar",
+        f"{RLM}cancelled:{event.id}:ar",
     }
     with pytest.raises(SignupClosed):
         await again.sign_up(event.id, 3, "de")
@@ -519,7 +520,7 @@ async def test_proposals_reach_the_coordinators_and_the_decision_the_partner(
 
     await service.approve(COORDINATOR, proposal.id)
     decided = await rows(clean_engine, f"event:{proposal.id}:decision:")
-    assert [(d.chat_id, p["text"]) for d, p in decided] == [(77, f"approved:{proposal.id}:ar")]
+    assert [(d.chat_id, p["text"]) for d, p in decided] == [(77, f"{RLM}approved:{proposal.id}:ar")]
 
     # The partner moves its published event: it goes back, and the coordinators hear of it.
     clock.advance(minutes=5)
@@ -529,8 +530,8 @@ async def test_proposals_reach_the_coordinators_and_the_decision_the_partner(
     await service.reject(COORDINATOR, proposal.id)
     decided = await rows(clean_engine, f"event:{proposal.id}:decision:")
     assert [p["text"] for _, p in decided] == [
-        f"approved:{proposal.id}:ar",
-        f"rejected:{proposal.id}:ar",
+        f"{RLM}approved:{proposal.id}:ar",
+        f"{RLM}rejected:{proposal.id}:ar",
     ]
 
 

@@ -141,6 +141,9 @@ async def test_feed_event_ics_flyer_and_not_found(client: TestClient, harness: B
     assert "مهرجان الحي" in page and 'dir="rtl"' in page and 'lang="ar"' in page
     assert "<svg" in page and f"https://t.me/quartier_bot?start=event_{event.id}" in page
     assert "@media print" in page and "size: A4" in page
+    # No Turkish version: the flyer stays German only, the text not printed twice.
+    page = await (await client.get(f"/events/{event.id}/flyer?lang=de&lang2=tr")).text()
+    assert page.count("Bring &lt;Kuchen&gt; mit") == 1 and 'lang="tr"' not in page
 
     for path in (
         f"/events/{draft.id}.ics",

@@ -18,6 +18,8 @@ from handlers.flow_data import (
     IdeaDraft,
     IdeaMerge,
     SignupNote,
+    TranslationDraft,
+    VersionStep,
 )
 from handlers.flows import BROADCAST, EVENT, FLOWS, GROUP, IDEA, IDEA_MERGE, SIGNUP_NOTE, Flow
 
@@ -46,6 +48,10 @@ FULL: dict[str, Any] = {
     ),
     "idea_admin": IdeaMerge(12),
     "event": EventStep(5),
+    "version": VersionStep("group", 4, "uk", slot=8),
+    "translate": TranslationDraft(
+        9, title="Masa tenisi", name="Bahçe", description="Birlikte oynuyoruz.", rhythm="salı"
+    ),
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bidi import RLM  # an Arabic reader's message begins right to left
 from bot.i18n import I18n
 from bot.rendering import BroadcastRenderer
 from bot.services.audiences import audience_statement
@@ -270,7 +271,7 @@ async def test_close_tells_every_member_in_their_language_once(clean_engine: Asy
     ] == [
         (1, f"closed:{group.id}:120 Gäste, 8 Sprachen:de"),
         (2, f"closed:{group.id}:120 Gäste, 8 Sprachen:tr"),
-        (3, f"closed:{group.id}:120 Gäste, 8 Sprachen:ar"),
+        (3, f"{RLM}closed:{group.id}:120 Gäste, 8 Sprachen:ar"),
     ]
     with pytest.raises(InvalidChange):
         await service.close(COORDINATOR, group.id, "again")
@@ -312,9 +313,9 @@ async def test_an_idea_becomes_a_project_and_invites_author_and_supporters(
     assert version.name == text.strip()[:80].strip() and version.description == text.strip()
     invited = await rows(clean_engine, f"group:{project.id}:invite")
     assert [(chat, body) for chat, body, _ in invited] == [
-        (100, f"invite:{project.id}:ar"),
+        (100, f"{RLM}invite:{project.id}:ar"),
         (101, f"invite:{project.id}:uk"),
-        (102, f"invite:{project.id}:fa"),
+        (102, f"{RLM}invite:{project.id}:fa"),
         (103, f"invite:{project.id}:tr"),
     ]
     with pytest.raises(InvalidChange):

@@ -13,8 +13,9 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
 from bot.config import DEFAULT_LOCALES, PROJECT_ROOT
-from bot.i18n import FSI, LOCALES_DIR, PDI, I18n
+from bot.i18n import FSI, LOCALES_DIR, PDI, I18n, language_name
 from bot.i18n_tools import POT_NAME, check, extract, po_path, render_pot, template_content
+from bot.locales import babel_locale
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -101,7 +102,7 @@ def test_check_fails_on_a_catalog_written_for_older_plural_rules(locales_copy: P
 def test_plural_forms_header_is_babels(locale: str) -> None:
     with po_path(locale).open("rb") as handle:
         header = read_po(handle, locale=locale).plural_forms
-    expected = get_plural(locale).plural_forms
+    expected = get_plural(babel_locale(locale)).plural_forms  # de_simple: German's
     assert header == expected, (
         f"{locale}: the catalog says {header!r}, babel {babel_version} (CLDR) says {expected!r}."
         " Set the header to babel's and move each translation to the form that now serves its"
@@ -202,6 +203,38 @@ def test_locale_resolution_order() -> None:
     assert i18n.resolve(None, "uk-UA") == "uk"
     assert i18n.resolve(None, "pt-BR") == "de"  # then the default
     assert i18n.resolve("xx", None) == "de"
+
+
+def test_simple_german_is_chosen_never_suggested() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    assert "de_simple" in i18n.locales
+    for code in ("de", "de-DE", "de-AT", "de_simple", "de-simple"):
+        assert i18n.match(code) == "de", code
+    assert i18n.resolve("de_simple", "tr") == "de_simple"  # a resident's choice is kept
+    # Without German itself, German speakers get the default, not simple German.
+    assert I18n(("en", "de_simple"), "en", BERLIN).match("de") is None
+
+
+def test_simple_german_formats_dates_numbers_and_plurals_as_german() -> None:
+    i18n = I18n(DEFAULT_LOCALES, "de", BERLIN)
+    de, simple = i18n.translator("de"), i18n.translator("de_simple")
+    assert simple.babel_locale == babel_locale("de") and not simple.rtl
+    assert simple.language_tag == "de"  # HTML lang (the flyer) is German
+    assert language_name("de_simple") == simple.language_name == "Deutsch (einfach)"
+    moment = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)
+    for format in ("short", "medium", "long"):
+        assert simple.format_datetime(moment, format) == de.format_datetime(moment, format)
+    assert simple.format_date(moment) == de.format_date(moment) == "29. März 2026"
+    assert simple.format_number(1234567.5) == "1.234.567,5"
+    assert simple.format_list(["A", "B", "C"]) == "A, B und C"
+    seats = ("🟢 {count} seat left", "🟢 {count} seats left")
+    assert [simple.ngettext(*seats, n) for n in (0, 1, 2)] == [
+        "🟢 Noch {count} Plätze frei",
+        "🟢 Noch {count} Platz frei",
+        "🟢 Noch {count} Plätze frei",
+    ]
+    menu = "🏠 <b>Main menu</b>\nWhat would you like to do?"
+    assert simple.gettext(menu) != de.gettext(menu)  # its own catalog, not German's
 
 
 def test_dates_and_numbers_in_the_residents_locale_and_time_zone() -> None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bidi import RLM  # an Arabic reader's message begins right to left
 from bot.services.audiences import audience_statement
 from bot.services.delivery import DeliveryService
 from bot.services.ideas import (
@@ -185,10 +186,10 @@ async def test_publish_and_status_changes_tell_the_author_in_their_language(
     assert reopened.reason is None
 
     assert await notices(clean_engine, idea.id) == [
-        (AUTHOR, f"idea:{idea.id}:published", f"published:{idea.id}:ar"),
-        (AUTHOR, f"idea:{idea.id}:status:1", f"status:{idea.id}:planned:None:ar"),
-        (AUTHOR, f"idea:{idea.id}:status:2", f"status:{idea.id}:rejected:not_our_area:ar"),
-        (AUTHOR, f"idea:{idea.id}:status:3", f"status:{idea.id}:under_review:None:ar"),
+        (AUTHOR, f"idea:{idea.id}:published", f"{RLM}published:{idea.id}:ar"),
+        (AUTHOR, f"idea:{idea.id}:status:1", f"{RLM}status:{idea.id}:planned:None:ar"),
+        (AUTHOR, f"idea:{idea.id}:status:2", f"{RLM}status:{idea.id}:rejected:not_our_area:ar"),
+        (AUTHOR, f"idea:{idea.id}:status:3", f"{RLM}status:{idea.id}:under_review:None:ar"),
     ]
     # A resident who switched to another language is told in that one.
     residents = ResidentService(
@@ -235,7 +236,7 @@ async def test_an_anonymous_author_is_invisible_yet_told(clean_engine: AsyncEngi
     chats |= {chat for chat, _, _ in await notices(clean_engine, second.id)}
     assert chats == {AUTHOR}
     texts = [text for _, _, text in await notices(clean_engine, idea.id)]
-    assert texts == [f"published:{idea.id}:ar", f"status:{idea.id}:planned:None:ar"]
+    assert texts == [f"{RLM}published:{idea.id}:ar", f"{RLM}status:{idea.id}:planned:None:ar"]
 
 
 async def test_one_resident_tapping_thirty_times_at_once_counts_at_most_once(

@@ -10,6 +10,7 @@ from tests.support import updates
 from tests.support.recording import RecordingRequest
 
 AYSE = updates.user(1001, "Ayşe", "tr")
+JONAS = updates.user(1004, "Jonas", "de")
 OMAR = updates.user(1002, "Omar", "ar")
 NO_LANGUAGE = updates.user(1003, "Sam", None)
 
@@ -28,6 +29,7 @@ async def test_start_offers_every_language_named_in_itself_suggested_first(
     assert labels[0] == "Türkçe"
     assert set(labels) == {
         "Deutsch",
+        "Deutsch (einfach)",
         "Türkçe",
         "العربية",
         "Українська",
@@ -36,7 +38,7 @@ async def test_start_offers_every_language_named_in_itself_suggested_first(
         "Polski",
         "Italiano",
         "فارسی",
-        "Kurdî",
+        "Kurdî (Kurmancî)",
         "Русский",
         "English",
     }
@@ -95,6 +97,46 @@ async def test_full_onboarding_stores_consent_language_and_topics(harness: BotHa
         "menu:signups",
         "set:open",
     ]
+
+
+async def test_simple_german_is_offered_chosen_and_spoken(harness: BotHarness) -> None:
+    i18n = harness.application.bot_data.i18n
+    de, simple = i18n.translator("de"), i18n.translator("de_simple")
+    await harness.send(JONAS, "/start")
+    picker = harness.request.last_message()
+    assert picker.buttons[0] == ("Deutsch", "lang:de")  # Telegram's "de" suggests German
+    assert ("Deutsch (einfach)", "lang:de_simple") in picker.buttons  # simple German is chosen
+
+    await harness.tap(JONAS, "lang:de_simple")
+    notice = harness.request.last_message()
+    assert simple.gettext("Do you agree?") in notice.text
+    assert [data for _, data in notice.buttons] == ["consent:yes:de_simple", "consent:no:de_simple"]
+    await harness.tap(JONAS, "consent:yes:de_simple")
+    assert (await harness.resident_rows(JONAS["id"]))[0].locale == "de_simple"
+    await harness.tap(JONAS, "topics:done")
+
+    menu_text = "🏠 <b>Main menu</b>\nWhat would you like to do?"
+    menu = harness.request.last_message()
+    assert menu.text == simple.gettext(menu_text) == "🏠 <b>Hauptmenü</b>\nWas möchten Sie machen?"
+    assert menu.text != de.gettext(menu_text)
+    assert "💡 Idee schicken" in [label for label, _ in menu.buttons]
+
+    # Dates as in German: the consent date on the privacy screen.
+    await harness.send(JONAS, "/privacy")
+    resident = await harness.application.bot_data.services.residents.get(JONAS["id"])
+    assert resident is not None
+    date = de.format_date(resident.consent_at)
+    assert simple.format_date(resident.consent_at) == date
+    privacy = harness.request.last_message().text
+    assert f"Sie sind seit dem {date} einverstanden." in privacy
+    assert "Deutsch (einfach)" in privacy
+    # Someone else whose Telegram speaks German is still greeted in standard German.
+    await harness.send(updates.user(1005, "Sam", "de"), "/start")
+    greeting = "👋 Hello, {name}! Welcome to {neighbourhood}.\nPlease choose your language:"
+    assert harness.request.last_message().text == de.gettext(greeting).format(
+        name="Sam", neighbourhood="Testviertel"
+    )
+    assert de.gettext(greeting) != simple.gettext(greeting)
 
 
 async def test_declining_consent_stores_nothing(harness: BotHarness) -> None:
@@ -193,7 +235,9 @@ async def test_command_menus_are_set_in_every_language(harness: BotHarness) -> N
     await on_startup(harness.application)
     calls = harness.request.sent("setMyCommands")
     languages = {call.params.get("language_code") for call in calls}
-    assert languages == set(harness.application.bot_data.i18n.locales) | {None}
+    # Telegram knows no "de_simple": simple German has no menu of its own (German's shows).
+    locales = set(harness.application.bot_data.i18n.locales)
+    assert languages == locales - {"de_simple"} | {None}
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
     assert by_language["ar"] != by_language["de"]
     assert [c["command"] for c in by_language["fa"]][:2] == ["start", "menu"]

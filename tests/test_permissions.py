@@ -18,7 +18,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n
-from bot.rendering import BroadcastRenderer, EventRenderer, GroupRenderer, IdeaRenderer
+from bot.rendering import (
+    BroadcastRenderer,
+    EventRenderer,
+    GroupRenderer,
+    IdeaRenderer,
+    TranslationRenderer,
+)
 from bot.services import Services
 from bot.services.permissions import ANONYMOUS, Actor, NotAllowed
 from storage.models import Role
@@ -44,6 +50,9 @@ class World:
     lead_broadcast: int  # the lead's draft to their group
     idea: int  # received, not published
     other_idea: int  # published
+    slot: int = 0  # a help task of the lead's group
+    task: int = 0  # a translation of the event into Turkish, open
+    submitted_task: int = 0  # its Ukrainian translation, waiting for approval
 
 
 ROLES: dict[str, Actor] = {
@@ -83,9 +92,17 @@ async def neighbourhood(sessions: async_sessionmaker[AsyncSession]) -> World:
         event_renderer=EventRenderer(i18n),
         idea_renderer=IdeaRenderer(i18n),
         group_renderer=GroupRenderer(i18n),
+        translation_renderer=TranslationRenderer(i18n),
         clock=FixedClock(TEST_START),
     )
-    for telegram_id, locale in [(RESIDENT, "tr"), (LEAD, "de"), (OTHER_LEAD, "ar"), (700, "uk")]:
+    residents = [
+        (RESIDENT, "tr"),
+        (TRANSLATOR, "tr"),
+        (LEAD, "de"),
+        (OTHER_LEAD, "ar"),
+        (700, "uk"),
+    ]
+    for telegram_id, locale in residents:
         await services.residents.register(telegram_id, locale)
     events, groups = services.events, services.groups
     group = await groups.create(COORDINATOR, "project", name="Hochbeete", lead_id=LEAD)
@@ -120,6 +137,11 @@ async def neighbourhood(sessions: async_sessionmaker[AsyncSession]) -> World:
         700, "uk", text="Eine Bank an der Bushaltestelle", topic="environment"
     )
     await services.ideas.publish(COORDINATOR, other_idea.id)
+    slot = (await groups.add_slot(COORDINATOR, group.id, "Gießen", 2)).slots[0].id
+    tasks = await services.translations.request(COORDINATOR, "event", event, ["tr", "uk"])
+    open_task, ukrainian = (next(t.id for t in tasks if t.locale == loc) for loc in ("tr", "uk"))
+    volunteer = Actor(700, frozenset({Role.TRANSLATOR}), registered=True)
+    await services.translations.submit(volunteer, ukrainian, {"title": "Свято двору"})
     return World(
         services,
         group.id,
@@ -133,6 +155,9 @@ async def neighbourhood(sessions: async_sessionmaker[AsyncSession]) -> World:
         lead_broadcast.id,
         idea.id,
         other_idea.id,
+        slot=slot,
+        task=open_task,
+        submitted_task=ukrainian,
     )
 
 
@@ -196,6 +221,18 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
     ("event: reject", lambda w, a: w.services.events.reject(a, w.proposal), STAFF),
     ("event: announce", lambda w, a: w.services.events.announce(a, w.event, {}), STAFF),
     (
+        "event: announce once translated",
+        lambda w, a: w.services.events.announce_when_translated(
+            a, w.event, {}, TEST_START + timedelta(days=1)
+        ),
+        STAFF,
+    ),
+    (
+        "translation: how long they take",
+        lambda w, a: w.services.translations.waiting_until(a, "event", w.event),
+        STAFF,
+    ),
+    (
         "event: duplicate",
         lambda w, a: w.services.events.duplicate(a, w.event, START + timedelta(days=7)),
         STAFF,
@@ -217,6 +254,11 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
     (
         "group: translate",
         lambda w, a: w.services.groups.set_version(a, w.group, "tr", name="Yataklar"),
+        STAFF | {"lead"},
+    ),
+    (
+        "group: translate a task's label",
+        lambda w, a: w.services.groups.set_slot_label(a, w.slot, "tr", "Sulama"),
         STAFF | {"lead"},
     ),
     (
@@ -283,6 +325,64 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
     ("idea: publish", lambda w, a: w.services.ideas.publish(a, w.idea), STAFF),
     ("idea: set a status", lambda w, a: w.services.ideas.set_status(a, w.idea, "planned"), STAFF),
     ("idea: merge", lambda w, a: w.services.ideas.merge(a, w.idea, w.other_idea), STAFF),
+    # translations
+    (
+        "translation: an event's languages",
+        lambda w, a: w.services.translations.languages(a, "event", w.event),
+        STAFF,
+    ),
+    (
+        "translation: its own event's languages",
+        lambda w, a: w.services.translations.languages(a, "event", w.partner_event),
+        STAFF | {"partner"},
+    ),
+    (
+        "translation: its own group's languages",
+        lambda w, a: w.services.translations.languages(a, "group", w.group),
+        STAFF | {"lead"},
+    ),
+    (
+        "translation: ask the translators",
+        lambda w, a: w.services.translations.request(a, "event", w.event, ["ar"]),
+        STAFF,
+    ),
+    (
+        "translation: ask for its own group",
+        lambda w, a: w.services.translations.request(a, "group", w.group, ["ar"]),
+        STAFF | {"lead"},
+    ),
+    ("translation: open tasks", lambda w, a: w.services.translations.open_tasks(a), {"translator"}),
+    (
+        "translation: see a task",
+        lambda w, a: w.services.translations.get(a, w.task),
+        STAFF | {"translator"},
+    ),
+    (
+        "translation: translate a task",
+        lambda w, a: w.services.translations.submit(a, w.task, {"title": "Avlu şenliği"}),
+        {"translator"},
+    ),
+    ("translation: waiting for approval", lambda w, a: w.services.translations.waiting(a), STAFF),
+    (
+        "translation: approve",
+        lambda w, a: w.services.translations.approve(a, w.submitted_task),
+        STAFF,
+    ),
+    (
+        "translation: reject",
+        lambda w, a: w.services.translations.reject(a, w.submitted_task),
+        STAFF,
+    ),
+    (
+        "translation: make someone a translator",
+        lambda w, a: w.services.translations.appoint(a, RESIDENT),
+        STAFF,
+    ),
+    (
+        "translation: offer to translate",
+        lambda w, a: w.services.translations.offer(a, "Nachbar"),
+        set(ROLES) - {"anonymous"},
+    ),
 ]
 
 

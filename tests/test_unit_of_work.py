@@ -15,6 +15,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bidi import RLM  # an Arabic reader's message begins right to left
 from bot.i18n import I18n
 from bot.rendering import BroadcastRenderer
 from bot.services.audiences import StaffAudience
@@ -202,7 +203,7 @@ async def test_a_confirmed_sign_up_is_one_transaction_with_its_reminders_and_ale
     # The organiser's fill alert waits in the outbox, in the organiser's language.
     alerts = await rows(clean_engine, f"event:{event.id}:filled:")
     assert [(d.source, d.chat_id, d.locale, p["text"]) for d, p in alerts] == [
-        (f"event:{event.id}:filled:50", COORDINATOR_ID, "ar", f"filled-50:{event.id}:ar")
+        (f"event:{event.id}:filled:50", COORDINATOR_ID, "ar", f"{RLM}filled-50:{event.id}:ar")
     ]
 
     # Two levels crossed by one party: one alert each, still in the one transaction.
@@ -374,7 +375,7 @@ async def test_confirm_sign_up_in_the_bot_writes_once_and_queues_the_organisers_
 
 class IdeaCards(IdeaFakeRenderer):
     def new_idea(
-        self, idea: IdeaView, author_name: str | None, locale: str
+        self, idea: IdeaView, author_name: str | None, locale: str, translation: Any = None
     ) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
         if idea.voice_file_id:
@@ -385,7 +386,7 @@ class IdeaCards(IdeaFakeRenderer):
 
 class BrokenIdeaCards(IdeaCards):
     def new_idea(
-        self, idea: IdeaView, author_name: str | None, locale: str
+        self, idea: IdeaView, author_name: str | None, locale: str, translation: Any = None
     ) -> list[dict[str, Any]]:
         raise RuntimeError("the renderer broke")
 

@@ -17,6 +17,12 @@ from bot.services.events import EventRenderer, EventService, EventView
 from bot.services.groups import GroupRenderer, GroupService
 from bot.services.ideas import IdeaRenderer, IdeaService
 from bot.services.residents import DEFAULT_QUIET_HOURS, ResidentService
+from bot.services.translations import (
+    Glossary,
+    MachineDrafts,
+    TranslationRenderer,
+    TranslationService,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Services:
     events: EventService
     ideas: IdeaService
     groups: GroupService
+    translations: TranslationService
     #: The one clock every service reads; tests pass their own.
     clock: Clock
 
@@ -48,7 +55,10 @@ class Services:
         event_renderer: EventRenderer,
         idea_renderer: IdeaRenderer,
         group_renderer: GroupRenderer,
+        translation_renderer: TranslationRenderer,
         digest_writer: DigestWriter | None = None,
+        machine: MachineDrafts | None = None,
+        glossary: Glossary | None = None,
         clock: Clock,
     ) -> Services:
         delivery = DeliveryService(sessions, clock=clock)
@@ -87,9 +97,22 @@ class Services:
                 clock=clock,
             ),
             events=events,
-            ideas=IdeaService(sessions, delivery, idea_renderer, clock=clock, staff=staff),
+            ideas=IdeaService(
+                sessions, delivery, idea_renderer, clock=clock, staff=staff, machine=machine
+            ),
             groups=GroupService(
                 sessions, delivery, group_renderer, default_locale=default_locale, clock=clock
+            ),
+            translations=TranslationService(
+                sessions,
+                delivery,
+                translation_renderer,
+                locales=locales,
+                default_locale=default_locale,
+                clock=clock,
+                staff=staff,
+                machine=machine,
+                glossary=glossary,
             ),
             clock=clock,
         )

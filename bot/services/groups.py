@@ -134,6 +134,8 @@ class GroupVersionView:
     name: str
     description: str | None
     rhythm: str | None
+    #: Written before the default language's text last changed.
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,9 @@ class GroupService:
                 topic=row.topic,
                 default_locale=row.default_locale,
                 versions={
-                    v.locale: GroupVersionView(v.locale, v.name, v.description, v.rhythm)
+                    v.locale: GroupVersionView(
+                        v.locale, v.name, v.description, v.rhythm, bool(v.needs_review)
+                    )
                     for v in row.versions
                 },
                 members=members.get(row.id, 0),
@@ -429,11 +433,15 @@ class GroupService:
                     raise InvalidChange("a new language needs a name")
                 return GroupVersion(locale=locale, name=name)
 
-            version = write_version(row.versions, locale, new_language, name=name)
-            if description is not None:
-                version.description = _clean(description)
-            if rhythm is not None:
-                version.rhythm = _clean(rhythm)
+            write_version(
+                row.versions,
+                locale,
+                new_language,
+                default_locale=row.default_locale,
+                name=name,
+                description=None if description is None else _clean(description) or "",
+                rhythm=None if rhythm is None else _clean(rhythm) or "",
+            )
             await session.flush()
             return await self._view(session, group_id)
 
@@ -458,6 +466,27 @@ class GroupService:
             session.add(HelpSlot(group_id=group_id, labels=labels, capacity=capacity))
             await session.flush()
             return await self._view(session, group_id)
+
+        return await self._locked(work)
+
+    async def set_slot_label(
+        self, actor: Actor, slot_id: int, locale: str, label: str
+    ) -> GroupView:
+        """A help task's label in one more language (or corrected)."""
+        cleaned = _clean(label)
+        if cleaned is None:
+            raise InvalidChange("a label can't be empty")
+        _check_length(cleaned, MAX_LABEL)
+        if len(locale) > 16:
+            raise InvalidChange(f"locale {locale[:16]}...")
+
+        async def work(session: AsyncSession) -> GroupView:
+            slot = await self._lock_slot(session, slot_id)
+            row = await self._lock_group(session, slot.group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
+            slot.labels = {**dict(slot.labels or {}), locale: cleaned}
+            await session.flush()
+            return await self._view(session, row.id)
 
         return await self._locked(work)
 

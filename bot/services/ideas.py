@@ -15,7 +15,7 @@ what became of their idea.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -178,8 +178,20 @@ class IdeaRenderer(Protocol):
     def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]: ...
 
     def new_idea(
-        self, idea: IdeaView, author_name: str | None, locale: str
+        self,
+        idea: IdeaView,
+        author_name: str | None,
+        locale: str,
+        translation: str | None = None,
     ) -> list[dict[str, Any]]: ...
+
+
+class MachineTranslator(Protocol):
+    """A machine translator (``bot.translation``), for the coordinators' view of an idea."""
+
+    async def translate(
+        self, text: str, source: str, target: str, *, html: bool = False
+    ) -> str | None: ...
 
 
 # --- similarity ----------------------------------------------------------------------------
@@ -244,12 +256,14 @@ class IdeaService:
         *,
         clock: Clock,
         staff: StaffAudience | None = None,
+        machine: MachineTranslator | None = None,
     ) -> None:
         self._sessions = sessions
         self._delivery = delivery
         self.renderer = renderer
         self._clock = clock
         self._staff = staff or StaffAudience()
+        self._machine = machine
 
     # internals --------------------------------------------------------------------------
 
@@ -317,8 +331,26 @@ class IdeaService:
             session=session,
         )
 
+    async def _translations_for_staff(self, text: str | None, source: str) -> dict[str, str]:
+        """A machine translation of an idea's text into each coordinator's language (when a
+        provider is configured; the original is always on the card too)."""
+        if self._machine is None or not text:
+            return {}
+        async with self._sessions() as session:
+            staff = await self._staff.recipients(session)
+        translated = {}
+        for locale in sorted({locale for _chat, locale in staff} - {source}):
+            draft = await self._machine.translate(text, source, locale)
+            if draft:
+                translated[locale] = draft
+        return translated
+
     async def _tell_staff(
-        self, session: AsyncSession, idea: IdeaView, author_name: str | None
+        self,
+        session: AsyncSession,
+        idea: IdeaView,
+        author_name: str | None,
+        translations: Mapping[str, str],
     ) -> None:
         """Every coordinator gets a new idea in their language, the original voice or photo
         too, queued with the idea itself (one message per part, in order)."""
@@ -326,7 +358,10 @@ class IdeaService:
         if not staff:
             return
         locales = sorted({locale for _chat, locale in staff})
-        parts = {locale: self.renderer.new_idea(idea, author_name, locale) for locale in locales}
+        parts = {
+            locale: self.renderer.new_idea(idea, author_name, locale, translations.get(locale))
+            for locale in locales
+        }
         for number in range(len(parts[locales[0]])):
             await self._delivery.enqueue(
                 source=f"idea:{idea.id}:new:{number}",
@@ -425,6 +460,9 @@ class IdeaService:
         if longitude is not None and not -180 <= longitude <= 180:
             latitude = longitude = None
 
+        # Asked before the transaction: a slow provider must not hold the database.
+        translations = await self._translations_for_staff(cleaned, locale)
+
         async def work(session: AsyncSession) -> IdeaView:
             now = self._clock()
             await self._check_daily(session, author_id)
@@ -451,7 +489,7 @@ class IdeaService:
             session.add(row)
             await session.flush()
             view = IdeaView.of(row)
-            await self._tell_staff(session, view, None if anonymous else author_name)
+            await self._tell_staff(session, view, None if anonymous else author_name, translations)
             return view
 
         return await self._retrying(work)

@@ -63,6 +63,10 @@ class Actor:
     def is_partner(self) -> bool:
         return Role.PARTNER in self.roles
 
+    @property
+    def is_translator(self) -> bool:
+        return Role.TRANSLATOR in self.roles
+
     def is_person(self, telegram_id: int | None) -> bool:
         return self.telegram_id is not None and self.telegram_id == telegram_id
 
@@ -112,6 +116,11 @@ def may_edit_event(actor: Actor, created_by: int, status: EventStatus) -> bool:
     if actor.is_staff:
         return True
     return actor.is_partner and actor.is_person(created_by) and status in PARTNER_EDITABLE
+
+
+def may_translate(actor: Actor) -> bool:
+    """Volunteer translators take translation tasks (into their own language)."""
+    return actor.telegram_id is not None and actor.is_translator
 
 
 def may_see_event(actor: Actor, created_by: int, status: EventStatus) -> bool:

@@ -64,15 +64,40 @@ class Versioned(Generic[V]):
 R = TypeVar("R")
 
 
-def write_version(rows: list[R], locale: str, make: Callable[[], R], **values: Any) -> R:
+def write_version(
+    rows: list[R],
+    locale: str,
+    make: Callable[[], R],
+    *,
+    default_locale: str | None = None,
+    **values: Any,
+) -> R:
     """Write one language's version among a parent row's version rows (ORM objects): the row
     of ``locale``, added with ``make()`` when there is none yet (``make`` may refuse by raising,
-    e.g. a new language without a title); a value of None leaves that field as it is."""
+    e.g. a new language without a title). A value of None leaves that field as it is; an empty
+    or blank text clears it.
+
+    With ``default_locale`` (for rows that have ``needs_review``): a change to the default
+    language's text marks every other version "to review"; writing another language's version
+    is its review, and clears the mark.
+    """
     row = next((r for r in rows if getattr(r, "locale", None) == locale), None)
     if row is None:
         row = make()
         rows.append(row)
+    changed = False
     for name, value in values.items():
-        if value is not None:
-            setattr(row, name, value)
+        if value is None:
+            continue
+        if isinstance(value, str) and not value.strip():
+            value = None
+        changed = changed or getattr(row, name, None) != value
+        setattr(row, name, value)
+    if default_locale is not None:
+        if locale != default_locale:
+            row.needs_review = False  # type: ignore[attr-defined]
+        elif changed:
+            for other in rows:
+                if other is not row:
+                    other.needs_review = True  # type: ignore[attr-defined]
     return row

@@ -143,7 +143,7 @@ def _flyer_section(event: EventView, t: Translator) -> str:
         facts.append(f"<li>📍 {e(t.isolate(place))}</li>")
     direction = "rtl" if t.rtl else "ltr"
     parts = [
-        f'<section class="lang" lang="{e(t.locale)}" dir="{direction}">',
+        f'<section class="lang" lang="{e(t.language_tag)}" dir="{direction}">',
         f'<div class="lang-name">{e(t.language_name)}</div>',
         f"<h1>{e(title)}</h1>",
         f'<ul class="facts">{"".join(facts)}</ul>',
@@ -173,7 +173,7 @@ def flyer_html(
     primary = translators[0]
     return (
         "<!doctype html>\n"
-        f'<html lang="{e(primary.locale)}"><head><meta charset="utf-8">'
+        f'<html lang="{e(primary.language_tag)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(heading)}</title><style>{FLYER_CSS}</style></head>"
         f"<body><main>{sections}{qr}{organiser}</main></body></html>"
@@ -186,7 +186,9 @@ async def event_flyer(request: web.Request) -> web.Response:
     i18n = request.app[I18N]
     first = _locale(request, "lang")
     second = request.query.get("lang2", "")
-    locales = [first] + ([second] if second in i18n.locales and second != first else [])
+    # A second language the event has no version in would print the same text twice.
+    wanted = second in i18n.locales and second != first and second in event.versions
+    locales = [first] + ([second] if wanted else [])
     translators = [i18n.translator(locale) for locale in locales]
     link = event_link(event.id, bot_username(request.app))
     version = event.version_for(first)

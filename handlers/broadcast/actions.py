@@ -9,7 +9,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.buttons import BroadcastButton
 from bot.context import BotContext
-from bot.i18n import language_name
 from bot.services.broadcasts import (
     DAYS,
     BroadcastError,
@@ -181,7 +180,7 @@ async def _ask_text(
     prompt = _(
         "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
         "You can also send a voice note instead."
-    ).format(language=language_name(locale))
+    ).format(language=context.t.language(locale))
     step = BROADCAST.at("text", BroadcastStep(view.id, locale=locale))
     await _await_input(update, context, view, step, prompt, remove)
 

@@ -8,9 +8,10 @@ from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import AppState, BotContext
-from bot.i18n import Translator, language_name
+from bot.i18n import Translator
 from bot.services.broadcasts import BroadcastView, Progress
 from bot.services.delivery import DeliveryState
+from bot.telegram_bidi import reading
 from handlers.render import show
 from handlers.shared.composer import action_button
 
@@ -38,7 +39,7 @@ def progress_text(t: Translator, view: BroadcastView, progress: Progress) -> str
     ]
     for locale, counts in sorted(progress.by_locale.items()):
         sent = t.format_number(counts.get(DeliveryState.SENT, 0))
-        lines.append(f"{language_name(locale)}: {sent}/{t.format_number(sum(counts.values()))}")
+        lines.append(f"{t.language(locale)}: {sent}/{t.format_number(sum(counts.values()))}")
     if not progress.by_locale:
         lines.append(_("Nobody matched the audience, so nothing was sent."))
     return "\n".join(lines)
@@ -54,6 +55,7 @@ def progress_keyboard(
         [
             [
                 action_button(_("🔄 Refresh"), "prog", view.id),
+                # Translators: stops a broadcast that is being sent or is scheduled
                 action_button(_("⛔ Cancel"), "cancel", view.id),
             ]
         ]
@@ -88,12 +90,13 @@ async def refresh_progress(bot: Bot, state: AppState, broadcast_id: int) -> None
     t = state.i18n.translator(owner.locale if owner else None)
     progress = await service.progress(broadcast_id)
     try:
-        await bot.edit_message_text(
-            progress_text(t, view, progress),
-            chat_id=view.progress_chat_id,
-            message_id=view.progress_message_id,
-            reply_markup=progress_keyboard(t, view, progress),
-        )
+        with reading(t.rtl):  # a job's or the engine's call: no update says whose it is
+            await bot.edit_message_text(
+                progress_text(t, view, progress),
+                chat_id=view.progress_chat_id,
+                message_id=view.progress_message_id,
+                reply_markup=progress_keyboard(t, view, progress),
+            )
     except BadRequest as exc:
         if "not modified" not in exc.message:
             log.warning("could not update progress of broadcast %s: %s", broadcast_id, exc)

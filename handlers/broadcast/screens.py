@@ -14,6 +14,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from bot.context import BotContext
 from bot.i18n import language_name
 from bot.services.broadcasts import DAYS, BroadcastView
+from bot.telegram_bidi import reading
 from handlers.keyboards import topic_label
 from handlers.render import show
 from handlers.shared.composer import (
@@ -102,7 +103,7 @@ async def show_languages(update: Update, context: BotContext, view: BroadcastVie
             "🌐 <b>Versions per language</b>\n"
             "Residents without their own version get the text in {language}. "
             "Tap a language to write its text or record a voice note for it."
-        ).format(language=language_name(view.default_locale)),
+        ).format(language=context.t.language(view.default_locale)),
         InlineKeyboardMarkup(rows),
     )
 
@@ -125,9 +126,12 @@ async def send_preview(
     assert update.effective_chat is not None
     _ = context.t.gettext
     chat = update.effective_chat
-    await chat.send_message(_("👁 Preview for {language}:").format(language=language_name(locale)))
+    await chat.send_message(
+        _("👁 Preview for {language}:").format(language=context.t.language(locale))
+    )
     payload = context.services.broadcasts.render(view, locale)
-    await send_payload(context, chat.id, payload)
+    with reading(context.i18n.translator(locale).rtl):  # as the outbox stores it for them
+        await send_payload(context, chat.id, payload)
     await chat.send_message(
         await composer_text(context, view), reply_markup=composer_keyboard(context.t, view)
     )

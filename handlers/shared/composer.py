@@ -25,7 +25,7 @@ def action_button(
 
 def languages_line(t: Translator, counts: dict[str, int]) -> str:
     return " · ".join(
-        f"{language_name(locale)} {t.format_number(count)}"
+        f"{t.language(locale)} {t.format_number(count)}"
         for locale, count in sorted(counts.items(), key=lambda item: -item[1])
     )
 
@@ -42,9 +42,9 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
     counts = await context.services.broadcasts.recipient_counts(view.audience)
     parts = []
     if view.audience.get("locales"):
-        parts.append(", ".join(language_name(locale) for locale in view.audience["locales"]))
+        parts.append(t.format_list(t.language(locale) for locale in view.audience["locales"]))
     if view.audience.get("topics"):
-        parts.append(", ".join(topic_label(t, key) for key in view.audience["topics"]))
+        parts.append(t.format_list(topic_label(t, key) for key in view.audience["topics"]))
     for group_id in [
         *(view.audience.get("group_members") or []),
         *(view.audience.get("slot_holders") or []),
@@ -59,9 +59,10 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
             event = await context.services.events.get(context.actor, int(event_id))
             if event is not None:
                 parts.append(f"{mark} {event_title(t, event)}")
+    # Translators: the audience when no language, topic or group is chosen: "Audience: everyone"
     audience = " + ".join(parts) if parts else _("everyone")
-    versions = ", ".join(
-        language_name(locale) + (" 🎤" if version.voice_file_id else "")
+    versions = t.format_list(
+        t.language(locale) + (" 🎤" if version.voice_file_id else "")
         for locale, version in view.versions.items()
     )
     lines = [
@@ -74,6 +75,7 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
         ),
         _("🖼 Photo: {photo}").format(photo=_("yes") if view.photo_file_id else _("no")),
         _("⚡ Urgent, ignores quiet hours: {urgent}").format(
+            # Translators: "yes"/"no" after "Photo:" and "Urgent, ignores quiet hours:" in a draft
             urgent=_("yes") if view.urgent else _("no")
         ),
     ]
@@ -103,12 +105,15 @@ def composer_keyboard(t: Translator, view: BroadcastView) -> InlineKeyboardMarku
                 else action_button(_("🖼 Add a photo"), "photo", b),
                 action_button(_("⚡ Urgent: on") if view.urgent else _("⚡ Urgent: off"), "urg", b),
             ],
+            # Translators: shows the broadcast as a resident will see it
             [action_button(_("👁 Preview"), "prev", b)],
             [
                 action_button(_("🚀 Send now"), "send", b),
+                # Translators: send the broadcast later, at a date and time
                 action_button(_("🕒 Later"), "when", b),
                 action_button(_("🔁 Weekly"), "week", b),
             ],
+            # Translators: deletes this broadcast draft
             [action_button(_("🗑 Discard"), "del", b)],
         ]
     )

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.buttons import EventAdminButton, EventButton, EventListButton, MenuButton
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.rendering import event_summary, event_title
+from bot.rendering import event_summary, event_title, registration_code
 from bot.services.events import EventView, SignupView
 from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
@@ -38,7 +38,7 @@ def party_text(t: Translator, adults: int, children: int) -> str:
     kids = t.ngettext("{count} child", "{count} children", children).format(
         count=t.format_number(children)
     )
-    return f"{grown_ups}, {kids}"
+    return t.format_list([grown_ups, kids])
 
 
 def signup_status_text(t: Translator, signup: SignupView) -> str:
@@ -48,7 +48,8 @@ def signup_status_text(t: Translator, signup: SignupView) -> str:
             party=party_text(t, signup.adults, signup.children)
         )
     return _("✅ You are signed up ({party}). Your code: {code}").format(
-        party=party_text(t, signup.adults, signup.children), code=f"<code>{signup.code}</code>"
+        party=party_text(t, signup.adults, signup.children),
+        code=registration_code(t, signup.code),
     )
 
 
@@ -74,10 +75,11 @@ async def list_events(
     for event in events:
         seats = seats_line(t, event)
         blocks.append(event_summary(t, event) + (f"\n{seats}" if seats else ""))
-        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
+        label = t.mirror("➡️ ") + event_title(t, event, isolated=False)
+        rows.append([_b(label, EventButton("show", event.id))])
     if not events:
         blocks.append(_("There are no upcoming events right now. We will let you know!"))
-    rows += paging_row(page.offset, total, PAGE_SIZE, lambda at: replace(page, offset=at))
+    rows += paging_row(t, page.offset, total, PAGE_SIZE, lambda at: replace(page, offset=at))
     rows.append(
         [
             _b(_("🗓 This week"), EventListButton(0, "week"))
@@ -139,6 +141,7 @@ async def show_event(update: Update, context: BotContext, event_id: int) -> None
             extra.append(_b(_("🗺 Map"), EventButton("map", event.id)))
         rows.append(extra)
     if context.actor.is_staff:
+        # Translators: opens the coordinators' tools for this event
         rows.append([_b(_("🛠 Manage"), EventAdminButton("menu", event.id))])
     rows.append([_b(_("📅 All events"), EventListButton())])
     await show(update, "\n\n".join(parts), InlineKeyboardMarkup(rows))
@@ -154,7 +157,8 @@ async def my_signups(update: Update, context: BotContext) -> None:
     rows = []
     for event, signup in found:
         blocks.append(event_summary(t, event) + "\n" + signup_status_text(t, signup))
-        rows.append([_b("➡️ " + event_title(t, event), EventButton("show", event.id))])
+        label = t.mirror("➡️ ") + event_title(t, event, isolated=False)
+        rows.append([_b(label, EventButton("show", event.id))])
     if not found:
         blocks.append(_("You are not signed up for any event yet."))
         rows.append([_b(_("📅 Upcoming events"), EventListButton())])

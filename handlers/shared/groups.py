@@ -13,11 +13,13 @@ from bot.services.groups import GroupView
 from handlers.keyboards import button as _b
 from handlers.keyboards import paging_row, topic_label
 from handlers.render import answer_expired, escape, show
+from handlers.shared.translations import missing_languages_line, translations_button
 
 PAGE_SIZE = 3
 
 
 def kind_label(t: Translator, group: GroupView) -> str:
+    # Translators: the kind of group: a project ends with an outcome, a working group goes on
     return t.gettext("🌱 Project") if group.kind == "project" else t.gettext("👥 Working group")
 
 
@@ -57,14 +59,15 @@ async def list_groups(
         if version and version.rhythm:
             line += f"\n🗓 {escape(t, version.rhythm)}"
         blocks.append(line)
-        rows.append([_b("➡️ " + group_name(t, group), GroupButton("show", group.id))])
+        label = t.mirror("➡️ ") + group_name(t, group, isolated=False)
+        rows.append([_b(label, GroupButton("show", group.id))])
     if not found:
         blocks.append(
             _("You haven't joined a group yet.")
             if topic == "mine"
             else _("There are no groups here yet.")
         )
-    rows += paging_row(offset, total, PAGE_SIZE, lambda at: GroupListButton(at, topic))
+    rows += paging_row(t, offset, total, PAGE_SIZE, lambda at: GroupListButton(at, topic))
     if topic != "mine":
         rows.append([_b(_("🤝 My groups"), GroupListButton(0, "mine"))])
         rows.extend(
@@ -123,6 +126,7 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
                     rows.append(
                         [
                             _b(
+                                # Translators: hands back a task you took ("✅ Water it · give up")
                                 "✅ " + label + " · " + _("give up"),
                                 GroupButton("unslot", group.id, slot.id),
                             )
@@ -136,11 +140,16 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
         parts.extend(event_summary(t, event) for event in meetings)
     if group.status == "open":
         rows.append(
+            # Translators: leave the group (stop being a member)
             [_b(_("👋 Leave"), GroupButton("leave", group.id))]
             if member
+            # Translators: become a member of the group
             else [_b(_("🤝 Join"), GroupButton("join", group.id))]
         )
     if await service.may_lead(context.actor, group.id):
+        missing = await missing_languages_line(context, "group", group.id)
+        if missing is not None:
+            parts.append(missing)
         rows.append(
             [
                 _b(_("👥 Members"), GroupButton("members", group.id)),
@@ -150,7 +159,12 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
         if group.slots:
             rows.append([_b(_("📣 Message the helpers"), GroupButton("msgh", group.id))])
         if group.status == "open":
-            rows.append([_b(_("📅 Plan a meeting"), GroupButton("meet", group.id))])
+            rows.append(
+                [
+                    _b(_("📅 Plan a meeting"), GroupButton("meet", group.id)),
+                    translations_button(context.t, "group", group.id),
+                ]
+            )
             rows.append(
                 [
                     _b(_("➕ Add a help slot"), GroupButton("addslot", group.id)),

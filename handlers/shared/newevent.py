@@ -9,7 +9,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.buttons import EventComposerButton, SkippableStep
 from bot.context import BotContext
-from bot.i18n import language_name
 from handlers.flow_data import EventStep
 from handlers.flows import EVENT
 from handlers.keyboards import button as _b
@@ -37,6 +36,7 @@ async def ask_step(
     rows = list(extra or [])
     if skip:  # pack() refuses a step that has no "Skip"
         skipped = EventComposerButton("skip", event_id, step=cast(SkippableStep, step))
+        # Translators: leaves out an optional step (not "reject")
         rows.append([_b(context.t.gettext("⏭ Skip"), skipped)])
     await show(update, prompt, InlineKeyboardMarkup(rows) if rows else None)
 
@@ -63,6 +63,6 @@ async def start_new_event(update: Update, context: BotContext, group_id: int | N
         event.id,
         "title",
         _("✏️ What is the event called? Please write the title in {language}.").format(
-            language=language_name(event.default_locale)
+            language=context.t.language(event.default_locale)
         ),
     )

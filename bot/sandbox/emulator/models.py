@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .direction import Direction, message_direction
+
 
 class ApiError(Exception):
     """An error answer of the Bot API."""
@@ -58,6 +60,11 @@ class SandboxMessage:
     sender_id: int | None = None
     edit_date: int | None = None
     reply_to_message_id: int | None = None
+
+    @property
+    def direction(self) -> Direction:
+        """How Telegram's apps lay it out: by its first strong character (``direction.py``)."""
+        return message_direction(self.text if self.text is not None else self.caption)
 
     def buttons(self) -> list[tuple[str, str]]:
         """``[(text, callback_data or url)]`` flattened from an inline keyboard."""

@@ -269,6 +269,7 @@ class EmulatorState:
 
     def _page_message(self, message: SandboxMessage) -> dict[str, Any]:
         data = dataclasses.asdict(message)
+        data["dir"] = message.direction  # the page lays the bubble out by it
         file_id = message.extra.get("file_id")
         if file_id and file_id in self._files:
             data["file_url"] = f"/sandbox/api/files/{file_id}"

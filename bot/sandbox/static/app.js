@@ -218,7 +218,8 @@ function formatTime(seconds) {
 function inlineKeyboard(message) {
   const rows = message.reply_markup && message.reply_markup.inline_keyboard;
   if (!Array.isArray(rows) || rows.length === 0) return null;
-  const keyboard = el("div", { class: "keyboard" });
+  // Telegram lays a row of buttons out left to right in every language; each label on its own.
+  const keyboard = el("div", { class: "keyboard", dir: "ltr" });
   for (const row of rows) {
     const rowNode = el("div", { class: "row" });
     for (const button of row) {
@@ -273,11 +274,14 @@ function messageBody(message) {
     default:
       break;
   }
+  // The emulator computes dir by Telegram's rule (the first strong character outside
+  // isolates, emulator/direction.py); the browser's dir="auto" doesn't skip isolates.
+  const dir = message.dir || "auto";
   if (message.text !== null && message.text !== undefined) {
-    parts.push(el("div", { class: "body", dir: "auto" }, renderFormatted(message.text, message.entities)));
+    parts.push(el("div", { class: "body", dir }, renderFormatted(message.text, message.entities)));
   }
   if (message.caption) {
-    parts.push(el("div", { class: "body", dir: "auto" }, renderFormatted(message.caption, message.caption_entities)));
+    parts.push(el("div", { class: "body", dir }, renderFormatted(message.caption, message.caption_entities)));
   }
   return parts;
 }
@@ -285,7 +289,7 @@ function messageBody(message) {
 function messageNode(message) {
   const node = el("div", {
     class: "msg " + (message.from_bot ? "bot" : "user"),
-    dir: "auto",
+    dir: message.dir || "auto",
     "data-id": message.message_id,
   }, ...messageBody(message));
   node.append(inlineKeyboard(message) || "");

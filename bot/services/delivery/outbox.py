@@ -16,6 +16,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.base import Executable
 
+from bot.bidi import direct_payload
 from bot.clock import Clock
 from storage.db import after_commit
 from storage.models import Delivery, DeliverySource, DeliveryState, OutboxMessage
@@ -76,7 +77,9 @@ class DeliveryService:
         """Queue one message per recipient in their language (else ``fallback_locale``'s).
 
         Idempotent per (source, chat): a recipient already queued for ``source`` is left as
-        is. Returns the number of rows added. With ``session`` the rows are written in the
+        is. Each payload is stored as its locale's reader receives it: the text or caption
+        of a right-to-left locale's begins right to left (``bot.bidi.direct_payload``).
+        Returns the number of rows added. With ``session`` the rows are written in the
         caller's transaction and the listeners are called once it has committed.
         """
         if fallback_locale not in payloads:
@@ -100,8 +103,12 @@ class DeliveryService:
         dialect = session.get_bind().dialect.name
         message_ids: dict[str, int] = {}
         for locale, payload in payloads.items():
+            # A right-to-left reader's message begins right to left (bot/bidi.py), as the bot's
+            # own replies do (bot/telegram_bidi.py).
             result = await session.execute(
-                insert(OUTBOX).values(payload=payload, created_at=now).returning(OUTBOX.c.id)
+                insert(OUTBOX)
+                .values(payload=direct_payload(payload, locale), created_at=now)
+                .returning(OUTBOX.c.id)
             )
             message_ids[locale] = int(result.scalar_one())
         fallback_id = message_ids[fallback_locale]

@@ -33,7 +33,15 @@ from bot.services.events.views import (
 )
 from bot.services.permissions import Actor, may_edit_event, require, require_staff
 from bot.services.versions import write_version
-from storage.models import Event, EventStatus, EventVersion, Resident, SignupStatus
+from storage.models import (
+    Event,
+    EventStatus,
+    EventVersion,
+    Resident,
+    SignupStatus,
+    TaskStatus,
+    TranslationTask,
+)
 
 
 class Publishing(WaitingList):
@@ -177,9 +185,14 @@ class Publishing(WaitingList):
             return EventVersion(locale=locale, title=title)
 
         def change(row: Event) -> None:
-            version = write_version(row.versions, locale, new_language, title=title)
-            if description is not None:
-                version.description = description or None
+            write_version(
+                row.versions,
+                locale,
+                new_language,
+                default_locale=row.default_locale,
+                title=title,
+                description=description,
+            )
 
         return await self._edit(actor, event_id, change)
 
@@ -342,9 +355,14 @@ class Publishing(WaitingList):
         view = await self._require(event_id)
         if view.status != EventStatus.PUBLISHED:
             raise NotEditable(str(event_id))
+        async with self._sessions.begin() as session:
+            return await self._queue_announcement(session, view, audience)
+
+    async def _queue_announcement(
+        self, session: AsyncSession, view: EventView, audience: Mapping[str, Any]
+    ) -> dict[str, int]:
         now = self._clock()
-        async with self._sessions() as session:
-            rows = (await session.execute(self._audience(audience))).all()
+        rows = (await session.execute(self._audience(audience))).all()
         recipients = [
             Recipient(int(tid), str(locale), quiet_until(now, self.tz, start, end))
             for tid, locale, start, end in rows
@@ -357,11 +375,69 @@ class Publishing(WaitingList):
             payloads={locale: self.renderer.announcement(view, locale) for locale in locales},
             fallback_locale=view.default_locale,
             recipients=recipients,
+            session=session,
         )
         counts: dict[str, int] = {}
         for recipient in recipients:
             counts[recipient.locale] = counts.get(recipient.locale, 0) + 1
         return counts
+
+    async def announce_when_translated(
+        self, actor: Actor, event_id: int, audience: Mapping[str, Any], latest: datetime
+    ) -> EventView:
+        """Announce once no translation of the event is open any more, at ``latest`` at the
+        latest (then with the default language where one is missing); see
+        ``run_due_announcements``."""
+        require_staff(actor, "event.announce")
+        if latest <= self._clock():
+            raise InvalidTime("the latest time has passed")
+
+        def change(row: Event) -> None:
+            row.announce_at = latest
+            row.announce_audience = dict(audience)
+
+        return await self._edit(actor, event_id, change, (EventStatus.PUBLISHED,))
+
+    async def run_due_announcements(self) -> list[int]:
+        """Send the waiting announcements whose translations are in or whose time has come;
+        each is claimed exactly once (a conditional UPDATE), and queued in that transaction."""
+        now = self._clock()
+        open_tasks = (
+            select(TranslationTask.id)
+            .where(
+                TranslationTask.subject == "event",
+                TranslationTask.subject_id == Event.id,
+                TranslationTask.status.in_([TaskStatus.OPEN, TaskStatus.SUBMITTED]),
+            )
+            .exists()
+        )
+        async with self._sessions() as session:
+            due = (
+                await session.execute(
+                    select(Event.id, Event.announce_at).where(
+                        Event.status == EventStatus.PUBLISHED,
+                        Event.announce_at.is_not(None),
+                        (Event.announce_at <= now) | ~open_tasks,
+                    )
+                )
+            ).all()
+        announced = []
+        for event_id, announce_at in due:
+            async with self._sessions.begin() as session:
+                row = await session.get(Event, event_id, populate_existing=True)
+                audience = dict(row.announce_audience or {}) if row is not None else {}
+                claimed = await session.execute(
+                    update(Event)
+                    .where(Event.id == event_id, Event.announce_at == announce_at)
+                    .values(announce_at=None, announce_audience=None)
+                    .execution_options(synchronize_session=False)
+                )
+                if not claimed.rowcount or row is None:  # type: ignore[attr-defined]
+                    continue
+                await session.refresh(row, ["versions"])
+                await self._queue_announcement(session, await self._view(session, row), audience)
+                announced.append(event_id)
+        return announced
 
     async def duplicate(self, actor: Actor, event_id: int, starts_at: datetime) -> EventView:
         require_staff(actor, "event.create")

@@ -111,6 +111,8 @@ class EventVersionView:
     locale: str
     title: str
     description: str | None
+    #: Written before the default language's text last changed.
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class EventView(Versioned[EventVersionView]):
     reminder_hours: int
     versions: Mapping[str, EventVersionView]
     seats_taken: int = 0
+    #: An announcement waits for translations until then at the latest.
+    announce_at: datetime | None = None
     waitlisted: int = 0
 
     @property
@@ -168,8 +172,10 @@ class EventView(Versioned[EventVersionView]):
             publish_at=row.publish_at,
             photo_file_id=row.photo_file_id,
             reminder_hours=row.reminder_hours,
+            announce_at=row.announce_at,
             versions={
-                v.locale: EventVersionView(v.locale, v.title, v.description) for v in row.versions
+                v.locale: EventVersionView(v.locale, v.title, v.description, bool(v.needs_review))
+                for v in row.versions
             },
             seats_taken=seats_taken,
             waitlisted=waitlisted,
