@@ -650,15 +650,17 @@ class GroupNewButton(Button):
 
 # --- translations --------------------------------------------------------------------------
 
-TranslationSubject = Literal["event", "group"]
-TranslationAction = Literal["open", "lang", "ask", "skip"]
+TranslationSubject = Literal["event", "group", "broadcast"]
+TranslationAction = Literal["open", "lang", "ask", "skip", "wait", "machine"]
 
 
 @dataclass(frozen=True)
 class TranslationButton(Button):
-    """``tl:open|ask|skip:<event|group>:<id>``, ``tl:lang:<event|group>:<id>:<locale>``: the
-    🌐 Translations screen of an event or group, a language to write a version of, the
-    translators asked for the missing languages, a field skipped while writing one."""
+    """``tl:open|ask|skip|wait|machine:<event|group|broadcast>:<id>``,
+    ``tl:lang:<event|group>:<id>:<locale>``: the 🌐 Translations screen of an event, group or
+    broadcast, a language to write a version of, the translators asked for the missing
+    languages, a field skipped while writing one, a broadcast sent once translated, its
+    machine drafts approved unreviewed."""
 
     PREFIX = "tl"
     action: TranslationAction

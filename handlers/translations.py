@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import html
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.buttons import (
+    BroadcastButton,
+    Button,
     EventAdminButton,
     GroupButton,
     TaskButton,
@@ -27,6 +30,7 @@ from bot.buttons import (
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import translation_field
+from bot.services.broadcasts import BroadcastError
 from bot.services.events import EventError
 from bot.services.groups import GroupError
 from bot.services.permissions import NotAllowed
@@ -59,6 +63,13 @@ async def _subject_texts(
             loc: {"title": v.title, "description": v.description}
             for loc, v in event.versions.items()
         }
+    if subject == "broadcast":
+        broadcast = await context.services.broadcasts.get(context.actor, subject_id)
+        if broadcast is None:
+            return None
+        return broadcast.default_locale, {
+            loc: {"text": v.text} for loc, v in broadcast.versions.items()
+        }
     group = await context.services.groups.get(subject_id)
     if group is None:
         return None
@@ -86,6 +97,8 @@ def _key(field: str, step: VersionStep) -> str:
 def _back(t: Translator, subject: str, subject_id: int) -> InlineKeyboardButton:
     if subject == "event":
         return _b(t.gettext("↩️ Back"), EventAdminButton("menu", subject_id))
+    if subject == "broadcast":
+        return _b(t.gettext("↩️ Back"), BroadcastButton("home", subject_id))
     return _b(t.gettext("↩️ Back"), GroupButton("show", subject_id))
 
 
@@ -119,12 +132,13 @@ async def show_translations(
     for state in states:
         name = language_name(state.locale)
         lines.append(f"{STATE_MARKS[state.state]} {t.isolate(name)}: {labels[state.state]}")
-        buttons.append(
-            _b(
-                f"{STATE_MARKS[state.state]} {name}",
-                TranslationButton("lang", subject, subject_id, state.locale),
-            )
+        # A broadcast's versions are written in its composer (text or a voice note).
+        target: Button = (
+            BroadcastButton("text", subject_id, locale=state.locale)
+            if subject == "broadcast"
+            else TranslationButton("lang", subject, subject_id, state.locale)
         )
+        buttons.append(_b(f"{STATE_MARKS[state.state]} {name}", target))
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     if any(s.state in ("missing", "review") for s in states):
         rows.append(
@@ -135,6 +149,13 @@ async def show_translations(
                 )
             ]
         )
+    if subject == "broadcast" and any(s.state == "waiting" for s in states):
+        rows.append(
+            [_b(_("⏳ Send once translated"), TranslationButton("wait", subject, subject_id))]
+        )
+        if context.services.translations.drafts_by_machine:
+            machine = TranslationButton("machine", subject, subject_id)
+            rows.append([_b(_("🤖 Use the machine drafts unreviewed"), machine)])
     rows.append([_back(t, subject, subject_id)])
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
 
@@ -197,6 +218,7 @@ async def translation_button(
             found = await _subject_texts(context, subject, subject_id)
             if (
                 found is None
+                or subject == "broadcast"  # written in its composer, not here
                 or button.locale == found[0]
                 or button.locale not in context.settings.locales
             ):
@@ -224,6 +246,36 @@ async def translation_button(
                 await show_translations(update, context, subject, subject_id)
             else:
                 await _ask_field(update, context, claimed, following)
+        elif button.action == "wait":
+            latest = await context.services.translations.waiting_until(
+                context.actor, subject, subject_id
+            )
+            if latest is None:  # they came in meanwhile: at once
+                latest = context.clock() + timedelta(minutes=1)
+            await context.services.broadcasts.send_when_translated(
+                context.actor, subject_id, latest
+            )
+            await query.answer()
+            await show(
+                update,
+                _(
+                    "⏳ The broadcast goes out as soon as the translations are approved, "
+                    "by {deadline} at the latest."
+                ).format(deadline=t.format_datetime(latest, "short")),
+            )
+        elif button.action == "machine":
+            approved = await context.services.translations.approve_machine_drafts(
+                context.actor, subject, subject_id
+            )
+            await query.answer(
+                t.ngettext(
+                    "🤖 {count} machine translation goes out unreviewed.",
+                    "🤖 {count} machine translations go out unreviewed.",
+                    approved,
+                ).format(count=t.format_number(approved)),
+                show_alert=True,
+            )
+            await show_translations(update, context, subject, subject_id)
         elif button.action == "ask":
             made = await context.services.translations.request(context.actor, subject, subject_id)
             await query.answer(
@@ -235,7 +287,7 @@ async def translation_button(
                 show_alert=True,
             )
             await show_translations(update, context, subject, subject_id)
-    except TranslationError:
+    except (TranslationError, BroadcastError):
         await answer_expired(update, t)
 
 
@@ -267,10 +319,13 @@ async def version_input(update: Update, context: BotContext, field: str, step: V
             await context.services.events.set_version(
                 context.actor, step.id, step.locale, **{field: text}
             )
-        else:
+        elif step.subject == "group":
             await context.services.groups.set_version(
                 context.actor, step.id, step.locale, **{field: text}
             )
+        else:  # a broadcast's versions are written in its composer; a forged row
+            await answer_expired(update, context.t)
+            return
     except (EventError, GroupError):
         await message.reply_text(_("That didn't work. Please check the text and send it again."))
         return

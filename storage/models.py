@@ -161,6 +161,9 @@ class Broadcast(Base):
     default_locale: Mapped[str] = mapped_column(String(16))
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # ignores quiet hours
+    # Scheduled to wait for its translations: it goes out when none is open any more, or at
+    # ``send_at`` at the latest (issue 11).
+    wait_for_translations: Mapped[bool] = mapped_column(Boolean, default=False)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # A repeating broadcast: {"day_of_week": "mon", "hour": 10, "minute": 0} in TIMEZONE.
     repeat: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -44,6 +44,9 @@ async def test_compose_preview_and_send_in_each_language(live_bot: LiveBot) -> N
     await coordinator.tap(f"bc:text:{number}:de")
     after_text = await coordinator.say("Hallo Nachbarn! Samstag ist Hoffest. <script>")
     assert "Hallo Nachbarn" not in after_text.text  # the composer shows counts, not the text
+    # It says who would read German for want of their own version (Omar, Olena, Ayşe).
+    missing = tr(live_bot, "de", "🌐 Not yet in: {languages}").split("{")[0]
+    assert missing in after_text.text and "Türkçe" in after_text.text.split(missing)[1]
     await coordinator.tap(f"bc:langs:{number}")
     await coordinator.tap(f"bc:text:{number}:tr")
     await coordinator.say("Merhaba komşular! Cumartesi avlu şenliği var.")

@@ -50,6 +50,7 @@ from bot.buttons import (
     TaskButton,
     TopicButton,
     TopicsDoneButton,
+    TranslationAction,
     TranslationButton,
     TranslatorButton,
 )
@@ -125,6 +126,8 @@ WIRE: list[tuple[Button, str]] = [
     (TranslationButton("lang", "group", 3, "uk"), "tl:lang:group:3:uk"),
     (TranslationButton("ask", "event", 5), "tl:ask:event:5"),
     (TranslationButton("skip", "group", 3), "tl:skip:group:3"),
+    (TranslationButton("wait", "broadcast", 8), "tl:wait:broadcast:8"),
+    (TranslationButton("machine", "broadcast", 8), "tl:machine:broadcast:8"),
     (TaskButton("do", 12), "tt:do:12"),
     (TaskButton("ok", 12), "tt:ok:12"),
     (TaskButton("list"), "tt:list"),
@@ -215,7 +218,7 @@ def _widest() -> list[Button]:
         GroupNewButton("skip"),
         *(
             TranslationButton(action, "group", MAX_ID, LOCALE if action == "lang" else None)
-            for action in ("open", "lang", "ask", "skip")
+            for action in get_args(TranslationAction)
         ),
         *(TaskButton(action, MAX_ID) for action in ("do", "ok", "no")),
         TaskButton("list"),

@@ -379,6 +379,28 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
         STAFF,
     ),
     (
+        "translation: a broadcast's languages",
+        lambda w, a: w.services.translations.languages(a, "broadcast", w.broadcast),
+        STAFF,
+    ),
+    (
+        "translation: its own broadcast's languages",
+        lambda w, a: w.services.translations.languages(a, "broadcast", w.lead_broadcast),
+        STAFF | {"lead"},
+    ),
+    (
+        "translation: machine drafts unreviewed",
+        lambda w, a: w.services.translations.approve_machine_drafts(a, "event", w.event),
+        STAFF,
+    ),
+    (
+        "broadcast: send once translated",
+        lambda w, a: w.services.broadcasts.send_when_translated(
+            a, w.broadcast, TEST_START + timedelta(days=1)
+        ),
+        STAFF,
+    ),
+    (
         "translation: offer to translate",
         lambda w, a: w.services.translations.offer(a, "Nachbar"),
         set(ROLES) - {"anonymous"},

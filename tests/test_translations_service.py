@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import I18n
 from bot.i18n_tools import load_glossary, terms_for
-from bot.rendering import IdeaRenderer, TranslationRenderer
+from bot.rendering import BroadcastRenderer, IdeaRenderer, TranslationRenderer
 from bot.services.audiences import StaffAudience
+from bot.services.broadcasts import BroadcastService
 from bot.services.delivery import DeliveryService
 from bot.services.events import EventService, EventView
 from bot.services.groups import GroupService
@@ -27,6 +28,7 @@ from bot.services.translations import TaskView, TranslationError, TranslationSer
 from bot.translation import LibreTranslateClient
 from storage.db import create_session_factory
 from storage.models import (
+    Broadcast,
     Delivery,
     DeliverySource,
     Event,
@@ -378,3 +380,42 @@ def test_a_task_shows_the_glossarys_words_for_its_text() -> None:
     )  # fmt: skip
     text = TranslationRenderer(I18n(LOCALES, "de", BERLIN)).task(task, list(terms.items()), "tr")
     assert "Warteliste → bekleme listes" in text["text"]
+
+
+async def test_a_broadcast_waits_for_its_volunteer_translation_then_goes_out(
+    world: World,
+) -> None:
+    sessions = create_session_factory(world.engine)
+    clock = FixedClock(NOW)
+    broadcasts = BroadcastService(
+        sessions,
+        DeliveryService(sessions, clock=clock),
+        BroadcastRenderer(I18n(LOCALES, "de", BERLIN)),
+        locales=LOCALES,
+        default_locale="de",
+        tz=BERLIN,
+        clock=clock,
+    )
+    ayse = await world.translator(AYSE, "tr")
+    await world.residents.register(EMRE, "tr")
+    try:
+        draft = await broadcasts.create_draft(COORDINATOR)
+        await broadcasts.set_version(COORDINATOR, draft.id, "de", text="<b>Hoffest</b> am Samstag")
+        (task,) = await world.translations.request(COORDINATOR, "broadcast", draft.id, ["tr"])
+        assert task.source == {"text": "Hoffest am Samstag"}  # words, not markup
+        latest = await world.translations.waiting_until(COORDINATOR, "broadcast", draft.id)
+        assert latest is not None
+        await broadcasts.send_when_translated(COORDINATOR, draft.id, latest)
+        assert await broadcasts.run_due() == []  # waiting for Ayşe
+        await world.translations.submit(ayse, task.id, {"text": "Cumartesi <avlu> şenliği"})
+        await world.translations.approve(COORDINATOR, task.id)
+        view = await broadcasts.load(draft.id)
+        assert view is not None and view.versions["tr"].text == "Cumartesi &lt;avlu&gt; şenliği"
+        assert await broadcasts.run_due() == [draft.id]  # translated: it goes out now
+        (turkish,) = [
+            text for chat, text in await world.told(f"broadcast:{draft.id}") if chat == EMRE
+        ]
+        assert "Cumartesi &lt;avlu&gt; şenliği" in turkish
+    finally:
+        async with world.engine.begin() as connection:
+            await connection.execute(delete(Broadcast))

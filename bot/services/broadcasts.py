@@ -37,6 +37,8 @@ from storage.models import (
     BroadcastStatus,
     BroadcastVersion,
     Resident,
+    TaskStatus,
+    TranslationTask,
 )
 
 #: Room left for the translated unsubscribe line that every broadcast carries.
@@ -431,6 +433,24 @@ class BroadcastService:
 
         return await self._edit(actor, broadcast_id, change)
 
+    async def send_when_translated(
+        self, actor: Actor, broadcast_id: int, latest: datetime
+    ) -> BroadcastView:
+        """Send once no translation of it is open any more, at ``latest`` at the latest (then
+        with the default language where one is missing); ``run_due`` starts it."""
+        if latest <= self._clock():
+            raise BroadcastError("that time has passed")
+        view = await self._get(broadcast_id)
+        if view is not None:
+            self._check_sendable(view)
+
+        def change(row: Broadcast) -> None:
+            row.send_at = latest
+            row.status = BroadcastStatus.SCHEDULED
+            row.wait_for_translations = True
+
+        return await self._edit(actor, broadcast_id, change)
+
     async def schedule_weekly(
         self, actor: Actor, broadcast_id: int, rule: WeeklyRule
     ) -> BroadcastView:
@@ -535,11 +555,22 @@ class BroadcastService:
     async def run_due(self) -> list[int]:
         """Start every broadcast whose time has come; returns the ids that started here."""
         now = self._clock()
+        translating = (
+            select(TranslationTask.id)
+            .where(
+                TranslationTask.subject == "broadcast",
+                TranslationTask.subject_id == Broadcast.id,
+                TranslationTask.status.in_([TaskStatus.OPEN, TaskStatus.SUBMITTED]),
+            )
+            .exists()
+        )
+        translated = Broadcast.wait_for_translations.is_(True) & ~translating
         async with self._sessions() as session:
             due = (
                 await session.execute(
                     select(Broadcast.id, Broadcast.send_at, Broadcast.repeat).where(
-                        Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.send_at <= now
+                        Broadcast.status == BroadcastStatus.SCHEDULED,
+                        (Broadcast.send_at <= now) | translated,
                     )
                 )
             ).all()

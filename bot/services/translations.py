@@ -15,7 +15,9 @@ simply what residents read; a translation approved later still appears in the de
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +40,9 @@ from bot.services.permissions import (
 from bot.services.versions import write_version
 from storage.db import in_transaction, lock_row
 from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastVersion,
     Event,
     EventVersion,
     Group,
@@ -53,6 +58,9 @@ from storage.repositories import RoleRepository
 
 log = logging.getLogger(__name__)
 
+#: What may carry translations.
+Subjects = Event | Group | Broadcast
+
 __all__ = [
     "DEFAULT_DEADLINE",
     "FIELDS",
@@ -66,15 +74,17 @@ __all__ = [
     "TranslationService",
 ]
 
-Subject = Literal["event", "group"]
+Subject = Literal["event", "group", "broadcast"]
 #: The fields of each subject that carry a version per language, in the order they are asked.
 FIELDS: dict[str, tuple[str, ...]] = {
     "event": ("title", "description"),
     "group": ("name", "description", "rhythm"),
+    "broadcast": ("text",),
 }
 #: The field a new language can't do without.
-REQUIRED = {"event": "title", "group": "name"}
-MAX_LENGTH = {"title": 200, "name": 200, "rhythm": 200, "description": 3000}
+REQUIRED = {"event": "title", "group": "name", "broadcast": "text"}
+MAX_LENGTH = {"title": 200, "name": 200, "rhythm": 200, "description": 3000, "text": 3500}
+_TAG = re.compile(r"<[^>]+>")
 DEFAULT_DEADLINE = timedelta(hours=48)
 TRANSLATION_KIND = "translation"
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.SUBMITTED)
@@ -209,8 +219,8 @@ class TranslationService:
 
     async def _subject(
         self, session: AsyncSession, subject: str, subject_id: int, *, lock: bool = False
-    ) -> Event | Group:
-        row: Event | Group | None
+    ) -> Subjects:
+        row: Subjects | None
         if subject == "event":
             row = await (
                 lock_row(session, Event, subject_id) if lock else session.get(Event, subject_id)
@@ -218,6 +228,12 @@ class TranslationService:
         elif subject == "group":
             row = await (
                 lock_row(session, Group, subject_id) if lock else session.get(Group, subject_id)
+            )
+        elif subject == "broadcast":
+            row = await (
+                lock_row(session, Broadcast, subject_id)
+                if lock
+                else session.get(Broadcast, subject_id)
             )
         else:
             raise TranslationError(f"unknown subject {subject[:16]}")
@@ -227,17 +243,23 @@ class TranslationService:
         return row
 
     @staticmethod
-    def _may_edit(actor: Actor, row: Event | Group) -> bool:
+    def _may_edit(actor: Actor, row: Subjects) -> bool:
         if isinstance(row, Event):
             return may_edit_event(actor, row.created_by, row.status)
+        if isinstance(row, Broadcast):
+            waiting = row.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+            return waiting and (actor.is_staff or actor.is_person(row.created_by))
         return leads(actor, row.lead_telegram_id)
 
     @staticmethod
-    def _source(subject: str, row: Event | Group) -> dict[str, str]:
+    def _source(subject: str, row: Subjects) -> dict[str, str]:
         version = next((v for v in row.versions if v.locale == row.default_locale), None)
         if version is None:
             return {}
-        return {f: str(getattr(version, f)) for f in FIELDS[subject] if getattr(version, f)}
+        found = {f: str(getattr(version, f)) for f in FIELDS[subject] if getattr(version, f)}
+        if isinstance(row, Broadcast):  # its text is HTML; translators get the words
+            found = {f: html.unescape(_TAG.sub("", text)) for f, text in found.items()}
+        return found
 
     async def _open_tasks(
         self, session: AsyncSession, subject: str, subject_id: int
@@ -323,7 +345,7 @@ class TranslationService:
                     continue
                 version = versions.get(locale)
                 task = tasks.get(locale)
-                if version is not None and bool(version.needs_review):
+                if version is not None and bool(getattr(version, "needs_review", False)):
                     state = "review"
                 elif version is not None:
                     state = "done"
@@ -374,7 +396,8 @@ class TranslationService:
             made = []
             for locale, draft in drafts.items():
                 current = versions.get(locale)
-                if locale in tasks or (current is not None and not current.needs_review):
+                reviewed = current is not None and not getattr(current, "needs_review", False)
+                if locale in tasks or reviewed:
                     continue
                 task = TranslationTask(
                     subject=subject,
@@ -493,24 +516,29 @@ class TranslationService:
         view: TaskView = await self._retrying(work)
         return view
 
-    def _write(
-        self, subject: str, row: Event | Group, locale: str, text: Mapping[str, str]
-    ) -> None:
+    def _write(self, subject: str, row: Subjects, locale: str, text: Mapping[str, str]) -> None:
         fields = {f: text.get(f) for f in FIELDS[subject]}
         required = REQUIRED[subject]
         for name, value in fields.items():
             if value is not None and len(value) > MAX_LENGTH[name]:
                 raise TranslationError(f"{name} longer than {MAX_LENGTH[name]}")
 
-        def new_language() -> EventVersion | GroupVersion:
+        def new_language() -> EventVersion | GroupVersion | BroadcastVersion:
             value = (fields.get(required) or "").strip()
             if not value:
                 raise TranslationError(f"a new language needs its {required}")
             if isinstance(row, Event):
                 return EventVersion(locale=locale, title=value)
+            if isinstance(row, Broadcast):
+                return BroadcastVersion(locale=locale)
             return GroupVersion(locale=locale, name=value)
 
         versions: list[Any] = row.versions
+        if isinstance(row, Broadcast):  # stored as HTML made safe, like the composer's
+            plain = fields.get("text")
+            safe = None if plain is None else html.escape(plain, quote=False)
+            write_version(versions, locale, new_language, text=safe)
+            return
         write_version(
             versions,
             locale,
@@ -520,6 +548,32 @@ class TranslationService:
         )
         if isinstance(row, Event):
             row.updated_at = self._clock()
+
+    async def approve_machine_drafts(self, actor: Actor, subject: str, subject_id: int) -> int:
+        """A coordinator's choice for one message: its machine drafts go out unreviewed.
+        Returns how many were approved."""
+        require_staff(actor, "translation.approve")
+        async with self._sessions() as session:
+            row = await self._subject(session, subject, subject_id)
+            require(self._may_edit(actor, row), "translation.manage")
+            ids = list(
+                await session.scalars(
+                    select(TranslationTask.id).where(
+                        TranslationTask.subject == subject,
+                        TranslationTask.subject_id == subject_id,
+                        TranslationTask.status == TaskStatus.SUBMITTED,
+                        TranslationTask.origin == "machine",
+                    )
+                )
+            )
+        approved = 0
+        for task_id in ids:
+            try:
+                await self.approve(actor, task_id)
+                approved += 1
+            except TranslationError:  # decided meanwhile
+                continue
+        return approved
 
     async def reject(self, actor: Actor, task_id: int) -> TaskView:
         """Turn a draft down: the task opens again for a person (a machine's draft goes to the

@@ -15,6 +15,7 @@ from bot.rendering import event_title, group_name
 from bot.services.broadcasts import BroadcastView
 from handlers.keyboards import button, topic_label
 from handlers.render import show
+from handlers.shared.translations import translations_button
 
 
 def action_button(
@@ -79,6 +80,18 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
             urgent=_("yes") if view.urgent else _("no")
         ),
     ]
+    # Recipients whose language has no version yet read the default one: say which.
+    missing = [locale for locale in counts if locale not in view.versions and counts[locale]]
+    if view.versions and missing:
+        lines.insert(
+            4,
+            _("🌐 Not yet in: {languages}").format(
+                languages=t.format_list(
+                    f"{t.language(locale)} ({t.format_number(counts[locale])})"
+                    for locale in missing
+                )
+            ),
+        )
     return "\n".join(lines)
 
 
@@ -97,6 +110,7 @@ def composer_keyboard(t: Translator, view: BroadcastView) -> InlineKeyboardMarku
             ],
             [
                 action_button(_("🌐 Other languages"), "langs", b),
+                translations_button(t, "broadcast", b),
                 action_button(_("👥 Audience"), "aud", b),
             ],
             [

@@ -1,5 +1,5 @@
 """Translations: versions to review after the default text changed, translation tasks, an
-event's announcement waiting for its translations.
+event's announcement or a broadcast waiting for its translations.
 
 Revision ID: 0008
 Revises: 0007
@@ -25,6 +25,12 @@ def upgrade() -> None:
                     "needs_review", sa.Boolean(), nullable=False, server_default=sa.false()
                 )
             )
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "wait_for_translations", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("announce_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("announce_audience", sa.JSON(), nullable=True))
@@ -62,6 +68,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("translation_tasks")
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_column("wait_for_translations")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_announce_at"))
         batch_op.drop_column("announce_audience")
