@@ -677,13 +677,13 @@ class TranslationButton(Button):
         return cls(action, subject, subject_id)
 
 
-TaskAction = Literal["do", "ok", "no", "list"]
+TaskAction = Literal["do", "ok", "no", "edit", "list"]
 
 
 @dataclass(frozen=True)
 class TaskButton(Button):
-    """``tt:<do|ok|no>:<task id>``: translate a task, approve or reject a translation;
-    ``tt:list``: the open tasks of a translator's language."""
+    """``tt:<do|ok|no|edit>:<task id>``: translate a task, approve, reject or correct (then
+    approve) a translation; ``tt:list``: the open tasks of a translator's language."""
 
     PREFIX = "tt"
     action: TaskAction

@@ -563,6 +563,7 @@ class TranslationRenderer:
         keyboard = [
             [
                 _button(_("✅ Approve"), TaskButton("ok", task.id)),
+                _button(_("✏️ Edit"), TaskButton("edit", task.id)),
                 _button(_("❌ Reject"), TaskButton("no", task.id)),
             ]
         ]

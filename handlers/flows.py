@@ -165,10 +165,15 @@ VERSION = Flow(
     requires={"slot": frozenset({"slot"})},
 )
 TRANSLATE = Flow("translate", TranslationDraft, _TEXT_FIELDS, buttons=(TaskButton,))
+#: A coordinator correcting a submitted translation before approving it.
+TASK_EDIT = Flow("task_edit", TranslationDraft, _TEXT_FIELDS, buttons=(TaskButton,))
 
 FLOWS: dict[str, Flow[Any]] = {
     flow.name: flow
-    for flow in (BROADCAST, SIGNUP_NOTE, GROUP, IDEA, IDEA_MERGE, EVENT, VERSION, TRANSLATE)
+    for flow in (
+        *(BROADCAST, SIGNUP_NOTE, GROUP, IDEA, IDEA_MERGE, EVENT),
+        *(VERSION, TRANSLATE, TASK_EDIT),
+    )
 }
 
 

@@ -49,6 +49,7 @@ FLOWS: dict[str, InputHandler] = dict(
         _typed(flows.EVENT, newevent.handle_input),
         _typed(flows.VERSION, translations.version_input),
         _typed(flows.TRANSLATE, translations.translation_input),
+        _typed(flows.TASK_EDIT, translations.correction_input),
     ]
 )
 

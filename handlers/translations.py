@@ -36,7 +36,7 @@ from bot.services.groups import GroupError
 from bot.services.permissions import NotAllowed
 from bot.services.translations import FIELDS, REQUIRED, TaskView, TranslationError
 from handlers.flow_data import TranslationDraft, VersionStep
-from handlers.flows import TRANSLATE, VERSION, take_step
+from handlers.flows import TASK_EDIT, TRANSLATE, VERSION, take_step
 from handlers.keyboards import button as _b
 from handlers.render import answer_expired, refuse, show
 
@@ -469,6 +469,24 @@ async def task_button(update: Update, context: BotContext, button: TaskButton) -
             await _ask_translation(
                 update, context, task, TranslationDraft(task.id), _fields_of(task)[0]
             )
+        elif button.action == "edit":
+            pending = context.pending
+            draft = TASK_EDIT.read(pending) if pending is not None else None
+            if draft is not None and draft.id == task.id and pending is not None:
+                # "Skip" on the field being corrected: keep it as the translator wrote it.
+                claimed = await take_step(context, user_id, TASK_EDIT, pending.step)
+                if claimed is None:
+                    await answer_expired(update, t)
+                    return
+                await query.answer()
+                await _after_correction(update, context, task, claimed, pending.step)
+                return
+            if not context.actor.is_staff or task.status != "submitted" or not task.result:
+                await answer_expired(update, t)
+                return
+            await query.answer()
+            first = _corrected_fields(task)[0]
+            await _ask_correction(update, context, task, TranslationDraft(task.id), first)
         elif button.action in ("ok", "no"):
             if button.action == "ok":
                 await service.approve(context.actor, task.id)
@@ -483,6 +501,72 @@ async def task_button(update: Update, context: BotContext, button: TaskButton) -
                 await query.edit_message_reply_markup(None)
     except TranslationError:
         await answer_expired(update, t)
+
+
+def _corrected_fields(task: TaskView) -> list[str]:
+    return [f for f in _fields_of(task) if task.result and f in task.result]
+
+
+async def _ask_correction(
+    update: Update, context: BotContext, task: TaskView, draft: TranslationDraft, field: str
+) -> None:
+    t = context.t
+    _ = t.gettext
+    assert update.effective_user is not None and update.effective_chat is not None
+    await context.services.chat_state.expect(update.effective_user.id, TASK_EDIT.at(field, draft))
+    text = "\n".join(
+        [
+            _("✏️ {field} in {language}:").format(
+                field=f"<b>{translation_field(t, field)}</b>",
+                language=t.isolate(language_name(task.locale)),
+            ),
+            _("Original: {text}").format(text=_quote(t, task.source.get(field))),
+            _("Now: {text}").format(text=_quote(t, (task.result or {}).get(field))),
+        ]
+    )
+    keep = InlineKeyboardMarkup([[_b(_("⏭ Skip"), TaskButton("edit", task.id))]])
+    await update.effective_chat.send_message(text, reply_markup=keep)
+
+
+async def _after_correction(
+    update: Update, context: BotContext, task: TaskView, draft: TranslationDraft, field: str
+) -> None:
+    """The next field to correct, or the corrected translation approved."""
+    _ = context.t.gettext
+    order = _corrected_fields(task)
+    at = order.index(field) + 1 if field in order else len(order)
+    if at < len(order):
+        await _ask_correction(update, context, task, draft, order[at])
+        return
+    assert update.effective_user is not None
+    await context.services.chat_state.clear(update.effective_user.id)
+    edits = {f: getattr(draft, f) for f in order if getattr(draft, f)}
+    try:
+        await context.services.translations.approve(context.actor, task.id, edits)
+    except TranslationError:
+        await show(update, _("⚠️ This button is no longer valid. Please send /menu."))
+        return
+    await show(update, _("✅ Approved: residents read it now."))
+
+
+async def correction_input(
+    update: Update, context: BotContext, field: str, draft: TranslationDraft
+) -> None:
+    """A coordinator's corrected text for one field of a submitted translation."""
+    text = await _typed_text(update, context)
+    if text is None:
+        return
+    try:
+        task = await context.services.translations.get(context.actor, draft.id)
+    except (TranslationError, NotAllowed):
+        assert update.effective_user is not None
+        await context.services.chat_state.clear(update.effective_user.id)
+        await refuse(
+            update, context.t.gettext("⚠️ This button is no longer valid. Please send /menu.")
+        )
+        return
+    typed: dict[str, Any] = {field: text}
+    await _after_correction(update, context, task, replace(draft, **typed), field)
 
 
 async def translation_input(

@@ -130,6 +130,7 @@ WIRE: list[tuple[Button, str]] = [
     (TranslationButton("machine", "broadcast", 8), "tl:machine:broadcast:8"),
     (TaskButton("do", 12), "tt:do:12"),
     (TaskButton("ok", 12), "tt:ok:12"),
+    (TaskButton("edit", 12), "tt:edit:12"),
     (TaskButton("list"), "tt:list"),
     (TranslatorButton("offer"), "tv:offer"),
     (TranslatorButton("yes", 8_123_456_789), "tv:yes:8123456789"),
@@ -220,7 +221,7 @@ def _widest() -> list[Button]:
             TranslationButton(action, "group", MAX_ID, LOCALE if action == "lang" else None)
             for action in get_args(TranslationAction)
         ),
-        *(TaskButton(action, MAX_ID) for action in ("do", "ok", "no")),
+        *(TaskButton(action, MAX_ID) for action in ("do", "ok", "no", "edit")),
         TaskButton("list"),
         TranslatorButton("offer"),
         *(TranslatorButton(action, 9_999_999_999) for action in ("yes", "no")),

@@ -49,6 +49,7 @@ FULL: dict[str, Any] = {
     "idea_admin": IdeaMerge(12),
     "event": EventStep(5),
     "version": VersionStep("group", 4, "uk", slot=8),
+    "task_edit": TranslationDraft(9, description="Birlikte oynuyoruz."),
     "translate": TranslationDraft(
         9, title="Masa tenisi", name="Bahçe", description="Birlikte oynuyoruz.", rhythm="salı"
     ),

@@ -31,6 +31,7 @@ TITLE_DE = "Tischtennis im Hof"
 TEXT_DE = "Wir spielen zusammen. Schläger sind da."
 TITLE_TR = "Avluda masa tenisi"
 TEXT_TR = "Birlikte oynuyoruz. Raketler hazır."
+TEXT_TR_FIXED = "Birlikte oynuyoruz. Raketleri biz getiriyoruz."
 TITLE_AR = "تنس الطاولة في الفناء"
 
 
@@ -115,7 +116,12 @@ async def test_a_volunteer_translates_an_event_and_turkish_residents_read_it_eve
     assert pending is not None and "tr" not in pending.versions
     approval = await _newest_with(coordinator, live_bot, TITLE_TR)
     assert TEXT_TR in approval
-    await coordinator.tap(TaskButton("ok", task_id).pack())
+    # The coordinator corrects the description before approving (the title is kept).
+    asked = await coordinator.tap(TaskButton("edit", task_id).pack())
+    assert TITLE_TR in (asked.text or "")
+    await coordinator.tap(TaskButton("edit", task_id).pack())  # ⏭ keep the title
+    done = await coordinator.say(TEXT_TR_FIXED)
+    assert done.text == tr(live_bot, "de", "✅ Approved: residents read it now.")
     await _newest_with(ayse, live_bot, TITLE_DE)  # thanked, naming what she translated
 
     event = await services.events.publish(STAFF, draft.id)
@@ -133,7 +139,7 @@ async def test_a_volunteer_translates_an_event_and_turkish_residents_read_it_eve
     listing = await emre.tap(MenuButton("events").pack())
     assert TITLE_TR in (listing.text or "") and TITLE_DE not in (listing.text or "")
     detail = await emre.tap(EventButton("show", event.id).pack())
-    assert TITLE_TR in (detail.text or "") and TEXT_TR in (detail.text or "")
+    assert TITLE_TR in (detail.text or "") and TEXT_TR_FIXED in (detail.text or "")
 
     await services.events.sign_up(event.id, 812, "tr", adults=1)
     reminder = await _payload_text(live_bot, f"event:{event.id}:reminder:", 812)
@@ -151,7 +157,7 @@ async def test_a_volunteer_translates_an_event_and_turkish_residents_read_it_eve
         summaries = [str(v["SUMMARY"]) for v in feed.walk("VEVENT")]
         assert TITLE_TR in summaries
         flyer = await (await client.get(f"/events/{event.id}/flyer?lang=de&lang2=tr")).text()
-        assert TITLE_DE in flyer and TITLE_TR in flyer and TEXT_TR in flyer
+        assert TITLE_DE in flyer and TITLE_TR in flyer and TEXT_TR_FIXED in flyer
         arabic_feed = Calendar.from_ical(await (await client.get("/calendar.ics?lang=ar")).read())
         assert TITLE_DE in [str(v["SUMMARY"]) for v in arabic_feed.walk("VEVENT")]
 
