@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -27,10 +28,11 @@ from bot.rendering import (
 )
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
+from bot.services.permissions import STAFF_ROLES
 from bot.telegram_bidi import DirectionalBot
 from bot.translation import build_machine_translator
 from handlers import jobs, register_handlers
-from handlers.commands import resident_commands
+from handlers.commands import resident_commands, set_staff_menu
 from storage.db import create_session_factory
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,24 @@ def _commands(t: Translator) -> list[BotCommand]:
     return [BotCommand(name, description) for name, description in resident_commands(t)]
 
 
+async def _staff_menus(application: BotApplication) -> None:
+    """Each known staff member's chat (admins and staff role holders who started the bot) gets
+    the staff commands in their language; /start and /help set them again."""
+    state = application.bot_data
+    residents = state.services.residents
+    held = {a.telegram_id for a in await residents.staff() if a.role in STAFF_ROLES}
+    for telegram_id in sorted(held | set(state.settings.admin_ids)):
+        resident = await residents.get(telegram_id)
+        if resident is None:  # no chat with the bot yet: Telegram knows no such chat
+            continue
+        try:
+            await set_staff_menu(
+                application.bot, telegram_id, state.i18n.translator(resident.locale)
+            )
+        except TelegramError as exc:  # a blocked or deleted chat: the others still get theirs
+            log.warning("no staff command menu for %s: %s", telegram_id, exc)
+
+
 async def on_startup(application: BotApplication) -> None:
     """Command menus in every language; the default language also for everyone else."""
     state = application.bot_data
@@ -139,6 +159,7 @@ async def on_startup(application: BotApplication) -> None:
         await bot.set_my_commands(_commands(translator), language_code=translator.locale)
     await bot.set_my_commands(_commands(state.i18n.translator(state.settings.default_locale)))
     log.info("command menus set for %d languages", len(menus))
+    await _staff_menus(application)
     digest = (
         None
         if state.settings.weekly_digest == "off"

@@ -46,6 +46,8 @@ _LINK = re.compile(DEEP_LINK)
 
 W = TypeVar("W", bound=str)
 YesNo = Literal["yes", "no"]
+#: Where the topic choice goes when done: none, the main menu (onboarding); or the settings.
+TopicsThen = Literal["settings"]
 
 
 class Malformed(ValueError):
@@ -211,29 +213,34 @@ class ConsentButton(Button):
 
 @dataclass(frozen=True)
 class TopicButton(Button):
-    """``topic:<topic>``: a topic followed or no longer followed."""
+    """``topic:<topic>[:settings]``: a topic followed or no longer followed (``settings``: the
+    choice was opened from the settings, whose Done goes back there)."""
 
     PREFIX = "topic"
     topic: str
+    then: TopicsThen | None = None
 
     @classmethod
     def _read(cls, parts: _Parts) -> Self:
-        return cls(parts.topic())
+        topic = parts.topic()
+        return cls(topic, parts.word(get_args(TopicsThen)) if parts.more() else None)
 
 
 @dataclass(frozen=True)
 class TopicsDoneButton(Button):
-    """``topics:done``: the topics are chosen."""
+    """``topics:done[:settings]``: the topics are chosen; on to the main menu (onboarding), or
+    back to the settings they were opened from."""
 
     PREFIX = "topics"
+    then: TopicsThen | None = None
 
     def _parts(self) -> tuple[object, ...]:
-        return ("done",)
+        return ("done",) if self.then is None else ("done", self.then)
 
     @classmethod
     def _read(cls, parts: _Parts) -> Self:
         parts.word(("done",))
-        return cls()
+        return cls(parts.word(get_args(TopicsThen)) if parts.more() else None)
 
 
 MenuEntry = Literal["home", "events", "projects", "idea", "signups"]
@@ -346,18 +353,23 @@ class BroadcastButton(Button):
 # --- events --------------------------------------------------------------------------------
 
 EventAction = Literal[
-    "show", "join", "ad", "ch", "nd", "ok", "wl", "note", "cx", "cxy", "still", "ics", "map"
-]
+    "show", "join", "ad", "ch", "nd", "ok", "wl", "note", "cx", "cxy", "still", "ics", "map",
+    "chk", "stop", "wlq",
+]  # fmt: skip
 #: How many of adults, children and needs follow each action (``still`` has its answer).
-_EVENT_PARTY_PARTS: dict[str, int] = {"ad": 1, "ch": 2, "nd": 3, "ok": 3, "wl": 3, "note": 3}
+_EVENT_PARTY_PARTS: dict[str, int] = {
+    "ad": 1, "ch": 2, "nd": 3, "ok": 3, "wl": 3, "note": 3, "chk": 3
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class EventButton(Button):
     """``ev:<action>:<event id>``; signing up carries the party along:
     ``ev:ad:<id>:<adults>``, ``ev:ch:<id>:<adults>:<children>``,
-    ``ev:nd|ok|wl|note:<id>:<adults>:<children>:<needs>`` (a bit mask); and the answer to
-    "still coming?": ``ev:still:<id>:<yes|no>``."""
+    ``ev:nd|chk|ok|wl|note:<id>:<adults>:<children>:<needs>`` (a bit mask; ``chk``: the
+    check before confirming), ``ev:stop:<id>`` (cancel at the check), ``ev:wlq:<id>`` (a
+    full event's waiting list: ask the party); and the answer to "still coming?":
+    ``ev:still:<id>:<yes|no>``."""
 
     PREFIX = "ev"
     action: EventAction

@@ -147,6 +147,18 @@ class Translator:
         """A language named in itself, isolated in right-to-left text like other data."""
         return self.isolate(language_name(locale))
 
+    def language_in_mine(self, locale: str) -> str:
+        """Another language named in this reader's language ("ar" to a German reader: "Arabisch",
+        to a Turkish one: "Arapça"), isolated like :meth:`language`. The reader's own language and
+        a variety (de_simple, which CLDR doesn't know) are named in themselves."""
+        if locale == self.locale or is_variety(locale):
+            return self.language(locale)
+        try:
+            name = babel_locale(locale).get_display_name(self.babel_locale)
+        except (UnknownLocaleError, ValueError):
+            name = None
+        return self.isolate(name or language_name(locale))
+
     @cached_property
     def language_name(self) -> str:
         return language_name(self.locale)

@@ -299,7 +299,10 @@ def _with_status(idea: IdeaView, status: str) -> IdeaView:
 
 
 def idea_card_text(t: Translator, idea: IdeaView, author_name: str | None = None) -> str:
-    """The coordinators' card of an idea: number, language, text, topic, place, who, status."""
+    """The coordinators' card of an idea: number, language, text, topic, place, who, status.
+
+    Who: ``author_name``, else the view's ``author_name`` (the stored first name the service
+    gives coordinators' views); never for an anonymous idea."""
     _ = t.gettext
     lines = [
         _("💡 <b>Idea {number}</b> · {language}").format(
@@ -313,13 +316,14 @@ def idea_card_text(t: Translator, idea: IdeaView, author_name: str | None = None
         lines.append(
             _("Place: {place}").format(place=t.isolate(html.escape(idea.place_text, quote=False)))
         )
+    name = author_name or idea.author_name
     if idea.anonymous:
         lines.append(_("Sent anonymously"))
-    elif author_name and idea.author_id:
+    elif name and idea.author_id:
         lines.append(
             _("From: {name}").format(
                 name=f'<a href="tg://user?id={idea.author_id}">'
-                f"{html.escape(author_name, quote=False)}</a>"
+                f"{t.isolate(html.escape(name, quote=False))}</a>"
             )
         )
     lines.append(_("Status: {status}").format(status=idea_status(t, idea)))
@@ -399,32 +403,7 @@ class IdeaRenderer:
         machine translation into the coordinator's language above the original when there
         is one."""
         t = self._i18n.translator(locale)
-        caption = t.gettext("💡 <b>Idea {number}</b> · {language}").format(
-            number=t.format_number(idea.id), language=t.language(idea.locale)
-        )
-        parts: list[dict[str, Any]] = []
-        if idea.voice_file_id:
-            parts.append(
-                {
-                    "method": "sendVoice",
-                    "voice": idea.voice_file_id,
-                    "caption": caption,
-                    "parse_mode": "HTML",
-                }
-            )
-        if idea.photo_file_id:
-            parts.append(
-                {
-                    "method": "sendPhoto",
-                    "photo": idea.photo_file_id,
-                    "caption": caption,
-                    "parse_mode": "HTML",
-                }
-            )
-        if idea.latitude is not None and idea.longitude is not None:
-            parts.append(
-                {"method": "sendLocation", "latitude": idea.latitude, "longitude": idea.longitude}
-            )
+        parts = idea_media(t, idea)
         text = idea_card_text(t, idea, author_name)
         if translation:
             text += "\n\n" + t.gettext("🤖 Machine translation, not reviewed:") + "\n"
@@ -446,6 +425,39 @@ class IdeaRenderer:
             + idea_excerpt(t, idea)
         )
         return self._message(text)
+
+
+def idea_media(t: Translator, idea: IdeaView) -> list[dict[str, Any]]:
+    """An idea's original voice, photo and location as Bot API payloads, each captioned with
+    the idea's number (in case they arrive apart): sent before its card, by the outbox for a
+    new idea and by /ideas."""
+    caption = t.gettext("💡 <b>Idea {number}</b> · {language}").format(
+        number=t.format_number(idea.id), language=t.language(idea.locale)
+    )
+    parts: list[dict[str, Any]] = []
+    if idea.voice_file_id:
+        parts.append(
+            {
+                "method": "sendVoice",
+                "voice": idea.voice_file_id,
+                "caption": caption,
+                "parse_mode": "HTML",
+            }
+        )
+    if idea.photo_file_id:
+        parts.append(
+            {
+                "method": "sendPhoto",
+                "photo": idea.photo_file_id,
+                "caption": caption,
+                "parse_mode": "HTML",
+            }
+        )
+    if idea.latitude is not None and idea.longitude is not None:
+        parts.append(
+            {"method": "sendLocation", "latitude": idea.latitude, "longitude": idea.longitude}
+        )
+    return parts
 
 
 # --- projects and working groups -------------------------------------------------------

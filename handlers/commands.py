@@ -1,6 +1,9 @@
-"""The command menu, per language (``set_my_commands`` with ``language_code``)."""
+"""The command menus and /help, from one list: residents' per language (``set_my_commands``
+with ``language_code``), staff's per chat (``BotCommandScopeChat``) in their own language."""
 
 from __future__ import annotations
+
+from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from bot.i18n import Translator
 
@@ -22,3 +25,29 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
         # Translators: the /help command in Telegram's command menu
         ("help", _("Help")),
     ]
+
+
+def staff_commands(t: Translator) -> list[tuple[str, str]]:
+    """Coordinators' and admins' commands: their own first, then the residents' ones."""
+    _ = t.gettext
+    own = [
+        ("newevent", _("Create an event")),
+        ("newgroup", _("Start a project or working group")),
+        ("proposals", _("Events proposed by partner organisations")),
+        ("ideas", _("Residents' ideas waiting for you")),
+        ("broadcast", _("Write to residents")),
+    ]
+    names = {name for name, _description in own}
+    return own + [item for item in resident_commands(t) if item[0] not in names]
+
+
+def help_lines(t: Translator, commands: list[tuple[str, str]]) -> str:
+    """One line per command: "/events – Upcoming events"."""
+    return "\n".join(f"{t.isolate('/' + name)} – {description}" for name, description in commands)
+
+
+async def set_staff_menu(bot: Bot, chat_id: int, t: Translator) -> None:
+    """A staff member's chat gets the staff commands in their language. Telegram's chat scope
+    is looked up before the language menus, so no ``language_code``: it shows in any client."""
+    commands = [BotCommand(name, description) for name, description in staff_commands(t)]
+    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))

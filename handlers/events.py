@@ -6,7 +6,9 @@ deep link and the main menu open them too; the buttons on them are answered here
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from dataclasses import replace
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.buttons import (
     CHILDCARE,
@@ -19,19 +21,26 @@ from bot.buttons import (
 from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.rendering import event_title, registration_code
 from bot.services.events import (
     AlreadySignedUp,
     EventError,
     EventFull,
+    EventView,
     InvalidParty,
     SignupClosed,
 )
 from handlers.flow_data import SignupNote
-from handlers.flows import SIGNUP_NOTE, take_step
+from handlers.flows import SIGNUP_NOTE
 from handlers.keyboards import button as _b
-from handlers.render import answer_expired, for_residents, show
-from handlers.shared.events import list_events, party_text, show_event, signup_status_text
+from handlers.render import answer_expired, escape, fit, for_residents, show
+from handlers.shared.events import (
+    list_events,
+    needs_labels,
+    party_text,
+    show_event,
+    signup_details,
+    signup_ticket,
+)
 
 MAX_BUTTON_COUNT = 6  # adults 1..6, children 0..6 as buttons; the service allows up to 10 in all
 
@@ -59,12 +68,18 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
     if action == "show":
         await query.answer()
         await show_event(update, context, event_id)
-    elif action == "join":
+    elif action in ("join", "wlq"):
         await query.answer()
+        left = await _seats_left(context, event_id)
+        full = left is not None and left <= 0
+        if full and action == "join":
+            # No seat left: say so first, and offer the waiting list before asking anything.
+            await show(update, _full_text(t), _waiting_list_offer(t, EventButton("wlq", event_id)))
+            return
         buttons = [_b(t.format_number(n), EventButton("ad", event_id, n)) for n in range(1, 7)]
         await show(
             update,
-            _("👥 How many adults are coming, including you?"),
+            _waiting_line(t, full) + _("👥 How many adults are coming, including you?"),
             InlineKeyboardMarkup(
                 [buttons[:3], buttons[3:], [_b(_("↩️ Back"), EventButton("show", event_id))]]
             ),
@@ -82,15 +97,51 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
                 [buttons[:4], buttons[4:], [_b(_("↩️ Back"), EventButton("join", event_id))]]
             ),
         )
-    elif action in ("ch", "nd"):
+    elif action == "ch":
+        await query.answer()
+        left = await _seats_left(context, event_id)
+        if left is not None and 0 < left < adults + children:
+            # Told at once, before the needs and the note: the group doesn't fit.
+            await show(
+                update,
+                _too_few_text(t, left),
+                _waiting_list_offer(
+                    t,
+                    EventButton("nd", event_id, adults, children, 0),
+                    [_b(_("👥 Change the group"), EventButton("join", event_id))],
+                ),
+            )
+            return
+        await _show_needs(update, context, event_id, adults, children, flags)
+    elif action == "nd":
         await query.answer()
         await _show_needs(update, context, event_id, adults, children, flags)
+    elif action == "chk":
+        await query.answer()
+        note = _pending_note(context, event_id)
+        if note is not None:  # the note travels to the check, where Confirm picks it up
+            checked = SignupNote(event_id, adults, children, flags, note)
+            await context.services.chat_state.expect(user_id, SIGNUP_NOTE.at("check", checked))
+        await show_check(update, context, SignupNote(event_id, adults, children, flags, note))
     elif action in ("ok", "wl"):
-        await sign_up(update, context, event_id, adults, children, flags, waitlist=action == "wl")
+        await sign_up(
+            update,
+            context,
+            event_id,
+            adults,
+            children,
+            flags,
+            waitlist=action == "wl",
+            note=_pending_note(context, event_id),
+        )
+    elif action == "stop":
+        # The flow ended with this tap (it isn't one of its own): nothing was stored.
+        await query.answer(_("✖️ Cancelled. Nothing was saved."))
+        await show_event(update, context, event_id)
     elif action == "note":
         await query.answer()
-        step = SIGNUP_NOTE.at("note", SignupNote(event_id, adults, children, flags))
-        await context.services.chat_state.expect(user_id, step)
+        party = SignupNote(event_id, adults, children, flags, _pending_note(context, event_id))
+        await context.services.chat_state.expect(user_id, SIGNUP_NOTE.at("note", party))
         await show(
             update,
             _("📝 Write your note, for example about allergies or what you can bring."),
@@ -160,14 +211,27 @@ async def event_button(update: Update, context: BotContext, button: EventButton)
             return
         await query.answer()
         assert update.effective_chat is not None
-        await update.effective_chat.send_venue(
-            latitude=event.latitude,
-            longitude=event.longitude,
-            title=event.place_name or event_title(t, event, isolated=False),
-            address=event.address or "",
-        )
+        await _send_pin(update, context, event)
     else:
         await answer_expired(update, t)
+
+
+async def _send_pin(update: Update, context: BotContext, event: EventView) -> None:
+    """The event's place as a venue: its name (else the event's title) and its address (else
+    the coordinates); Telegram refuses a venue without either, so then a bare location. An
+    event whose place was sent as a Telegram location has coordinates only. Plain text, so
+    the title isn't HTML-escaped."""
+    assert update.effective_chat is not None
+    assert event.latitude is not None and event.longitude is not None
+    version = event.version_for(context.t.locale)
+    title = (event.place_name or "").strip() or (version.title.strip() if version else "")
+    address = (event.address or "").strip() or f"{event.latitude:.5f}, {event.longitude:.5f}"
+    if not title:
+        await update.effective_chat.send_location(event.latitude, event.longitude)
+        return
+    await update.effective_chat.send_venue(
+        latitude=event.latitude, longitude=event.longitude, title=title, address=address
+    )
 
 
 async def _tell(update: Update, text: str) -> None:
@@ -207,32 +271,19 @@ async def sign_up(
             waitlist=waitlist,
         )
     except EventFull as full:
+        # Seats went while the resident checked: the same offer as before the party.
         if update.callback_query is not None:
             await update.callback_query.answer()
-        offer = InlineKeyboardMarkup(
-            [
-                [
-                    _b(
-                        _("⏳ Join the waiting list"),
-                        EventButton("wl", event_id, adults, children, flags),
-                    )
-                ],
-                [_b(_("↩️ Back"), EventButton("show", event_id))],
-            ]
-        )
-        too_few = t.ngettext(
-            "😕 Only {count} seat is left, not enough for your group.",
-            "😕 Only {count} seats are left, not enough for your group.",
-            full.seats_left,
-        ).format(count=t.format_number(full.seats_left))
-        question = _(
-            "Would you like to join the waiting list? We will tell you when places become free."
-        )
-        await show(update, too_few + "\n" + question, offer)
+        text = _too_few_text(t, full.seats_left) if full.seats_left > 0 else _full_text(t)
+        offer = _waiting_list_offer(t, EventButton("wl", event_id, adults, children, flags))
+        await show(update, text, offer)
         return
-    except AlreadySignedUp as already:
-        await _tell(update, _("You are already signed up for this event."))
-        await show(update, signup_status_text(t, already.signup), _back_to(t, event_id))
+    except AlreadySignedUp:
+        # A second tap on Confirm, or an old one: said, and the code stays on the ticket only.
+        await _end_note(update, context)
+        already = _("You are already signed up for this event.")
+        await _tell(update, already)
+        await show(update, already, _back_to(t, event_id))
         return
     except InvalidParty:
         await _tell(update, _("Please choose between 1 and 10 people in all."))
@@ -245,38 +296,125 @@ async def sign_up(
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
+    await _end_note(update, context)
     signup = result.signup
     if signup.status == "waitlisted":
         text = _(
             "⏳ You are on the waiting list. We will tell you as soon as a place becomes free."
         )
     else:
-        text = _("✅ You are signed up! Please show this code at the entrance: {code}").format(
-            code=registration_code(t, signup.code)
-        )
+        text = _("✅ Done! Your ticket is below: please show its code at the entrance.")
     # The organiser's fill alerts (50, 80, 100 %) were queued in the sign-up's transaction.
-    await show(update, text + "\n\n" + signup_status_text(t, signup), _back_to(t, event_id))
+    await show(update, text, _back_to(t, event_id))
+    # The ticket is a message of its own, below, that no later screen edits.
+    event = await context.services.events.get(context.actor, event_id)
+    if event is not None and update.effective_chat is not None:
+        calendar = [[_b(_("🗓 Add to calendar"), EventButton("ics", event_id))]]
+        await update.effective_chat.send_message(
+            fit(signup_ticket(t, event, signup)), reply_markup=InlineKeyboardMarkup(calendar)
+        )
 
 
-async def note_input(update: Update, context: BotContext, _step: str, _note: SignupNote) -> None:
-    """The note typed after "Add a note": it completes the sign-up."""
+async def note_input(update: Update, context: BotContext, _step: str, data: SignupNote) -> None:
+    """The note typed after "Add a note" (or again at the check): it leads to the check,
+    and only its Confirm signs up."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    # Claimed first: the note sent twice signs up once.
-    party = await take_step(context, update.effective_user.id, SIGNUP_NOTE, "note")
-    if party is None:
-        return
     if not message.text:
         await show(update, context.t.gettext("Please send text or a voice note."))
         return
-    await sign_up(
-        update,
-        context,
-        party.id,
-        party.adults,
-        party.children,
-        party.flags,
-        note=message.text[:500],
+    checked = replace(data, note=message.text[:500])
+    await context.services.chat_state.expect(
+        update.effective_user.id, SIGNUP_NOTE.at("check", checked)
+    )
+    await show_check(update, context, checked)
+
+
+async def show_check(update: Update, context: BotContext, party: SignupNote) -> None:
+    """ "Please check": the event, the party, needs and note, and whether it is a seat or the
+    waiting list; Confirm signs up, Change goes back to the needs, Cancel stores nothing."""
+    t = context.t
+    _ = t.gettext
+    event = await context.services.events.get(context.actor, party.id)
+    if event is None or event.status != "published":
+        await answer_expired(update, t)
+        return
+    left = event.seats_left
+    waiting = left is not None and party.adults + party.children > left
+    details = signup_details(t, event, party.adults, party.children, party.flags, party.note)
+    confirm = EventButton("wl" if waiting else "ok", party.id, *_party(party))
+    rows = [
+        [_b(_("✅ Confirm sign-up"), confirm)],
+        [
+            _b(_("✏️ Change"), EventButton("nd", party.id, *_party(party))),
+            _b(_("✖️ Cancel"), EventButton("stop", party.id)),
+        ],
+    ]
+    text = _waiting_line(t, waiting) + _("Please check your sign-up:") + "\n\n" + details
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+def _party(party: SignupNote) -> tuple[int, int, int]:
+    return party.adults, party.children, party.flags
+
+
+def _pending_note(context: BotContext, event_id: int) -> str | None:
+    """The note typed for this event's sign-up, if the sign-up flow holds one."""
+    pending = context.pending
+    data = SIGNUP_NOTE.read(pending) if pending is not None else None
+    return data.note if data is not None and data.id == event_id else None
+
+
+async def _end_note(update: Update, context: BotContext) -> None:
+    """The sign-up is done: its note flow, if one is open, ends (no write without one)."""
+    pending, user = context.pending, update.effective_user
+    if pending is not None and pending.flow == SIGNUP_NOTE.name and user is not None:
+        await context.services.chat_state.clear(user.id)
+
+
+async def _seats_left(context: BotContext, event_id: int) -> int | None:
+    event = await context.services.events.get(context.actor, event_id)
+    return event.seats_left if event is not None else None
+
+
+def _full_text(t: Translator) -> str:
+    return (
+        t.gettext("🔴 Full: you can join the waiting list.")
+        + "\n"
+        + t.gettext(
+            "Would you like to join the waiting list? We will tell you when places become free."
+        )
+    )
+
+
+def _too_few_text(t: Translator, left: int) -> str:
+    too_few = t.ngettext(
+        "😕 Only {count} seat is left, not enough for your group.",
+        "😕 Only {count} seats are left, not enough for your group.",
+        left,
+    ).format(count=t.format_number(left))
+    question = t.gettext(
+        "Would you like to join the waiting list? We will tell you when places become free."
+    )
+    return too_few + "\n" + question
+
+
+def _waiting_line(t: Translator, waiting: bool) -> str:
+    return (
+        t.gettext("⏳ Not enough seats: this is for the waiting list.") + "\n\n" if waiting else ""
+    )
+
+
+def _waiting_list_offer(
+    t: Translator, join: EventButton, *more: list[InlineKeyboardButton]
+) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [_b(_("⏳ Join the waiting list"), join)],
+            *more,
+            [_b(_("↩️ Back"), EventButton("show", join.event_id))],
+        ]
     )
 
 
@@ -294,28 +432,32 @@ async def _show_needs(
 ) -> None:
     t = context.t
     _ = t.gettext
-    options = [
-        (INTERPRETER, _("🗣 Interpreter for my language")),
-        (CHILDCARE, _("🧸 Childcare")),
-        (WHEELCHAIR, _("♿ Wheelchair access")),
-    ]
     rows = [
         [
             _b(
-                ("✅ " if flags & bit else "") + label,
+                ("✅ " if flags & bit else "") + needs_labels(t, bit)[0],
                 EventButton("nd", event_id, adults, children, flags ^ bit),
             )
         ]
-        for bit, label in options
+        for bit in (INTERPRETER, CHILDCARE, WHEELCHAIR)
     ]
-    rows.append([_b(_("📝 Add a note"), EventButton("note", event_id, adults, children, flags))])
-    rows.append([_b(_("✅ Confirm sign-up"), EventButton("ok", event_id, adults, children, flags))])
+    note = _pending_note(context, event_id)
+    rows.append(
+        [
+            _b(
+                _("📝 Change the note") if note else _("📝 Add a note"),
+                EventButton("note", event_id, adults, children, flags),
+            )
+        ]
+    )
+    rows.append([_b(_("➡️ Continue"), EventButton("chk", event_id, adults, children, flags))])
     rows.append([_b(_("↩️ Back"), EventButton("show", event_id))])
     summary = party_text(t, adults, children)
-    await show(
-        update,
-        _("Your group: {party}.\nDo you need anything? Tap what applies, then confirm.").format(
-            party=summary
-        ),
-        InlineKeyboardMarkup(rows),
+    left = await _seats_left(context, event_id)
+    text = _("Your group: {party}.\nDo you need anything? Tap what applies, then confirm.").format(
+        party=summary
     )
+    if note:
+        text += "\n" + _("📝 Note: {note}").format(note=escape(t, note))
+    waiting = left is not None and adults + children > left
+    await show(update, _waiting_line(t, waiting) + text, InlineKeyboardMarkup(rows))

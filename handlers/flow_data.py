@@ -36,12 +36,14 @@ class BroadcastStep:
 
 @dataclass(frozen=True)
 class SignupNote:
-    """The sign-up the note completes: the party chosen on the buttons before it."""
+    """The sign-up a note belongs to: the party chosen on the buttons before it, and the note
+    once typed (at "check", where it waits for Confirm)."""
 
     id: int
     adults: int
     children: int
     flags: int
+    note: str | None = None
 
 
 @dataclass(frozen=True)

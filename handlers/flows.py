@@ -19,7 +19,7 @@ stale button from a finished flow acts at most once, and never on the wrong flow
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, is_dataclass
 from typing import Any, Generic
 
@@ -28,6 +28,7 @@ from telegram import Update
 from bot.buttons import (
     BroadcastButton,
     Button,
+    EventButton,
     EventComposerButton,
     GroupNewButton,
     IdeaButton,
@@ -67,6 +68,8 @@ class Flow(Generic[D]):
     tap_steps: frozenset[str] = frozenset()
     #: Fields that must be set at a step (the handler of that step relies on them).
     requires: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Of its families' taps, those that belong to it (None: all of them); any other ends it.
+    owns: Callable[[object], bool] | None = None
 
     def __post_init__(self) -> None:
         # A declaration mistake fails at import, not on a resident's tap.
@@ -112,7 +115,24 @@ BROADCAST = Flow(
     buttons=(BroadcastButton,),
     requires={"text": frozenset({"locale"}), "weekly_time": frozenset({"day"})},
 )
-SIGNUP_NOTE = Flow("signup_note", SignupNote, frozenset({"note"}))
+#: The sign-up steps a note travels through: the needs screen, the note, the check and its
+#: Confirm; any other tap (the event, cancel, an old message's "show") ends it.
+SIGNUP_ACTIONS = frozenset({"nd", "note", "chk", "ok", "wl"})
+
+
+def _signup_tap(data: object) -> bool:
+    button = EventButton.unpack(data)
+    return button is not None and button.action in SIGNUP_ACTIONS
+
+
+SIGNUP_NOTE = Flow(
+    "signup_note",
+    SignupNote,
+    frozenset({"note", "check"}),
+    buttons=(EventButton,),
+    requires={"check": frozenset({"note"})},
+    owns=_signup_tap,
+)
 _NAMED = frozenset({"kind", "name"})
 GROUP = Flow(
     "group",
@@ -201,8 +221,10 @@ async def end_stale_flows(update: Update, context: BotContext) -> None:
     flow = FLOWS.get(pending.flow)
     text = update.effective_message.text if update.effective_message is not None else None
     ended_by_command = command and not (text or "").startswith("/cancel")
-    foreign_tap = query is not None and not any(
-        kind.has_prefix(query.data) for kind in (flow.buttons if flow else ())
+    foreign_tap = query is not None and not (
+        flow is not None
+        and any(kind.has_prefix(query.data) for kind in flow.buttons)
+        and (flow.owns is None or flow.owns(query.data))
     )
     if ended_by_command or foreign_tap:
         await chat_state.clear(user.id)

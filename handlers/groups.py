@@ -20,7 +20,7 @@ from handlers.flow_data import GroupDraft
 from handlers.flows import GROUP, take_step
 from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
-from handlers.render import answer_expired, for_residents, show
+from handlers.render import answer_expired, escape, for_residents, show
 from handlers.shared.composer import show_composer
 from handlers.shared.groups import list_groups, members_text, show_group
 from handlers.shared.newevent import start_new_event
@@ -97,13 +97,13 @@ async def _lead_action(update: Update, context: BotContext, group: GroupView, ac
     assert user is not None
     if action == "members":
         members = await context.services.groups.members(context.actor, group.id)
-        by_language: dict[str, int] = {}
-        for _tid, locale in members:
-            by_language[locale] = by_language.get(locale, 0) + 1
         lines = [f"<b>{group_name(t, group)}</b>", members_text(t, len(members))]
         lines += [
-            f"• {t.language(locale)}: {t.format_number(n)}"
-            for locale, n in sorted(by_language.items(), key=lambda item: -item[1])
+            "• "
+            + (escape(t, member.first_name) if member.first_name else "—")
+            + " · "
+            + t.language(member.locale)
+            for member in members[:80]
         ]
         await show(
             update,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.buttons import (
     IdeaBoardButton,
@@ -25,6 +25,7 @@ from bot.rendering import (
     idea_card_buttons,
     idea_card_text,
     idea_excerpt,
+    idea_media,
     idea_status,
 )
 from bot.services.ideas import (
@@ -418,11 +419,22 @@ async def ideas_command(update: Update, context: BotContext) -> None:
     if not inbox:
         await show(update, _("💡 No new ideas are waiting."))
         return
+    assert update.effective_chat is not None
     for idea in inbox[:10]:
-        assert update.effective_chat is not None
-        await update.effective_chat.send_message(
-            idea_card_text(t, idea), reply_markup=moderation_keyboard(t, idea)
-        )
+        await _send_card(update.effective_chat, t, idea)
+
+
+async def _send_card(chat: Chat, t: Translator, idea: IdeaView) -> None:
+    """An idea as the outbox brings a new one: its voice, photo and location, then the card
+    (with its author's first name unless it is anonymous)."""
+    for part in idea_media(t, idea):
+        if part["method"] == "sendVoice":
+            await chat.send_voice(part["voice"], caption=part["caption"])
+        elif part["method"] == "sendPhoto":
+            await chat.send_photo(part["photo"], caption=part["caption"])
+        else:
+            await chat.send_location(latitude=part["latitude"], longitude=part["longitude"])
+    await chat.send_message(idea_card_text(t, idea), reply_markup=moderation_keyboard(t, idea))
 
 
 async def moderation_button(

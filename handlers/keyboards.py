@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -64,14 +65,20 @@ def from_payload(rows: Sequence[Sequence[dict[str, str]]]) -> InlineKeyboardMark
     )
 
 
-def topics(t: Translator, offered: Iterable[str], chosen: frozenset[str]) -> InlineKeyboardMarkup:
+def topics(
+    t: Translator,
+    offered: Iterable[str],
+    chosen: frozenset[str],
+    then: Literal["settings"] | None = None,
+) -> InlineKeyboardMarkup:
+    """The topics to tap; ``then="settings"``: opened from the settings, Done goes back there."""
     _ = t.gettext
     rows = [
-        [button(("✅ " if key in chosen else "") + topic_label(t, key), TopicButton(key))]
+        [button(("✅ " if key in chosen else "") + topic_label(t, key), TopicButton(key, then))]
         for key in offered
     ]
     # Translators: ends the choice of topics; the question says: then press “Done” (same word)
-    rows.append([button(_("✔️ Done"), TopicsDoneButton())])
+    rows.append([button(_("✔️ Done"), TopicsDoneButton(then))])
     return InlineKeyboardMarkup(rows)
 
 

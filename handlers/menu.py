@@ -7,6 +7,7 @@ from telegram import Update
 from bot.buttons import MenuButton
 from bot.context import BotContext
 from handlers import keyboards
+from handlers.commands import help_lines, resident_commands, set_staff_menu, staff_commands
 from handlers.render import for_residents, not_started, show
 from handlers.shared.events import list_events, my_signups
 from handlers.shared.groups import list_groups
@@ -22,26 +23,22 @@ async def menu_command(update: Update, context: BotContext) -> None:
 
 
 def help_text(context: BotContext) -> str:
-    _ = context.t.gettext
-    return _(
-        "ℹ️ <b>How this bot works</b>\n"
-        "Tap the buttons, or send one of these commands:\n"
-        "/menu – main menu\n"
-        "/language – change the language\n"
-        "/settings – your topics and news messages\n"
-        "/privacy – your data, and how to delete it\n"
-        "/stop – no more news messages\n"
-        "/start – start again"
+    """Every command the reader may use, one line each, from the command menus' own lists."""
+    t = context.t
+    commands = staff_commands(t) if context.actor.is_staff else resident_commands(t)
+    return (
+        t.gettext("ℹ️ <b>How this bot works</b>\nTap the buttons, or send one of these commands:")
+        + "\n"
+        + help_lines(t, commands)
     )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     keyboard = keyboards.back_to_menu(context.t) if context.resident else None
-    text = help_text(context)
-    user = update.effective_user
-    if user is not None and context.actor.is_staff:
-        text += "\n\n" + context.t.gettext("📣 For coordinators: /broadcast – write to residents")
-    await show(update, text, keyboard)
+    chat = update.effective_chat
+    if context.actor.is_staff and chat is not None:
+        await set_staff_menu(context.bot, chat.id, context.t)
+    await show(update, help_text(context), keyboard)
 
 
 async def events_command(update: Update, context: BotContext) -> None:

@@ -1,6 +1,6 @@
 """/newevent for coordinators and partner organisations, and the coordinators' event tools:
-attendees with totals, CSV export, check-in by code, moving, duplicating, cancelling,
-announcing, and approving partners' proposals.
+attendees with totals, first names, languages, parties and needs, the .xlsx export, check-in
+by code, moving, duplicating, cancelling, announcing, and approving partners' proposals.
 
 Each step's state is the event row plus the flow's ``EventStep`` in the database. The first step,
 which a group's "plan a meeting" opens too, is in ``handlers/shared/newevent.py``.
@@ -9,20 +9,34 @@ which a group's "plan a meeting" opens too, is in ``handlers/shared/newevent.py`
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.buttons import EventAdminButton, EventComposerButton
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title, registration_code
-from bot.services.events import EventError, EventView, InvalidTime, MissingTitle
-from bot.services.timeparse import parse_local_datetime, parse_time_of_day
+from bot.services.events import (
+    Announced,
+    EventError,
+    EventView,
+    InvalidTime,
+    MissingTitle,
+    SignupView,
+)
+from bot.services.timeparse import (
+    example_datetime,
+    format_example,
+    parse_local_datetime,
+    parse_time_of_day,
+)
+from bot.sheets import attendee_needs, attendee_workbook
 from handlers.flow_data import EventStep
 from handlers.flows import EVENT, take_step
 from handlers.keyboards import button as _b
 from handlers.keyboards import topic_label
-from handlers.render import answer_expired, show
+from handlers.render import answer_expired, escape, show
 from handlers.shared.composer import show_composer
 from handlers.shared.events import party_text
 from handlers.shared.newevent import ask_step as _ask
@@ -31,14 +45,33 @@ from handlers.shared.newevent import start_new_event
 from handlers.shared.translations import missing_languages_line, translations_button
 
 CAPACITY_CHOICES = (0, 10, 20, 30, 50, 100)
-DATE_EXAMPLE = "28.11.2026 15:00"
 
 
-def _date_prompt(t: Translator, question: str) -> str:
+def date_example(context: BotContext) -> str:
+    """A date and time ahead of the bot's clock (next Saturday 15:00), in the form the date
+    steps read back in every language."""
+    tz = context.settings.tz
+    return format_example(example_datetime(context.clock(), tz), tz)
+
+
+def _attendee_line(t: Translator, signup: SignupView) -> str:
+    """One party on the attendee screen: first name, language, party, needs, code."""
+    parts = [
+        escape(t, signup.first_name) if signup.first_name else "—",
+        t.language(signup.locale),
+        party_text(t, signup.adults, signup.children),
+        *attendee_needs(t, signup),
+        registration_code(t, signup.code),
+    ]
+    return "• " + " · ".join(parts)
+
+
+def _date_prompt(context: BotContext, question: str) -> str:
+    t = context.t
     return (
         question
         + "\n"
-        + t.gettext("For example: {example}").format(example=t.isolate(DATE_EXAMPLE))
+        + t.gettext("For example: {example}").format(example=t.isolate(date_example(context)))
     )
 
 
@@ -60,7 +93,9 @@ async def _next_after(update: Update, context: BotContext, event: EventView, ste
             skip=True,
         )
     elif step == "description":
-        await _ask(update, context, event.id, "when", _date_prompt(t, _("📅 When does it start?")))
+        await _ask(
+            update, context, event.id, "when", _date_prompt(context, _("📅 When does it start?"))
+        )
     elif step == "when":
         await _ask(
             update,
@@ -195,7 +230,7 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
                 context,
                 event_id,
                 "publish_at",
-                _date_prompt(t, _("🕒 When should it be published?")),
+                _date_prompt(context, _("🕒 When should it be published?")),
             )
         elif action == "draft":
             await context.services.chat_state.clear(user_id)
@@ -212,27 +247,29 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
             if latest is None:  # they came in meanwhile: announce now
                 latest = context.clock() + timedelta(minutes=1)
             await events.announce_when_translated(context.actor, event_id, audience, latest)
+            quiet = await events.announce_quiet_at(audience, latest)
             await query.answer()
-            await show(
-                update,
-                _(
-                    "⏳ The announcement goes out as soon as the translations are approved, "
-                    "by {deadline} at the latest."
-                ).format(deadline=t.format_datetime(latest, "short")),
-            )
+            text = _(
+                "⏳ The announcement goes out as soon as the translations are approved, "
+                "by {deadline} at the latest."
+            ).format(deadline=t.format_datetime(latest, "short"))
+            if quiet.count and quiet.earliest is not None:
+                text += "\n" + t.ngettext(
+                    "🌙 If it goes out then, {count} resident is in their quiet hours "
+                    "and gets it at {time}.",
+                    "🌙 If it goes out then, {count} residents are in their quiet hours; "
+                    "the first gets it at {time}.",
+                    quiet.count,
+                ).format(
+                    count=t.format_number(quiet.count),
+                    time=t.format_datetime(quiet.earliest, "short"),
+                )
+            await show(update, text)
         elif action == "ann" and not proposed:
             audience = {"topics": list(event.topics)} if button.audience == "topics" else {}
-            counts = await events.announce(context.actor, event_id, audience)
+            announced = await events.announce(context.actor, event_id, audience)
             await query.answer()
-            total = sum(counts.values())
-            await show(
-                update,
-                _("📣 The announcement goes out to {residents}.").format(
-                    residents=t.ngettext("{count} resident", "{count} residents", total).format(
-                        count=t.format_number(total)
-                    )
-                ),
-            )
+            await show(update, _announced_text(t, announced))
         elif action == "propose" and proposed:
             await events.propose(context.actor, event.id)
             await context.services.chat_state.clear(user_id)
@@ -252,6 +289,42 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
         await query.answer(_("Please set a start time in the future first."), show_alert=True)
     except EventError:
         await answer_expired(update, t)
+
+
+def _announced_text(t: Translator, announced: Announced) -> str:
+    """Whom an announcement reached now, who had it already, and what waits for quiet hours
+    (nothing is held back without a word)."""
+    _ = t.gettext
+    total = announced.new
+    if total or not announced.already:
+        lines = [
+            _("📣 The announcement goes out to {residents}.").format(
+                residents=t.ngettext("{count} resident", "{count} residents", total).format(
+                    count=t.format_number(total)
+                )
+            )
+        ]
+    else:
+        lines = [_("📣 Everyone in this audience has the announcement already; nothing was sent.")]
+    if announced.already:
+        lines.append(
+            t.ngettext(
+                "✔️ {count} resident had it already.",
+                "✔️ {count} residents had it already.",
+                announced.already,
+            ).format(count=t.format_number(announced.already))
+        )
+    if announced.held and announced.held_until is not None:
+        lines.append(held_line(t, announced.held, announced.held_until))
+    return "\n".join(lines)
+
+
+def held_line(t: Translator, count: int, earliest: datetime) -> str:
+    return t.ngettext(
+        "🌙 {count} message waits for quiet hours and goes out at {time}.",
+        "🌙 {count} messages wait for quiet hours; the first goes out at {time}.",
+        count,
+    ).format(count=t.format_number(count), time=t.format_datetime(earliest, "short"))
 
 
 async def _offer_announcement(update: Update, context: BotContext, event: EventView) -> None:
@@ -329,12 +402,17 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
                 context.actor, event_id, event.default_locale, description=text
             )
         elif step in ("when", "move", "dup", "publish_at"):
-            at = parse_local_datetime(text, context.clock(), context.settings.tz)
+            at = parse_local_datetime(
+                text,
+                context.clock(),
+                context.settings.tz,
+                (t.locale, context.settings.default_locale),
+            )
             if at is None:
                 await message.reply_text(
                     _(
                         "I couldn't read that. Please write the date and time like {example}."
-                    ).format(example=t.isolate(DATE_EXAMPLE))
+                    ).format(example=t.isolate(date_example(context)))
                 )
                 return
             if step == "when":
@@ -481,7 +559,9 @@ async def admin_button(update: Update, context: BotContext, button: EventAdminBu
     assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
-    if not context.actor.is_staff:
+    # A partner may look at who comes to its own event: the service decides (NotAllowed).
+    attendee_views = button.action in ("people", "csv") and context.actor.is_partner
+    if not (context.actor.is_staff or attendee_views):
         await answer_expired(update, t)
         return
     action, event_id = button.action, button.event_id
@@ -494,6 +574,34 @@ async def admin_button(update: Update, context: BotContext, button: EventAdminBu
         await _admin_action(update, context, event, action)
     except EventError:
         await answer_expired(update, t)
+
+
+def _public_links(context: BotContext, event: EventView) -> list[tuple[str, str]]:
+    """The flyer to print (the coordinator's language and the event's next one) and the .ics
+    file, on the HTTP server's public address (``bot/web/events.py``); none without one."""
+    base = context.settings.public_url
+    _ = context.t.gettext
+    if not base or event.starts_at is None:
+        return []
+    base = base.rstrip("/")
+    links: list[tuple[str, str]] = []
+    if event.status == "published":
+        mine = context.t.locale
+        others = [event.default_locale, *event.versions]
+        second = next((locale for locale in others if locale != mine), None)
+        query = urlencode({"lang": mine} | ({"lang2": second} if second else {}))
+        links.append((_("🖨 Flyer"), f"{base}/events/{event.id}/flyer?{query}"))
+    if event.status in ("published", "cancelled"):
+        # Translators: a link to the event's calendar file (.ics)
+        links.append((_("🗓 Calendar file"), f"{base}/events/{event.id}.ics"))
+    return links
+
+
+def _button_url(url: str) -> bool:
+    """Whether Telegram takes ``url`` in a button: http(s), not a loopback address."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and host not in ("localhost", "127.0.0.1", "::1")
 
 
 async def _admin_action(update: Update, context: BotContext, event: EventView, action: str) -> None:
@@ -535,7 +643,13 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
                     _b(_("❌ Reject"), EventAdminButton("reject", event.id)),
                 ],
             )
-        await show(update, "🛠 " + event_summary(t, event), InlineKeyboardMarkup(rows))
+        text = "🛠 " + event_summary(t, event)
+        links = _public_links(context, event)
+        if links and _button_url(links[0][1]):
+            rows.insert(-1, [InlineKeyboardButton(label, url=url) for label, url in links])
+        elif links:  # a local address (the sandbox): Telegram takes no such URL in a button
+            text += "\n\n" + "\n".join(f"{label}: {t.isolate(url)}" for label, url in links)
+        await show(update, text, InlineKeyboardMarkup(rows))
     elif action == "people":
         await query.answer()
         summary = await events.attendees(context.actor, event.id)
@@ -564,14 +678,16 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
                     )
                 )
             )
-        for signup in summary.confirmed:
-            party = party_text(t, signup.adults, signup.children)
-            code = registration_code(t, signup.code)
-            lines.append(f"{code} · {party} · {t.language(signup.locale)}")
+        lines += [_attendee_line(t, signup) for signup in summary.confirmed]
+        if summary.waitlisted:
+            lines.append("\n" + _("⏳ <b>Waiting list</b>"))
+            lines += [_attendee_line(t, signup) for signup in summary.waitlisted]
         rows = [
-            [_b(_("📄 Export as CSV"), EventAdminButton("csv", event.id))],
-            [_b(_("↩️ Back"), EventAdminButton("menu", event.id))],
+            # The wire action stays "csv", so buttons already sent keep working.
+            [_b(_("📄 Export as a spreadsheet (.xlsx)"), EventAdminButton("csv", event.id))],
         ]
+        if context.actor.is_staff:  # the tools' menu is the coordinators'
+            rows.append([_b(_("↩️ Back"), EventAdminButton("menu", event.id))])
         await show(update, "\n".join(lines[:60]), InlineKeyboardMarkup(rows))
     elif action in ("msg", "msgw"):
         # The broadcast composer, with this event's attendees (or waiting list) as audience.
@@ -581,14 +697,12 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         )
         await query.answer()
         await show_composer(update, context, draft)
-    elif action == "csv":
+    elif action == "csv":  # the export, an .xlsx (opens alike in every Excel and LibreOffice)
         await query.answer()
-        data = (await events.csv(context.actor, event.id)).encode(
-            "utf-8-sig"
-        )  # Excel reads the BOM as UTF-8
+        data = attendee_workbook(t, await events.attendees(context.actor, event.id))
         assert update.effective_chat is not None
         await update.effective_chat.send_document(
-            InputFile(data, filename=f"event-{event.id}-attendees.csv")
+            InputFile(data, filename=f"event-{event.id}-attendees.xlsx")
         )
     elif action == "checkin":
         await query.answer()
@@ -602,7 +716,11 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
     elif action == "move":
         await query.answer()
         await _ask(
-            update, context, event.id, "move", _date_prompt(t, _("🕒 When does it start now?"))
+            update,
+            context,
+            event.id,
+            "move",
+            _date_prompt(context, _("🕒 When does it start now?")),
         )
     elif action == "place":
         await query.answer()
@@ -610,7 +728,11 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
     elif action == "dup":
         await query.answer()
         await _ask(
-            update, context, event.id, "dup", _date_prompt(t, _("📄 When does the copy start?"))
+            update,
+            context,
+            event.id,
+            "dup",
+            _date_prompt(context, _("📄 When does the copy start?")),
         )
     elif action == "cancel":
         await query.answer()

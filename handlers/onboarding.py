@@ -12,6 +12,7 @@ from telegram import Update
 from bot.buttons import ConsentButton, LanguageButton, TopicButton, TopicsDoneButton
 from bot.context import BotContext
 from handlers import keyboards
+from handlers.commands import set_staff_menu
 from handlers.deeplinks import DeepLink, parse_deep_link
 from handlers.render import (
     answer_expired,
@@ -20,6 +21,7 @@ from handlers.render import (
     show,
     update_keyboard,
 )
+from handlers.settings import show_settings
 from handlers.shared.events import show_event
 from handlers.shared.groups import show_group
 from handlers.shared.home import privacy_notice, show_menu, show_topics
@@ -32,6 +34,8 @@ async def start(update: Update, context: BotContext) -> None:
     payload = context.args[0] if context.args else None
     link = parse_deep_link(payload)
     resident = context.resident
+    if context.actor.is_staff:  # their command menu, in their language
+        await set_staff_menu(context.bot, user.id, context.t)
     if resident is not None and resident.consent_is_current:
         if link is not None:
             await open_deep_link(update, context, link)
@@ -134,12 +138,17 @@ async def toggle_topic(update: Update, context: BotContext, button: TopicButton)
         return
     # Translators: a short pop-up after a tap
     await query.answer(_("Saved"))
-    keyboard = keyboards.topics(context.t, context.settings.topics, context.resident.topics)
+    keyboard = keyboards.topics(
+        context.t, context.settings.topics, context.resident.topics, button.then
+    )
     await update_keyboard(update, keyboard)
 
 
-async def topics_done(update: Update, context: BotContext, _button: TopicsDoneButton) -> None:
+async def topics_done(update: Update, context: BotContext, button: TopicsDoneButton) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await show_menu(update, context)
+    if button.then == "settings" and context.resident is not None:
+        await show_settings(update, context)
+    else:  # onboarding goes on to the main menu
+        await show_menu(update, context)

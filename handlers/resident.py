@@ -13,7 +13,9 @@ async def load_resident(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    context.resident, context.actor = await context.services.residents.seen(user.id)
+    context.resident, context.actor = await context.services.residents.seen(
+        user.id, user.first_name
+    )
     saved = context.resident.locale if context.resident else None
     context.locale = context.i18n.resolve(saved, user.language_code)
 

@@ -136,7 +136,7 @@ async def settings_entry(update: Update, context: BotContext, button: SettingsBu
     elif entry == "language":
         await language_command(update, context)
     elif entry == "topics":
-        await show_topics(update, context)
+        await show_topics(update, context, then="settings")
     elif entry == "privacy":
         await show_privacy(update, context)
     elif entry == "quiet":

@@ -118,7 +118,7 @@ async def show_translations(
     lines = [
         _("🌐 <b>Translations</b> of {title}").format(title=f"<b>{_quote(t, title, 100)}</b>"),
         _("Written in {language}. Tap a language to write or correct its version.").format(
-            language=t.isolate(language_name(default_locale))
+            language=t.language_in_mine(default_locale)
         ),
         "",
     ]
@@ -178,7 +178,7 @@ async def _ask_field(update: Update, context: BotContext, step: VersionStep, key
     lines = [
         _("✏️ {field} in {language}:").format(
             field=f"<b>{translation_field(t, field)}</b>",
-            language=t.isolate(language_name(step.locale)),
+            language=t.language_in_mine(step.locale),
         ),
         _("Original: {text}").format(text=_quote(t, versions.get(default_locale, {}).get(key))),
     ]
@@ -394,7 +394,7 @@ async def _ask_translation(
         [
             _("✍️ Please send the {field} in {language}:").format(
                 field=f"<b>{translation_field(t, field)}</b>",
-                language=t.isolate(language_name(task.locale)),
+                language=t.language_in_mine(task.locale),
             ),
             _quote(t, task.source.get(field), 1500),
         ]
@@ -518,7 +518,7 @@ async def _ask_correction(
         [
             _("✏️ {field} in {language}:").format(
                 field=f"<b>{translation_field(t, field)}</b>",
-                language=t.isolate(language_name(task.locale)),
+                language=t.language_in_mine(task.locale),
             ),
             _("Original: {text}").format(text=_quote(t, task.source.get(field))),
             _("Now: {text}").format(text=_quote(t, (task.result or {}).get(field))),

@@ -95,6 +95,9 @@ class Resident(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Telegram's first name, kept current when the resident writes: shown to an event's
+    # organiser and the coordinators with their sign-ups, to a group's lead, on an idea's card.
+    first_name: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
     topics: Mapped[list[ResidentTopic]] = relationship(
         back_populates="resident", cascade="all, delete-orphan", lazy="selectin"

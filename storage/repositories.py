@@ -81,6 +81,13 @@ class ResidentRepository:
             update(Resident).where(Resident.telegram_id == telegram_id).values(status=status)
         )
 
+    async def set_first_name(self, telegram_id: int, first_name: str) -> None:
+        await self.session.execute(
+            update(Resident)
+            .where(Resident.telegram_id == telegram_id)
+            .values(first_name=first_name)
+        )
+
     async def add_topic(self, resident_id: int, topic: str) -> bool:
         return await insert_ignoring_conflict(
             self.session, ResidentTopic, {"resident_id": resident_id, "topic": topic}

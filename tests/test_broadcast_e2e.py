@@ -44,9 +44,10 @@ async def test_compose_preview_and_send_in_each_language(live_bot: LiveBot) -> N
     await coordinator.tap(f"bc:text:{number}:de")
     after_text = await coordinator.say("Hallo Nachbarn! Samstag ist Hoffest. <script>")
     assert "Hallo Nachbarn" not in after_text.text  # the composer shows counts, not the text
-    # It says who would read German for want of their own version (Omar, Olena, Ayşe).
+    # It says who would read German for want of their own version (Omar, Olena, Ayşe),
+    # naming their languages in the coordinator's (German).
     missing = tr(live_bot, "de", "🌐 Not yet in: {languages}").split("{")[0]
-    assert missing in after_text.text and "Türkçe" in after_text.text.split(missing)[1]
+    assert missing in after_text.text and "Türkisch" in after_text.text.split(missing)[1]
     await coordinator.tap(f"bc:langs:{number}")
     await coordinator.tap(f"bc:text:{number}:tr")
     await coordinator.say("Merhaba komşular! Cumartesi avlu şenliği var.")
@@ -144,7 +145,7 @@ async def test_overlong_text_and_unreadable_time_get_clear_answers(live_bot: Liv
     unreadable = await coordinator.say("irgendwann bald")
     assert unreadable.text == tr(
         live_bot, "de", "I couldn't read that. Please write the date and time like {example}."
-    ).format(example="28.11.2026 10:00")
+    ).format(example="28.11.2026 15:00")  # next Saturday 15:00 from the test clock
     scheduled = await coordinator.say("24.12.2099 18:00")
     assert "2099" in scheduled.text
     assert scheduled.buttons() == [(tr(live_bot, "de", "⛔ Cancel"), f"bc:cancel:{number}")]

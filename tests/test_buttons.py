@@ -73,6 +73,8 @@ WIRE: list[tuple[Button, str]] = [
     (ConsentButton("no", "uk", "project_7"), "consent:no:uk:project_7"),
     (TopicButton("seniors"), "topic:seniors"),
     (TopicsDoneButton(), "topics:done"),
+    (TopicButton("seniors", "settings"), "topic:seniors:settings"),
+    (TopicsDoneButton("settings"), "topics:done:settings"),
     (MenuButton("signups"), "menu:signups"),
     (SettingsButton("news_off"), "set:news_off"),
     (PrivacyButton("delete"), "privacy:delete"),
@@ -89,6 +91,9 @@ WIRE: list[tuple[Button, str]] = [
     (EventButton("nd", 4, 2, 1, 5), "ev:nd:4:2:1:5"),
     (EventButton("ok", 4, 1, 0, 0), "ev:ok:4:1:0:0"),
     (EventButton("still", 4, answer="yes"), "ev:still:4:yes"),
+    (EventButton("chk", 4, 2, 1, 3), "ev:chk:4:2:1:3"),
+    (EventButton("stop", 4), "ev:stop:4"),
+    (EventButton("wlq", 4), "ev:wlq:4"),
     (EventListButton(), "evl:0:all"),
     (EventListButton(3, "week"), "evl:3:week"),
     (EventListButton(0, "seniors"), "evl:0:t_seniors"),
@@ -155,7 +160,7 @@ EVENT_ARGS: dict[str, dict[str, object]] = {
     "ch": {"adults": MAX_PARTY, "children": MAX_PARTY},
     **{
         action: {"adults": MAX_PARTY, "children": MAX_PARTY, "needs": ALL_NEEDS}
-        for action in ("nd", "ok", "wl", "note")
+        for action in ("nd", "ok", "wl", "note", "chk")
     },
     "still": {"answer": "yes"},
 }
@@ -304,6 +309,9 @@ FORGED = [
     # unknown topics and badly shaped locales and links
     "topic:gardening",
     "topic:",
+    "topic:seniors:menu",
+    "topics:done:menu",
+    "topics:done:settings:x",
     "evl:0:t_gardening",
     "evl:0:seniors",
     "bc:at:1:gardening",
@@ -453,6 +461,7 @@ async def _tap_forged(harness: BotHarness, sender: dict[str, Any], data: str, lo
 async def test_forged_taps_are_refused_and_change_nothing(harness: BotHarness) -> None:
     services = harness.application.bot_data.services
     await services.residents.register(AYSE["id"], "tr")
+    await services.residents.seen(AYSE["id"], AYSE["first_name"])  # her first update's name
     draft = await services.events.create_draft(STAFF)
     await services.events.set_version(STAFF, draft.id, "de", title="Hoffest")
     await services.events.update(STAFF, draft.id, starts_at=services.clock() + timedelta(days=3))

@@ -63,17 +63,25 @@ async def test_sign_up_waiting_list_and_promotion_in_arabic(live_bot: LiveBot) -
     await ayse.tap(f"ev:ad:{event.id}:1")
     await ayse.tap(f"ev:ch:{event.id}:1:2")
     await ayse.tap(f"ev:nd:{event.id}:1:2:2")  # childcare
-    confirmed = await ayse.tap(f"ev:ok:{event.id}:1:2:2")
-    code = re.search(r"\b([A-Z2-9]{6})\b", confirmed.text)
-    assert code, confirmed.text
+    await ayse.tap(f"ev:chk:{event.id}:1:2:2")  # the check
+    await ayse.tap(f"ev:ok:{event.id}:1:2:2")
+    await live_bot.emulator.wait_until(
+        lambda: re.search(r"\b([A-Z2-9]{6})\b", ayse.last.text or "") is not None
+    )
+    code = re.search(r"\b([A-Z2-9]{6})\b", ayse.last.text or "")
+    assert code, ayse.last.text
     assert (await events.get(STAFF, event.id)).seats_left == 0
 
     await omar.say(f"/start event_{event.id}")  # the share link
-    await omar.tap(f"ev:join:{event.id}")
+    # Full: said at once, with the waiting list offered before the party is asked.
+    offer = await omar.tap(f"ev:join:{event.id}")
+    assert offer.buttons()[0][1] == f"ev:wlq:{event.id}"
+    assert ARABIC.search(offer.text) and "ev:ad:" not in str(offer.buttons())
+    await omar.tap(f"ev:wlq:{event.id}")
     await omar.tap(f"ev:ad:{event.id}:1")
     await omar.tap(f"ev:ch:{event.id}:1:0")
-    offer = await omar.tap(f"ev:ok:{event.id}:1:0:0")
-    assert f"ev:wl:{event.id}:1:0:0" in [data for _, data in offer.buttons()]
+    check = await omar.tap(f"ev:chk:{event.id}:1:0:0")
+    assert f"ev:wl:{event.id}:1:0:0" in [data for _, data in check.buttons()]
     waiting = await omar.tap(f"ev:wl:{event.id}:1:0:0")
     assert ARABIC.search(waiting.text)
     summary = await events.attendees(STAFF, event.id)
@@ -120,6 +128,7 @@ async def test_bad_input_changes_nothing(live_bot: LiveBot) -> None:
     await resident.tap(f"ev:join:{event.id}")
     await resident.tap(f"ev:ad:{event.id}:2")
     await resident.tap(f"ev:ch:{event.id}:2:0")
+    await resident.tap(f"ev:chk:{event.id}:2:0:0")
     await resident.tap(f"ev:ok:{event.id}:2:0:0")
     twice = await resident.tap_forged(f"ev:ok:{event.id}:2:0:0")
     assert twice["text"] == tr(live_bot, "uk", "You are already signed up for this event.")
@@ -136,7 +145,7 @@ async def test_coordinator_dates_are_checked(live_bot: LiveBot) -> None:
     unreadable = await coordinator.say("next tuesday 25:00")
     assert unreadable.text == tr(
         live_bot, "de", "I couldn't read that. Please write the date and time like {example}."
-    ).format(example="28.11.2026 15:00")
+    ).format(example="28.11.2026 15:00")  # next Saturday 15:00 from the test clock
     past = await coordinator.say("01.01.2020 10:00")
     assert past.text == tr(
         live_bot, "de", "That time has already passed. Please choose a later one."
@@ -200,9 +209,15 @@ async def test_a_note_with_the_sign_up_and_a_new_place_for_everyone(live_bot: Li
     await giulia.tap(f"ev:ad:{event.id}:1")
     await giulia.tap(f"ev:ch:{event.id}:1:1")
     await giulia.tap(f"ev:note:{event.id}:1:1:0")
-    confirmed = await giulia.say("Porto una torta <b>senza glutine</b>")
-    assert "<code>" not in confirmed.text and re.search(r"\b[A-Z2-9]{6}\b", confirmed.text)
-    assert "senza glutine</b>" in (await events.csv(STAFF, event.id))  # kept as typed, as text
+    check = await giulia.say("Porto una torta <b>senza glutine</b>")
+    assert "<code>" not in check.text and "senza glutine</b>" in check.text  # escaped, shown
+    await giulia.tap(f"ev:ok:{event.id}:1:1:0")
+    await live_bot.emulator.wait_until(
+        lambda: re.search(r"\b[A-Z2-9]{6}\b", giulia.last.text or "") is not None
+    )
+    assert "senza glutine</b>" in (giulia.last.text or "")  # the ticket shows the note
+    summary = await events.attendees(STAFF, event.id)
+    assert [s.note for s in summary.confirmed] == ["Porto una torta <b>senza glutine</b>"]
 
     coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
     await onboard(coordinator, "de")

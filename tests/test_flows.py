@@ -26,7 +26,7 @@ from handlers.flows import BROADCAST, EVENT, FLOWS, GROUP, IDEA, IDEA_MERGE, SIG
 #: Data each flow may carry at every one of its steps (every field set).
 FULL: dict[str, Any] = {
     "broadcast": BroadcastStep(7, locale="uk", day="tue"),
-    "signup_note": SignupNote(3, adults=2, children=1, flags=5),
+    "signup_note": SignupNote(3, adults=2, children=1, flags=5, note="Ich bringe Kuchen mit"),
     "group": GroupDraft(
         kind="project",
         name="Hochbeete",
@@ -76,7 +76,7 @@ def test_every_flow_waits_for_taps_and_requires_fields_only_at_its_own_steps(
 
 def test_the_flows_are_declared_with_the_steps_their_handlers_use() -> None:
     assert BROADCAST.steps == {"text", "photo", "when", "weekly_time"}
-    assert SIGNUP_NOTE.steps == {"note"}
+    assert SIGNUP_NOTE.steps == {"note", "check"}
     assert GROUP.steps == {
         *("name", "description", "topic", "rhythm"),
         *("outcome", "slot_label", "slot_capacity"),
@@ -157,6 +157,7 @@ def test_the_builder_refuses_another_flows_data(flow: Flow[Any]) -> None:
         (EVENT, "title", EventStep("5")),  # type: ignore[arg-type]
         (EVENT, "title", EventStep(None)),  # type: ignore[arg-type]
         (SIGNUP_NOTE, "note", SignupNote(3, True, 0, 0)),
+        (SIGNUP_NOTE, "check", SignupNote(3, 1, 0, 0)),  # the check waits with the note typed
         (BROADCAST, "text", BroadcastStep(7)),  # the version's language is required there
         (BROADCAST, "weekly_time", BroadcastStep(7, locale="de")),
         (GROUP, "rhythm", GroupDraft(kind="project")),
@@ -186,6 +187,13 @@ def test_the_stored_rows_keep_the_keys_earlier_versions_wrote() -> None:
         "adults": 2,
         "children": 1,
         "flags": 0,
+    }
+    assert SIGNUP_NOTE.at("check", SignupNote(3, 2, 1, 0, "Kuchen")).data == {
+        "id": 3,
+        "adults": 2,
+        "children": 1,
+        "flags": 0,
+        "note": "Kuchen",
     }
     assert GROUP.at("name", GroupDraft(kind="project")).data == {"kind": "project"}
     assert GROUP.at("outcome", GroupDraft(id=4)).data == {"id": 4}

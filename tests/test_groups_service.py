@@ -263,7 +263,8 @@ async def test_close_tells_every_member_in_their_language_once(clean_engine: Asy
     group = await service.create(COORDINATOR, "project", name="Straßenfest")
     for member in (1, 2, 3):
         await service.join(group.id, member)
-    assert await service.members(COORDINATOR, group.id) == [(1, "de"), (2, "tr"), (3, "ar")]
+    members = await service.members(COORDINATOR, group.id)
+    assert [(m.telegram_id, m.locale) for m in members] == [(1, "de"), (2, "tr"), (3, "ar")]
     closed = await service.close(COORDINATOR, group.id, "120 Gäste, 8 Sprachen")
     assert closed.status == "closed" and closed.outcome == "120 Gäste, 8 Sprachen"
     assert [
@@ -346,7 +347,7 @@ async def test_group_rules_for_every_role(clean_engine: AsyncEngine) -> None:
     # The lead of record, and coordinators, may.
     await service.set_version(the_lead, group.id, "tr", name="Yataklar")
     await service.add_slot(the_lead, group.id, "Gießen", 2)
-    assert await service.members(the_lead, group.id) == [(1, "de")]
+    assert [m.telegram_id for m in await service.members(the_lead, group.id)] == [1]
     view = await service.get(group.id)
     assert view is not None and view.status == "open" and len(view.slots) == 1
 

@@ -243,11 +243,6 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
         lambda w, a: w.services.events.attendees(a, w.partner_event),
         STAFF | {"partner"},
     ),
-    (
-        "event: attendee CSV",
-        lambda w, a: w.services.events.csv(a, w.partner_event),
-        STAFF | {"partner"},
-    ),
     ("event: check-in", lambda w, a: w.services.events.check_in(a, w.event, "ABCDEF"), STAFF),
     # groups
     ("group: create", lambda w, a: w.services.groups.create(a, "group", name="Neu"), STAFF),

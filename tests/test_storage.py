@@ -14,7 +14,7 @@ from bot.services.residents import ResidentService, UnknownTopicError
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ResidentStatus, Role
-from tests.support.clock import RunningClock
+from tests.support.clock import TEST_START, FixedClock, RunningClock
 
 TOPICS = ("children", "seniors")
 
@@ -113,6 +113,28 @@ async def test_a_blocked_resident_who_writes_again_is_active(
     assert (await residents.get(1)).status == ResidentStatus.BLOCKED
     profile, _actor = await residents.seen(1)
     assert profile is not None and profile.status == ResidentStatus.ACTIVE
+
+
+async def test_a_new_first_name_is_stored_with_last_seen_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FixedClock(TEST_START)
+    residents = ResidentService(sessions, topics=TOPICS, clock=clock)
+    await residents.register(1, "ar")
+    profile, _actor = await residents.seen(1, "  Layla ")  # none stored yet: stored at once
+    assert profile is not None and profile.first_name == "Layla"
+    assert (await residents.get(1)).first_name == "Layla"
+    clock.advance(minutes=1)
+    profile, _actor = await residents.seen(1, "Layla M.")  # within five minutes: not yet
+    assert profile is not None and profile.first_name == "Layla"
+    assert (await residents.get(1)).first_name == "Layla"
+    clock.advance(minutes=5)
+    profile, _actor = await residents.seen(1, "Layla M.")  # with last_seen_at
+    stored = await residents.get(1)
+    assert stored.first_name == "Layla M." and stored.last_seen_at == clock()
+    assert profile == stored
+    profile, _actor = await residents.seen(1, None)  # no name in the update: kept
+    assert (await residents.get(1)).first_name == "Layla M."
 
 
 async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:

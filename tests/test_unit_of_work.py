@@ -206,13 +206,21 @@ async def test_a_confirmed_sign_up_is_one_transaction_with_its_reminders_and_ale
         (f"event:{event.id}:filled:50", COORDINATOR_ID, "ar", f"{RLM}filled-50:{event.id}:ar")
     ]
 
-    # Two levels crossed by one party: one alert each, still in the one transaction.
+    # Two levels crossed by one party: one alert, the highest, still in the one transaction;
+    # both count as alerted, so 80 % never comes later.
     with sql_log(clean_engine) as log:
         more = await box.events.sign_up(event.id, 2, "de", adults=2)
     assert more.crossed_levels == (80, 100)
     assert [t.outcome for t in log.transactions] == ["COMMIT"]
     alerts = await rows(clean_engine, f"event:{event.id}:filled:")
-    assert [d.source.rsplit(":", 1)[1] for d, _ in alerts] == ["50", "80", "100"]
+    assert [(d.source.rsplit(":", 1)[1], d.chat_id, p["text"]) for d, p in alerts] == [
+        ("50", COORDINATOR_ID, f"{RLM}filled-50:{event.id}:ar"),
+        ("100", COORDINATOR_ID, f"{RLM}filled-100:{event.id}:ar"),
+    ]
+    await box.events.cancel_signup(event.id, 2)
+    await box.events.sign_up(event.id, 3, "de", adults=2)  # 80 and 100 % again: no new alert
+    alerts = await rows(clean_engine, f"event:{event.id}:filled:")
+    assert [d.source.rsplit(":", 1)[1] for d, _ in alerts] == ["50", "100"]
 
 
 async def test_a_failure_between_the_sign_up_and_its_reminders_leaves_nothing(
@@ -332,6 +340,19 @@ async def test_the_main_menu_and_the_event_list_only_read(harness: BotHarness) -
     assert log.statements and log.writes == []
 
 
+async def test_the_first_name_is_stored_once_not_on_every_update(harness: BotHarness) -> None:
+    """Loading the resident stays a read: Telegram's first name is stored while none is, and
+    a changed one only with last_seen_at (every few minutes), never on each update."""
+    await _onboard(harness, AYSE, "tr")
+    residents = harness.application.bot_data.services.residents
+    assert (await residents.get(1001)).first_name == "Ayşe"
+    with sql_log(harness.engine) as log:
+        await harness.tap(AYSE, "menu:home")
+        await harness.tap(updates.user(1001, "Ayşe Nur", "tr"), "menu:home")
+    assert log.statements and log.writes == []
+    assert (await residents.get(1001)).first_name == "Ayşe"
+
+
 async def test_confirm_sign_up_in_the_bot_writes_once_and_queues_the_organisers_alert(
     harness: BotHarness,
 ) -> None:
@@ -339,13 +360,15 @@ async def test_confirm_sign_up_in_the_bot_writes_once_and_queues_the_organisers_
     await services.residents.register(ADMIN_ID, "de")  # the organiser
     event = await _published_in_the_bot(harness, capacity=2)
     await _onboard(harness, AYSE, "tr")
+    await harness.tap(AYSE, f"ev:chk:{event.id}:2:0:0")  # the check: stores nothing
+    assert await services.events.signup_of(event.id, AYSE["id"]) is None
     harness.request.clear()
 
     with sql_log(harness.engine) as log:
-        await harness.tap(AYSE, f"ev:ok:{event.id}:2:0:0")
+        await harness.tap(AYSE, f"ev:ok:{event.id}:2:0:0")  # its Confirm
 
     signup = await services.events.signup_of(event.id, AYSE["id"])
-    assert signup is not None and signup.code in harness.request.last_message().text
+    assert signup is not None and harness.request.last_message().text.count(signup.code) == 1
     assert len(log.writing) == 1 and log.writing[0].outcome == "COMMIT"
     # Nothing was sent to the organiser inline: the alerts wait in the outbox, in German.
     assert [c for c in harness.request.sent("sendMessage") if c.params["chat_id"] == ADMIN_ID] == []
@@ -359,11 +382,12 @@ async def test_confirm_sign_up_in_the_bot_writes_once_and_queues_the_organisers_
                 .order_by(Delivery.id)
             )
         ).all()
+    # One party filled it: one alert, the highest level crossed (50 and 80 % are not sent).
     expected = [
         de.gettext("📈 {title} is {percent} % full.").format(
             title="Hoffest", percent=de.format_number(level)
         )
-        for level in (50, 80, 100)
+        for level in (100,)
     ]
     assert [(chat, payload["text"]) for chat, payload in alerts] == [
         (ADMIN_ID, text) for text in expected

@@ -82,6 +82,8 @@ class Services:
                 admin_ids=admin_ids,
                 topics=topics,
                 default_quiet_hours=default_quiet_hours,
+                delivery=delivery,
+                tz=tz,
                 clock=clock,
             ),
             chat_state=ChatStateService(sessions, clock=clock),

@@ -61,6 +61,7 @@ __all__ = [
     "GroupVersionView",
     "GroupView",
     "InvalidChange",
+    "MemberView",
     "NotMember",
     "SlotFull",
     "SlotView",
@@ -110,6 +111,15 @@ class TextTooLong(GroupError):
 
 
 # --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A group's member as its lead and the coordinators see them (in the order they joined)."""
+
+    telegram_id: int
+    locale: str
+    first_name: str | None
 
 
 @dataclass(frozen=True)
@@ -549,14 +559,24 @@ class GroupService:
                 ),
             )
 
-    async def members(self, actor: Actor, group_id: int) -> list[tuple[int, str]]:
-        """(telegram_id, language) of every member, in the order they joined: for the lead."""
+    async def members(self, actor: Actor, group_id: int) -> list[MemberView]:
+        """Every member with their language and first name, in the order they joined: for the
+        group's lead and the coordinators."""
         async with self._sessions() as session:
             group = await session.get(Group, group_id)
             if group is None:
                 raise GroupNotFound(str(group_id))
             require(leads(actor, group.lead_telegram_id), "group.members")
-            return await self._members(session, group_id)
+            rows = await session.execute(
+                select(GroupMember.telegram_id, Resident.locale, Resident.first_name)
+                .outerjoin(Resident, Resident.telegram_id == GroupMember.telegram_id)
+                .where(GroupMember.group_id == group_id)
+                .order_by(GroupMember.joined_at, GroupMember.telegram_id)
+            )
+            return [
+                MemberView(int(member), str(locale or group.default_locale), name)
+                for member, locale, name in rows
+            ]
 
     async def _members(self, session: AsyncSession, group_id: int) -> list[tuple[int, str]]:
         group = await session.get(Group, group_id)

@@ -8,7 +8,9 @@ each: the primary key of ``idea_supports`` and an insert that ignores conflicts 
 taps and races harmless); the author hears of milestones.
 
 Anonymity: ``IdeaView`` is what coordinators and the dashboard see, and its ``author_id`` is
-None for an anonymous idea. The author's chat is read only inside this module, to tell them
+None for an anonymous idea; so is its ``author_name``, the author's stored first name, which
+only the coordinators' views carry (the inbox, the card after publishing, a status change or
+a merge, the card of a new idea). The author's chat is read only inside this module, to tell them
 what became of their idea.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -139,6 +141,9 @@ class IdeaView:
     merged_into_id: int | None
     supporters: int
     created_at: datetime
+    #: The author's stored first name, only in coordinators' views and never for an anonymous
+    #: idea (``IdeaService`` fills it in; the board's views leave it None).
+    author_name: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -292,6 +297,25 @@ class IdeaService:
     async def _view_of(self, session: AsyncSession, row: Idea) -> IdeaView:
         return IdeaView.of(row, await self._count(session, row.id))
 
+    async def _named(self, session: AsyncSession, views: list[IdeaView]) -> list[IdeaView]:
+        """Coordinators' views: with the author's stored first name, unless anonymous
+        (``author_id`` is None then, so there is nobody to look up)."""
+        authors = {view.author_id for view in views if view.author_id is not None}
+        if not authors:
+            return views
+        found = await session.execute(
+            select(Resident.telegram_id, Resident.first_name).where(
+                Resident.telegram_id.in_(authors)
+            )
+        )
+        names = {int(telegram_id): name for telegram_id, name in found}
+        return [
+            replace(view, author_name=names.get(view.author_id))
+            if view.author_id is not None
+            else view
+            for view in views
+        ]
+
     async def _author(self, session: AsyncSession, idea_id: int) -> tuple[int, str] | None:
         """The author's chat and current language; None once they deleted their data."""
         found = (
@@ -443,8 +467,9 @@ class IdeaService:
     ) -> IdeaView:
         """Store a new idea and queue its card to every coordinator in the same transaction.
 
-        ``author_name`` (Telegram's first name) appears only on the coordinators' card of a
-        named idea; it is not stored with the idea.
+        The author's stored first name (``author_name``, Telegram's, when none is stored
+        yet) appears only on the coordinators' card of a named idea; it is not stored with
+        the idea.
         """
         cleaned = _clean_text(text)
         if cleaned is None and not voice_file_id and not photo_file_id:
@@ -489,7 +514,10 @@ class IdeaService:
             session.add(row)
             await session.flush()
             view = IdeaView.of(row)
-            await self._tell_staff(session, view, None if anonymous else author_name, translations)
+            if not anonymous:
+                (view,) = await self._named(session, [view])
+                view = replace(view, author_name=view.author_name or author_name)
+            await self._tell_staff(session, view, view.author_name, translations)
             return view
 
         return await self._retrying(work)
@@ -604,6 +632,9 @@ class IdeaService:
         view = await self._get(idea_id)
         if view is None or not (view.published or actor.is_staff):
             return None
+        if actor.is_staff:
+            async with self._sessions() as session:
+                (view,) = await self._named(session, [view])
         return view
 
     async def _get(self, idea_id: int) -> IdeaView | None:
@@ -617,13 +648,14 @@ class IdeaService:
         require_staff(actor, "idea.moderate")
         wanted = list(statuses) if statuses is not None else list(INBOX_DEFAULT)
         async with self._sessions() as session:
-            return await self._views(
+            views = await self._views(
                 session,
                 self._select()
                 .where(Idea.status.in_(wanted))
                 .order_by(Idea.created_at.desc(), Idea.id.desc())
                 .limit(max(0, limit)),
             )
+            return await self._named(session, views)
 
     async def author_locale(self, idea_id: int) -> str:
         """The author's language (their current one, else the idea's), never who they are."""
@@ -664,7 +696,8 @@ class IdeaService:
                 f"idea:{idea_id}:published",
                 lambda locale: self.renderer.published(view, locale),
             )
-            return view
+            (named,) = await self._named(session, [view])
+            return named
 
         return await self._retrying(work)
 
@@ -718,7 +751,8 @@ class IdeaService:
                 f"idea:{idea_id}:status:{number}",
                 lambda locale: self.renderer.status_changed(view, locale),
             )
-            return view
+            (named,) = await self._named(session, [view])
+            return named
 
         return await self._retrying(work)
 
@@ -774,7 +808,8 @@ class IdeaService:
                 f"idea:{idea_id}:status:{number}",
                 lambda locale: self.renderer.status_changed(view, locale),
             )
-            return view, await self._count(session, into_id)
+            (named,) = await self._named(session, [view])
+            return named, await self._count(session, into_id)
 
         view, into_supporters = await self._retrying(work)
         await self._maybe_milestone(into_id, into_supporters)

@@ -23,6 +23,7 @@ __all__ = [
     "may_edit_event",
     "may_lead",
     "may_see_event",
+    "may_see_signups",
     "require",
     "require_staff",
 ]
@@ -127,4 +128,9 @@ def may_see_event(actor: Actor, created_by: int, status: EventStatus) -> bool:
     """Published and cancelled events are public; drafts and proposals only to their makers."""
     if status in (EventStatus.PUBLISHED, EventStatus.CANCELLED):
         return True
+    return actor.is_staff or (actor.is_partner and actor.is_person(created_by))
+
+
+def may_see_signups(actor: Actor, created_by: int) -> bool:
+    """Who comes, with their first names: coordinators, and a partner on its own event."""
     return actor.is_staff or (actor.is_partner and actor.is_person(created_by))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.audiences import quiet_until
+from bot.services.delivery import DeliveryService
+from bot.services.events.views import REMINDER_KIND
 from bot.services.permissions import Actor
 from storage.models import Group, GroupStatus, Resident, ResidentStatus, Role, RoleAssignment
 from storage.repositories import ResidentRepository, RoleRepository
@@ -49,6 +52,7 @@ class ResidentProfile:
     topics: frozenset[str]
     created_at: datetime
     last_seen_at: datetime
+    first_name: str | None = None
 
     @property
     def consent_is_current(self) -> bool:
@@ -69,7 +73,17 @@ class ResidentProfile:
             topics=frozenset(resident.topic_keys),
             created_at=resident.created_at,
             last_seen_at=resident.last_seen_at,
+            first_name=resident.first_name,
         )
+
+
+#: Telegram allows 64 characters in a first name; the column holds as many.
+MAX_NAME_LENGTH = 64
+
+
+def _clean_name(first_name: str | None) -> str | None:
+    name = " ".join((first_name or "").split())[:MAX_NAME_LENGTH]
+    return name or None
 
 
 class UnknownTopicError(ValueError):
@@ -84,9 +98,13 @@ class ResidentService:
         admin_ids: frozenset[int] = frozenset(),
         topics: tuple[str, ...] = (),
         default_quiet_hours: tuple[int, int] = DEFAULT_QUIET_HOURS,
+        delivery: DeliveryService | None = None,
+        tz: tzinfo = UTC,
         clock: Clock,
     ) -> None:
         self._sessions = sessions
+        self._delivery = delivery
+        self._tz = tz
         self._default_quiet_hours = default_quiet_hours
         self._clock = clock
         self._admin_ids = admin_ids
@@ -97,11 +115,15 @@ class ResidentService:
             resident = await ResidentRepository(session).by_telegram_id(telegram_id)
             return ResidentProfile.of(resident) if resident else None
 
-    async def seen(self, telegram_id: int) -> tuple[ResidentProfile | None, Actor]:
+    async def seen(
+        self, telegram_id: int, first_name: str | None = None
+    ) -> tuple[ResidentProfile | None, Actor]:
         """The resident behind an incoming update and who they are acting as, loaded once.
 
         A read: ``last_seen_at`` is written only when it is older than a few minutes, and a
         ``blocked`` status is lifted (a resident who writes to us has unblocked the bot).
+        ``first_name`` (Telegram's) is stored when it differs from the stored one, with
+        ``last_seen_at`` (or at once while none is stored yet), never on every update.
         """
         now = self._clock()
         async with self._sessions() as session:
@@ -111,16 +133,23 @@ class ResidentService:
                 return None, actor
             profile = ResidentProfile.of(resident)
         stale = profile.last_seen_at < now - SEEN_RESOLUTION
-        if stale or profile.status == ResidentStatus.BLOCKED:
+        name = _clean_name(first_name)
+        rename = name is not None and name != profile.first_name
+        rename = rename and (stale or profile.first_name is None)
+        if stale or rename or profile.status == ResidentStatus.BLOCKED:
             async with self._sessions.begin() as session:
                 repo = ResidentRepository(session)
-                await repo.mark_seen(telegram_id, now, older_than=now - SEEN_RESOLUTION)
+                if stale:
+                    await repo.mark_seen(telegram_id, now, older_than=now - SEEN_RESOLUTION)
+                if rename and name is not None:
+                    await repo.set_first_name(telegram_id, name)
                 if profile.status == ResidentStatus.BLOCKED:
                     await repo.set_status(telegram_id, ResidentStatus.ACTIVE)
             profile = replace(
                 profile,
                 last_seen_at=now if stale else profile.last_seen_at,
                 status=ResidentStatus.ACTIVE,
+                first_name=name if rename else profile.first_name,
             )
         return profile, actor
 
@@ -218,14 +247,25 @@ class ResidentService:
     async def set_quiet_hours(
         self, telegram_id: int, start_minute: int, end_minute: int
     ) -> ResidentProfile | None:
-        """Quiet hours in local minutes after midnight; start == end switches them off."""
+        """Quiet hours in local minutes after midnight; start == end switches them off.
+
+        What waits for the old quiet hours is re-timed in the same transaction: switched off,
+        it goes at once; other hours, at their end if now falls inside them, else at once.
+        Reminders and "still coming?" keep their own time.
+        """
         if not (0 <= start_minute < 24 * 60 and 0 <= end_minute < 24 * 60):
             raise ValueError("quiet hours must lie within a day")
-
-        def change(resident: Resident) -> None:
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
             resident.quiet_start, resident.quiet_end = start_minute, end_minute
-
-        return await self._update(telegram_id, change)
+            if self._delivery is not None:
+                until = quiet_until(self._clock(), self._tz, start_minute, end_minute)
+                await self._delivery.retime_held(
+                    telegram_id, until, keep_kinds=(REMINDER_KIND,), session=session
+                )
+            return ResidentProfile.of(resident)
 
     async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:
         async with self._sessions.begin() as session:

@@ -19,6 +19,7 @@ from bot.services.broadcasts import (
 )
 from bot.services.chat_state import PendingInput
 from bot.services.permissions import NotAllowed
+from bot.services.timeparse import example_datetime, format_example
 from handlers.broadcast.progress import show_progress
 from handlers.broadcast.screens import (
     only_for_coordinators,
@@ -180,7 +181,7 @@ async def _ask_text(
     prompt = _(
         "✏️ Send the text in {language} now. Bold, italics and links are kept.\n"
         "You can also send a voice note instead."
-    ).format(language=context.t.language(locale))
+    ).format(language=context.t.language_in_mine(locale))
     step = BROADCAST.at("text", BroadcastStep(view.id, locale=locale))
     await _await_input(update, context, view, step, prompt, remove)
 
@@ -304,9 +305,11 @@ async def _discard(
 async def _ask_when(
     update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
+    tz = context.settings.tz
+    example = format_example(example_datetime(context.clock(), tz), tz)
     prompt = context.t.gettext(
         "🕒 When should it go out? Send a date and time, for example {example}."
-    ).format(example=context.t.isolate("28.11.2026 10:00"))
+    ).format(example=context.t.isolate(example))
     step = BROADCAST.at("when", BroadcastStep(view.id))
     await _await_input(update, context, view, step, prompt)
 

@@ -3,8 +3,10 @@ date and time of a scheduled broadcast, the time of a weekly one."""
 
 from __future__ import annotations
 
+import html
+
 from babel.dates import get_day_names
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 
 from bot.context import BotContext
 from bot.services.broadcasts import (
@@ -16,10 +18,36 @@ from bot.services.broadcasts import (
     WeeklyRule,
 )
 from bot.services.permissions import NotAllowed
-from bot.services.timeparse import parse_local_datetime, parse_time_of_day
+from bot.services.timeparse import (
+    example_datetime,
+    format_example,
+    parse_local_datetime,
+    parse_time_of_day,
+)
 from handlers.broadcast.screens import only_for_coordinators
 from handlers.flow_data import BroadcastStep
 from handlers.shared.composer import action_button, composer_keyboard, composer_text
+
+
+def formatted_html(message: Message, *, caption: bool = False) -> str | None:
+    """The message's text (or caption) as HTML, bold, italics and links kept.
+
+    PTB's ``text_html`` writes a link's URL into ``href="…"`` as it is, so a URL with a quote
+    (or a ``&``, ``<``) would be stored as broken HTML that Telegram refuses for every
+    recipient. Here every attribute value is escaped first (Telegram decodes it again)."""
+    text = message.caption if caption else message.text
+    if text is None:
+        return None
+    entities = message.caption_entities if caption else message.entities
+    safe = []
+    for entity in entities:
+        data = entity.to_dict()
+        for key in ("url", "language", "custom_emoji_id"):
+            if isinstance(data.get(key), str):
+                data[key] = html.escape(data[key], quote=True)
+        safe.append(MessageEntity.de_json(data, message.get_bot()))
+    plain = Message(message.message_id, message.date, message.chat, text=text, entities=safe)
+    return plain.text_html
 
 
 async def handle_input(update: Update, context: BotContext, step: str, data: BroadcastStep) -> None:
@@ -47,11 +75,11 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Bro
                     broadcast_id,
                     locale,
                     voice_file_id=message.voice.file_id,
-                    text=message.caption_html or None,
+                    text=formatted_html(message, caption=True) or None,
                 )
             elif message.text:
                 view = await service.set_version(
-                    context.actor, broadcast_id, locale, text=message.text_html
+                    context.actor, broadcast_id, locale, text=formatted_html(message)
                 )
             else:
                 await message.reply_text(_("Please send text or a voice note."), reply_markup=back)
@@ -62,12 +90,16 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Bro
                 return
             view = await service.set_photo(context.actor, broadcast_id, message.photo[-1].file_id)
         elif step == "when":
-            at = parse_local_datetime(message.text or "", context.clock(), context.settings.tz)
+            now, tz = context.clock(), context.settings.tz
+            at = parse_local_datetime(
+                message.text or "", now, tz, (t.locale, context.settings.default_locale)
+            )
             if at is None:
+                example = format_example(example_datetime(now, tz), tz)
                 await message.reply_text(
                     _(
                         "I couldn't read that. Please write the date and time like {example}."
-                    ).format(example=t.isolate("28.11.2026 10:00")),
+                    ).format(example=t.isolate(example)),
                     reply_markup=back,
                 )
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
@@ -10,7 +11,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.context import AppState, BotContext
 from bot.i18n import Translator
 from bot.services.broadcasts import BroadcastView, Progress
-from bot.services.delivery import DeliveryState
+from bot.services.delivery import DeliveryState, Held
 from bot.telegram_bidi import reading
 from handlers.render import show
 from handlers.shared.composer import action_button
@@ -18,7 +19,19 @@ from handlers.shared.composer import action_button
 log = logging.getLogger(__name__)
 
 
-def progress_text(t: Translator, view: BroadcastView, progress: Progress) -> str:
+def held_line(t: Translator, count: int, earliest: datetime) -> str:
+    return t.ngettext(
+        "🌙 {count} message waits for quiet hours and goes out at {time}.",
+        "🌙 {count} messages wait for quiet hours; the first goes out at {time}.",
+        count,
+    ).format(count=t.format_number(count), time=t.format_datetime(earliest, "short"))
+
+
+def progress_text(
+    t: Translator, view: BroadcastView, progress: Progress, held: Held | None = None
+) -> str:
+    """The counts, and what waits for the recipients' quiet hours, until when (so "waiting"
+    never stands there without a reason)."""
     _ = t.gettext
     finished = progress.finished and view.finished_at is not None
     title = (
@@ -37,6 +50,8 @@ def progress_text(t: Translator, view: BroadcastView, progress: Progress) -> str
             skipped=t.format_number(progress.total(DeliveryState.SKIPPED, DeliveryState.CANCELLED)),
         ),
     ]
+    if held is not None and held.count and held.earliest is not None:
+        lines.append(held_line(t, held.count, held.earliest))
     for locale, counts in sorted(progress.by_locale.items()):
         sent = t.format_number(counts.get(DeliveryState.SENT, 0))
         lines.append(f"{t.language(locale)}: {sent}/{t.format_number(sum(counts.values()))}")
@@ -68,9 +83,10 @@ async def show_progress(update: Update, context: BotContext, broadcast_id: int) 
     view = await service.get(context.actor, broadcast_id)
     assert view is not None
     progress = await service.progress(broadcast_id)
+    held = await context.services.delivery.held(view.source)
     await show(
         update,
-        progress_text(context.t, view, progress),
+        progress_text(context.t, view, progress, held),
         progress_keyboard(context.t, view, progress),
     )
     message = update.callback_query.message if update.callback_query else None
@@ -89,10 +105,11 @@ async def refresh_progress(bot: Bot, state: AppState, broadcast_id: int) -> None
     owner = await state.services.residents.get(view.created_by)
     t = state.i18n.translator(owner.locale if owner else None)
     progress = await service.progress(broadcast_id)
+    held = await state.services.delivery.held(view.source)
     try:
         with reading(t.rtl):  # a job's or the engine's call: no update says whose it is
             await bot.edit_message_text(
-                progress_text(t, view, progress),
+                progress_text(t, view, progress, held),
                 chat_id=view.progress_chat_id,
                 message_id=view.progress_message_id,
                 reply_markup=progress_keyboard(t, view, progress),

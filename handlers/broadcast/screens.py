@@ -103,7 +103,7 @@ async def show_languages(update: Update, context: BotContext, view: BroadcastVie
             "🌐 <b>Versions per language</b>\n"
             "Residents without their own version get the text in {language}. "
             "Tap a language to write its text or record a voice note for it."
-        ).format(language=context.t.language(view.default_locale)),
+        ).format(language=context.t.language_in_mine(view.default_locale)),
         InlineKeyboardMarkup(rows),
     )
 
@@ -127,7 +127,7 @@ async def send_preview(
     _ = context.t.gettext
     chat = update.effective_chat
     await chat.send_message(
-        _("👁 Preview for {language}:").format(language=context.t.language(locale))
+        _("👁 Preview for {language}:").format(language=context.t.language_in_mine(locale))
     )
     payload = context.services.broadcasts.render(view, locale)
     with reading(context.i18n.translator(locale).rtl):  # as the outbox stores it for them

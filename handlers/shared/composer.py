@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.buttons import BroadcastAction, BroadcastButton
 from bot.context import BotContext
-from bot.i18n import Translator, language_name
+from bot.i18n import Translator
 from bot.rendering import event_title, group_name
 from bot.services.broadcasts import BroadcastView
 from handlers.keyboards import button, topic_label
@@ -26,7 +26,7 @@ def action_button(
 
 def languages_line(t: Translator, counts: dict[str, int]) -> str:
     return " · ".join(
-        f"{t.language(locale)} {t.format_number(count)}"
+        f"{t.language_in_mine(locale)} {t.format_number(count)}"
         for locale, count in sorted(counts.items(), key=lambda item: -item[1])
     )
 
@@ -43,7 +43,9 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
     counts = await context.services.broadcasts.recipient_counts(view.audience)
     parts = []
     if view.audience.get("locales"):
-        parts.append(t.format_list(t.language(locale) for locale in view.audience["locales"]))
+        parts.append(
+            t.format_list(t.language_in_mine(locale) for locale in view.audience["locales"])
+        )
     if view.audience.get("topics"):
         parts.append(t.format_list(topic_label(t, key) for key in view.audience["topics"]))
     for group_id in [
@@ -63,7 +65,7 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
     # Translators: the audience when no language, topic or group is chosen: "Audience: everyone"
     audience = " + ".join(parts) if parts else _("everyone")
     versions = t.format_list(
-        t.language(locale) + (" 🎤" if version.voice_file_id else "")
+        t.language_in_mine(locale) + (" 🎤" if version.voice_file_id else "")
         for locale, version in view.versions.items()
     )
     lines = [
@@ -87,7 +89,7 @@ async def composer_text(context: BotContext, view: BroadcastView) -> str:
             4,
             _("🌐 Not yet in: {languages}").format(
                 languages=t.format_list(
-                    f"{t.language(locale)} ({t.format_number(counts[locale])})"
+                    f"{t.language_in_mine(locale)} ({t.format_number(counts[locale])})"
                     for locale in missing
                 )
             ),
@@ -102,7 +104,9 @@ def composer_keyboard(t: Translator, view: BroadcastView) -> InlineKeyboardMarku
         [
             [
                 action_button(
-                    _("✏️ Text ({language})").format(language=language_name(view.default_locale)),
+                    _("✏️ Text ({language})").format(
+                        language=t.language_in_mine(view.default_locale)
+                    ),
                     "text",
                     b,
                     locale=view.default_locale,

@@ -1,6 +1,6 @@
 """The event screens other features open too: the list of upcoming events, an event's
-details (a deep link opens them), "my sign-ups" (the main menu), and the words for a party
-and the seats left."""
+details (a deep link opens them), "my sign-ups" (the main menu), the ticket of a sign-up, and the
+words for a party and the seats left."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.buttons import EventAdminButton, EventButton, EventListButton, MenuButton
+from bot.buttons import (
+    CHILDCARE,
+    INTERPRETER,
+    WHEELCHAIR,
+    EventAdminButton,
+    EventButton,
+    EventListButton,
+    MenuButton,
+)
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.rendering import event_summary, event_title, registration_code
@@ -51,6 +59,54 @@ def signup_status_text(t: Translator, signup: SignupView) -> str:
         party=party_text(t, signup.adults, signup.children),
         code=registration_code(t, signup.code),
     )
+
+
+def needs_labels(t: Translator, flags: int) -> list[str]:
+    """The needs ticked on the sign-up's needs screen, in its words."""
+    _ = t.gettext
+    options = [
+        (INTERPRETER, _("🗣 Interpreter for my language")),
+        (CHILDCARE, _("🧸 Childcare")),
+        (WHEELCHAIR, _("♿ Wheelchair access")),
+    ]
+    return [label for bit, label in options if flags & bit]
+
+
+def signup_needs(signup: SignupView) -> int:
+    """A stored sign-up's needs as the buttons' bit mask."""
+    return (
+        (INTERPRETER if signup.interpreter_locale else 0)
+        | (CHILDCARE if signup.childcare else 0)
+        | (WHEELCHAIR if signup.wheelchair else 0)
+    )
+
+
+def signup_details(
+    t: Translator, event: EventView, adults: int, children: int, flags: int, note: str | None
+) -> str:
+    """The event (title, date, time, place) and the party, needs and note: the body of the
+    check before confirming and of the ticket."""
+    _ = t.gettext
+    lines = [event_summary(t, event), "👥 " + party_text(t, adults, children)]
+    needs = needs_labels(t, flags)
+    if needs:
+        lines.append(_("Needs: {needs}").format(needs=t.format_list(needs)))
+    if note:
+        lines.append(_("📝 Note: {note}").format(note=escape(t, note)))
+    return "\n".join(lines)
+
+
+def signup_ticket(t: Translator, event: EventView, signup: SignupView) -> str:
+    """A sign-up as its ticket: what, when, where, who, needs, note, and the code once; the
+    message sent after Confirm and each entry of "My sign-ups"."""
+    _ = t.gettext
+    details = signup_details(
+        t, event, signup.adults, signup.children, signup_needs(signup), signup.note
+    )
+    if signup.status == "waitlisted":
+        return _("⏳ <b>On the waiting list</b>") + "\n" + details
+    code = _("🎫 Your code for the entrance: {code}").format(code=registration_code(t, signup.code))
+    return _("✅ <b>You are signed up</b>") + "\n" + details + "\n" + code
 
 
 async def list_events(
@@ -156,7 +212,7 @@ async def my_signups(update: Update, context: BotContext) -> None:
     blocks = [_("📝 <b>My sign-ups</b>")]
     rows = []
     for event, signup in found:
-        blocks.append(event_summary(t, event) + "\n" + signup_status_text(t, signup))
+        blocks.append(signup_ticket(t, event, signup))
         label = t.mirror("➡️ ") + event_title(t, event, isolated=False)
         rows.append([_b(label, EventButton("show", event.id))])
     if not found:

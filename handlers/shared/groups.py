@@ -16,6 +16,10 @@ from handlers.render import answer_expired, escape, show
 from handlers.shared.translations import missing_languages_line, translations_button
 
 PAGE_SIZE = 3
+#: On a group's page, so that it fits Telegram's 4,096 characters with its name, rhythm, help
+#: tasks and meetings: longer descriptions and outcomes are cut with "…" (``render.clip``).
+DESCRIPTION_ON_PAGE = 2200
+OUTCOME_ON_PAGE = 1200
 
 
 def kind_label(t: Translator, group: GroupView) -> str:
@@ -107,13 +111,13 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
     if group.topic:
         parts[0] += f"\n{topic_label(t, group.topic)}"
     if version and version.description:
-        parts.append(escape(t, version.description))
+        parts.append(escape(t, version.description, DESCRIPTION_ON_PAGE))
     if version and version.rhythm:
         parts.append(f"🗓 {escape(t, version.rhythm)}")
     if group.status == "closed":
         parts.append(_("🏁 This project has come to an end."))
         if group.outcome:
-            parts.append(escape(t, group.outcome))
+            parts.append(escape(t, group.outcome, OUTCOME_ON_PAGE))
     rows: list[list[InlineKeyboardButton]] = []
     if group.slots:
         parts.append(_("🙋 <b>Help needed</b>"))

@@ -63,6 +63,6 @@ async def start_new_event(update: Update, context: BotContext, group_id: int | N
         event.id,
         "title",
         _("✏️ What is the event called? Please write the title in {language}.").format(
-            language=context.t.language(event.default_locale)
+            language=context.t.language_in_mine(event.default_locale)
         ),
     )

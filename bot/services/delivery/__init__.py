@@ -4,8 +4,8 @@
 in the database, send them through a ``Sender`` at the configured rate and write the results
 back in batches. One module each:
 
-- ``outbox``: ``DeliveryService`` (enqueue, cancel, progress), ``Recipient`` and the table
-  handles the engine shares;
+- ``outbox``: ``DeliveryService`` (enqueue, cancel, progress, held rows), ``Recipient``,
+  ``Held`` and the table handles the engine shares;
 - ``engine``: ``DeliveryEngine`` (claiming under leases, heartbeat, rates, batched results,
   finished sources), ``DeliveryLimits`` and ``EngineStats``;
 - ``sending``: the ``Sender`` protocol and the errors a sender raises (``RateLimited``,
@@ -16,7 +16,7 @@ back in batches. One module each:
 from storage.models import DeliveryState
 
 from .engine import DeliveryEngine, DeliveryLimits, EngineStats
-from .outbox import DeliveryService, Recipient
+from .outbox import DeliveryService, Held, Recipient
 from .sending import (
     DeliveryError,
     PermanentFailure,
@@ -33,6 +33,7 @@ __all__ = [
     "DeliveryService",
     "DeliveryState",
     "EngineStats",
+    "Held",
     "PermanentFailure",
     "RateLimited",
     "Recipient",

@@ -41,6 +41,15 @@ class Recipient:
     not_before: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Held:
+    """A source's rows waiting for the recipients' quiet hours to end."""
+
+    count: int
+    #: When the first of them may go (None when nothing is held).
+    earliest: datetime | None = None
+
+
 class DeliveryService:
     """The outbox as the rest of the domain sees it. No Telegram here: payloads are opaque.
 
@@ -204,6 +213,54 @@ class DeliveryService:
             ),
             session,
         )
+
+    async def retime_held(
+        self,
+        chat_id: int,
+        until: datetime | None,
+        *,
+        keep_kinds: Collection[str] = (),
+        session: AsyncSession | None = None,
+    ) -> int:
+        """Re-time a chat's held rows (pending, not due yet) to ``until``, None meaning now:
+        its quiet hours were switched off or changed. Rows of ``keep_kinds`` (e.g. reminders,
+        due at their own time) stay as they are. Returns how many; with ``session`` the engines
+        are woken once that transaction has committed."""
+        now = self._clock()
+        if session is None:
+            async with self._sessions.begin() as own:
+                return await self.retime_held(chat_id, until, keep_kinds=keep_kinds, session=own)
+        moved = await self._write(
+            update(DELIVERIES)
+            .where(
+                DELIVERIES.c.chat_id == chat_id,
+                DELIVERIES.c.state == DeliveryState.PENDING,
+                DELIVERIES.c.not_before > now,
+                DELIVERIES.c.attempts == 0,  # not a retry waiting out its backoff
+                DELIVERIES.c.kind.not_in(list(keep_kinds)),
+            )
+            .values(not_before=until or now),
+            session,
+        )
+        if moved:
+            after_commit(session, self._wake)
+        return moved
+
+    async def held(self, source: str) -> Held:
+        """A source's rows still pending whose time hasn't come (quiet hours): how many, and
+        when the first of them may go."""
+        async with self._sessions() as session:
+            count, earliest = (
+                await session.execute(
+                    select(func.count(), func.min(DELIVERIES.c.not_before)).where(
+                        DELIVERIES.c.source == source,
+                        DELIVERIES.c.state == DeliveryState.PENDING,
+                        DELIVERIES.c.not_before > self._clock(),
+                        DELIVERIES.c.attempts == 0,
+                    )
+                )
+            ).one()
+            return Held(int(count or 0), earliest if count else None)
 
     async def counts(self, source: str) -> dict[str, dict[DeliveryState, int]]:
         """Rows per recipient locale and state, for live progress and the summary."""

@@ -18,6 +18,7 @@ caller's transaction), ``publishing``, ``signups`` (with the waiting list), ``re
 ``service``, which puts ``EventService`` together from them.
 """
 
+from bot.services.events.publishing import Announced
 from bot.services.events.service import EventService
 from bot.services.events.views import (
     MAX_CAPACITY,
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_CAPACITY",
     "MAX_PARTY",
     "AlreadySignedUp",
+    "Announced",
     "AttendeeSummary",
     "CancelResult",
     "EventError",

@@ -6,6 +6,7 @@ with a conditional UPDATE, like broadcasts), partner proposals, duplicate, cance
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audiences import BROADCAST, audience_statement, quiet_until
-from bot.services.delivery import Recipient
+from bot.services.delivery import DeliveryState, Held, Recipient
 from bot.services.events.signups import WaitingList
 from bot.services.events.views import (
     EVENT_KIND,
@@ -34,6 +35,7 @@ from bot.services.events.views import (
 from bot.services.permissions import Actor, may_edit_event, require, require_staff
 from bot.services.versions import write_version
 from storage.models import (
+    Delivery,
     Event,
     EventStatus,
     EventVersion,
@@ -42,6 +44,22 @@ from storage.models import (
     TaskStatus,
     TranslationTask,
 )
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What an announcement did: whom it reached now (per language), how many of its audience
+    had it already (an announcement repeated reaches only those who hadn't: new residents,
+    changed interests), and how many of all its messages wait for quiet hours, until when."""
+
+    queued: Mapping[str, int]
+    already: int
+    held: int = 0
+    held_until: datetime | None = None
+
+    @property
+    def new(self) -> int:
+        return sum(self.queued.values())
 
 
 class Publishing(WaitingList):
@@ -348,28 +366,55 @@ class Publishing(WaitingList):
             rows = (await session.execute(statement)).all()
         return {str(locale): int(count) for locale, count in rows}
 
-    async def announce(
-        self, actor: Actor, event_id: int, audience: Mapping[str, Any]
-    ) -> dict[str, int]:
+    async def announce_quiet_at(self, audience: Mapping[str, Any], at: datetime) -> Held:
+        """How many of an audience would be in their quiet hours at ``at`` (an announcement
+        waiting for its translations goes out by then), and when the first of those ends."""
+        async with self._sessions() as session:
+            rows = (await session.execute(self._audience(audience))).all()
+        ends = [
+            end
+            for _, _, start, stop in rows
+            if (end := quiet_until(at, self.tz, start, stop)) is not None
+        ]
+        return Held(len(ends), min(ends) if ends else None)
+
+    async def announce(self, actor: Actor, event_id: int, audience: Mapping[str, Any]) -> Announced:
         require_staff(actor, "event.announce")
         view = await self._require(event_id)
         if view.status != EventStatus.PUBLISHED:
             raise NotEditable(str(event_id))
         async with self._sessions.begin() as session:
-            return await self._queue_announcement(session, view, audience)
+            announced = await self._queue_announcement(session, view, audience)
+        held = await self._delivery.held(f"{view.source}:announce")
+        return Announced(announced.queued, announced.already, held.count, held.earliest)
 
     async def _queue_announcement(
         self, session: AsyncSession, view: EventView, audience: Mapping[str, Any]
-    ) -> dict[str, int]:
+    ) -> Announced:
         now = self._clock()
+        source = f"{view.source}:announce"
         rows = (await session.execute(self._audience(audience))).all()
+        # Once per resident: whoever has it (sent or queued) is counted, not told again.
+        had = set(
+            await session.scalars(
+                select(Delivery.chat_id).where(
+                    Delivery.source == source, Delivery.state != DeliveryState.CANCELLED
+                )
+            )
+        )
         recipients = [
             Recipient(int(tid), str(locale), quiet_until(now, self.tz, start, end))
             for tid, locale, start, end in rows
+            if int(tid) not in had
         ]
+        already = len(rows) - len(recipients)
+        # A resident whose earlier one was cancelled (e.g. /stop, and back) may have it again.
+        await self._delivery.forget_cancelled(
+            [source], [r.chat_id for r in recipients], session=session
+        )
         locales = {r.locale for r in recipients} | {view.default_locale}
         await self._delivery.enqueue(
-            source=f"{view.source}:announce",
+            source=source,
             kind=EVENT_KIND,
             broadcast_id=None,
             payloads={locale: self.renderer.announcement(view, locale) for locale in locales},
@@ -380,7 +425,7 @@ class Publishing(WaitingList):
         counts: dict[str, int] = {}
         for recipient in recipients:
             counts[recipient.locale] = counts.get(recipient.locale, 0) + 1
-        return counts
+        return Announced(counts, already)
 
     async def announce_when_translated(
         self, actor: Actor, event_id: int, audience: Mapping[str, Any], latest: datetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,6 +28,22 @@ from bot.services.events.views import (
     SignupView,
 )
 from storage.models import DeliverySource, Resident
+
+#: The reminder and the "still coming?" check never come closer together than this: two messages
+#: about one event within a few hours read as one too many (a morning event's reminder, a day
+#: ahead, would meet the check at 10:00 the day before).
+STILL_COMING_GAP = timedelta(hours=3)
+
+
+def _before_quiet(moment: datetime, tz: tzinfo, start: int, end: int) -> datetime:
+    """Half an hour before the quiet hours that ``moment`` falls into begin."""
+    local = moment.astimezone(tz)
+    minute = local.hour * 60 + local.minute
+    day = local.date()
+    if start > end and minute < end:  # a window across midnight, after midnight
+        day -= timedelta(days=1)
+    began = datetime.combine(day, time(start // 60, start % 60), tzinfo=tz)
+    return began - timedelta(minutes=30)
 
 
 def _epoch(moment: datetime) -> int:
@@ -124,11 +140,13 @@ class Reminders:
         remind_at = event.starts_at - timedelta(hours=event.reminder_hours)
         still_at = self._still_coming_time(event.starts_at)
         for signup in signups:
+            start, end = quiet.get(signup.telegram_id, (0, 0))
+            reminded: datetime | None = None
             if event.reminder_hours and remind_at > now:
-                start, end = quiet.get(signup.telegram_id, (0, 0))
                 at = quiet_until(remind_at, self.tz, start, end) or remind_at
                 if at >= event.starts_at:
                     at = remind_at
+                reminded = at
                 await self.tell(
                     session,
                     reminder,
@@ -137,15 +155,31 @@ class Reminders:
                     not_before=at,
                     kind=REMINDER_KIND,
                 )
-            if still_at > now and still_at < event.starts_at:
+            asked = self._still_coming_for(still_at, reminded, start, end)
+            if asked is not None and asked > now and asked < event.starts_at:
                 await self.tell(
                     session,
                     still,
                     [signup],
                     lambda locale: self.renderer.still_coming(event, locale),
-                    not_before=still_at,
+                    not_before=asked,
                     kind=REMINDER_KIND,
                 )
+
+    def _still_coming_for(
+        self, still_at: datetime, reminded: datetime | None, start: int, end: int
+    ) -> datetime | None:
+        """When to ask "still coming?": at its time, unless the reminder comes within
+        ``STILL_COMING_GAP`` of it; then earlier, that long before the reminder (so whoever
+        cancels frees the seats sooner for the waiting list), or, when that falls into the
+        resident's quiet hours, half an hour before those begin. The caller drops a time that
+        has passed: then the reminder alone comes."""
+        if reminded is None or abs(reminded - still_at) >= STILL_COMING_GAP:
+            return still_at
+        asked = reminded - STILL_COMING_GAP
+        if quiet_until(asked, self.tz, start, end) is not None:
+            asked = _before_quiet(asked, self.tz, start, end)
+        return asked
 
     async def cancel(
         self, session: AsyncSession, event_id: int, starts_at: datetime | None
@@ -159,14 +193,16 @@ class Reminders:
         self, session: AsyncSession, event: EventView, levels: Sequence[int]
     ) -> None:
         """Tell whoever created the event that it is 50, 80 or 100 % full, in their language
-        (queued with the sign-up that filled it, so it goes out once that has committed)."""
+        (queued with the sign-up that filled it, so it goes out once that has committed). One
+        sign-up that crosses several levels sends one alert, the highest; the caller records
+        them all as alerted, so a lower one never comes later."""
         if not levels:
             return
         locale = await session.scalar(
             select(Resident.locale).where(Resident.telegram_id == event.created_by)
         )
         locale = locale or self.default_locale
-        for level in levels:
+        for level in [max(levels)]:
             await self.delivery.enqueue(
                 source=fill_source(event.id, level),
                 kind=EVENT_KIND,

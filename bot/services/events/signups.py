@@ -1,14 +1,14 @@
 """Signing up with companions and needs, registration codes, cancelling, the waiting list
 (freed seats go to it at once, strictly first come, first served), and the coordinators' side:
-who comes, the list as CSV, check-in at the door.
+who comes (with their first names, for the organiser and the coordinators), check-in at the
+door. The spreadsheet of who comes is written by ``bot.sheets`` from ``attendees``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +36,8 @@ from bot.services.events.views import (
     SignupView,
     TextTooLong,
 )
-from bot.services.permissions import Actor, require, require_staff
-from storage.models import Event, EventStatus, Signup, SignupStatus
+from bot.services.permissions import Actor, may_see_signups, require, require_staff
+from storage.models import Event, EventStatus, Resident, Signup, SignupStatus
 
 
 def _check_party(adults: int, children: int) -> None:
@@ -274,11 +274,18 @@ class Signups(WaitingList):
     # coordinators -------------------------------------------------------------------------------
 
     async def attendees(self, actor: Actor, event_id: int) -> AttendeeSummary:
-        """Who comes: for coordinators, and for a partner organisation on its own events."""
+        """Who comes, with first names: for coordinators, and a partner on its own events."""
         event = await self._require(event_id)
-        require(_may_see_signups(actor, event), "event.attendees")
+        require(may_see_signups(actor, event.created_by), "event.attendees")
         async with self._sessions() as session:
             signups = await self._active_signups(session, event_id)
+            found = await session.execute(
+                select(Resident.telegram_id, Resident.first_name).where(
+                    Resident.telegram_id.in_({s.telegram_id for s in signups})
+                )
+            )
+            names = {int(telegram_id): name for telegram_id, name in found}
+        signups = [replace(s, first_name=names.get(s.telegram_id)) for s in signups]
         confirmed = tuple(s for s in signups if s.status == SignupStatus.CONFIRMED)
         waitlisted = tuple(s for s in signups if s.status == SignupStatus.WAITLISTED)
         interpreters: dict[str, int] = {}
@@ -296,46 +303,6 @@ class Signups(WaitingList):
             wheelchair=sum(1 for s in confirmed if s.wheelchair),
             checked_in=sum(1 for s in confirmed if s.checked_in_at is not None),
         )
-
-    async def csv(self, actor: Actor, event_id: int) -> str:
-        summary = await self.attendees(actor, event_id)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "code",
-                "status",
-                "locale",
-                "adults",
-                "children",
-                "interpreter",
-                "childcare",
-                "wheelchair",
-                "note",
-                "checked_in",
-            ]
-        )
-        for s in (*summary.confirmed, *summary.waitlisted):
-            note = s.note or ""
-            if note[:1] in ("=", "+", "-", "@"):  # no formulas in spreadsheets
-                note = "'" + note
-            writer.writerow(
-                [
-                    s.code,
-                    s.status.value,
-                    s.locale,
-                    s.adults,
-                    s.children,
-                    s.interpreter_locale or "",
-                    "yes" if s.childcare else "",
-                    "yes" if s.wheelchair else "",
-                    note,
-                    s.checked_in_at.astimezone(self.tz).isoformat(timespec="minutes")
-                    if s.checked_in_at
-                    else "",
-                ]
-            )
-        return out.getvalue()
 
     async def check_in(self, actor: Actor, event_id: int, code: str) -> SignupView | None:
         require_staff(actor, "event.check_in")
@@ -360,7 +327,3 @@ class Signups(WaitingList):
                 )
             )
             return SignupView.of(row) if row else None
-
-
-def _may_see_signups(actor: Actor, event: EventView) -> bool:
-    return actor.is_staff or (actor.is_partner and actor.is_person(event.created_by))

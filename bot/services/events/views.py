@@ -198,6 +198,9 @@ class SignupView:
     code: str
     checked_in_at: datetime | None
     created_at: datetime
+    #: The resident's stored first name: filled in only for those who may see who comes
+    #: (``Signups.attendees``), None everywhere else.
+    first_name: str | None = None
 
     @property
     def party(self) -> int:
