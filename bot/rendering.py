@@ -126,8 +126,8 @@ def _html_message(text: str, keyboard: list[list[dict[str, str]]] | None = None)
     return payload
 
 
-class EventRenderer:
-    """Messages the outbox sends about events, in each resident's language."""
+class _OutboxRenderer:
+    """What the outbox renderers share: the catalogs, and HTML messages with buttons."""
 
     def __init__(self, i18n: I18n) -> None:
         self._i18n = i18n
@@ -136,6 +136,10 @@ class EventRenderer:
         self, text: str, keyboard: list[list[dict[str, str]]] | None = None
     ) -> dict[str, Any]:
         return _html_message(text, keyboard)
+
+
+class EventRenderer(_OutboxRenderer):
+    """Messages the outbox sends about events, in each resident's language."""
 
     def _details_button(self, t: Translator, event: EventView) -> list[list[dict[str, str]]]:
         return [[_button(t.gettext("📅 Show the event"), EventButton("show", event.id))]]
@@ -361,14 +365,8 @@ def idea_card_buttons(t: Translator, idea: IdeaView) -> list[list[dict[str, str]
     return rows
 
 
-class IdeaRenderer:
+class IdeaRenderer(_OutboxRenderer):
     """What an idea's author and the coordinators are told, each in their language."""
-
-    def __init__(self, i18n: I18n) -> None:
-        self._i18n = i18n
-
-    def _message(self, text: str) -> dict[str, Any]:
-        return {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
 
     def status_changed(self, idea: IdeaView, locale: str) -> dict[str, Any]:
         t = self._i18n.translator(locale)
@@ -523,16 +521,8 @@ def _quoted(t: Translator, text: str, length: int = 1000) -> str:
     return f"<i>{t.isolate(html.escape(short, quote=False))}</i>"
 
 
-class TranslationRenderer:
+class TranslationRenderer(_OutboxRenderer):
     """What volunteer translators and coordinators are told about translations."""
-
-    def __init__(self, i18n: I18n) -> None:
-        self._i18n = i18n
-
-    def _message(
-        self, text: str, keyboard: list[list[dict[str, str]]] | None = None
-    ) -> dict[str, Any]:
-        return _html_message(text, keyboard)
 
     def task(
         self, task: TranslationTaskView, glossary: Sequence[tuple[str, str]], locale: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from bot.services.groups import GroupError
 from bot.services.permissions import NotAllowed
 from bot.services.translations import FIELDS, REQUIRED, TaskView, TranslationError
 from handlers.flow_data import TranslationDraft, VersionStep
-from handlers.flows import TASK_EDIT, TRANSLATE, VERSION, take_step
+from handlers.flows import TASK_EDIT, TRANSLATE, VERSION, Flow, take_step
 from handlers.keyboards import button as _b
 from handlers.render import answer_expired, refuse, show
 
@@ -436,13 +437,38 @@ async def _after_field(
     )
 
 
+NextField = Callable[[Update, BotContext, TaskView, TranslationDraft, str], Awaitable[None]]
+
+
+async def _skipped(
+    update: Update,
+    context: BotContext,
+    flow: Flow[TranslationDraft],
+    task: TaskView,
+    then: NextField,
+) -> bool:
+    """A task's button tapped while its flow asks for a field is "⏭ Skip": move on without
+    that field. False when no field of this task is being asked."""
+    pending = context.pending
+    draft = flow.read(pending) if pending is not None else None
+    if pending is None or draft is None or draft.id != task.id:
+        return False
+    assert update.effective_user is not None and update.callback_query is not None
+    claimed = await take_step(context, update.effective_user.id, flow, pending.step)
+    if claimed is None:
+        await answer_expired(update, context.t)
+        return True
+    await update.callback_query.answer()
+    await then(update, context, task, claimed, pending.step)
+    return True
+
+
 async def task_button(update: Update, context: BotContext, button: TaskButton) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     t = context.t
     _ = t.gettext
     service = context.services.translations
-    user_id = update.effective_user.id
     try:
         if button.action == "list":
             await query.answer()
@@ -451,16 +477,7 @@ async def task_button(update: Update, context: BotContext, button: TaskButton) -
         assert button.task_id is not None
         task = await service.get(context.actor, button.task_id)
         if button.action == "do":
-            pending = context.pending
-            draft = TRANSLATE.read(pending) if pending is not None else None
-            if draft is not None and draft.id == task.id and pending is not None:
-                # "Skip" on the field being asked: move on without it.
-                claimed = await take_step(context, user_id, TRANSLATE, pending.step)
-                if claimed is None:
-                    await answer_expired(update, t)
-                    return
-                await query.answer()
-                await _after_field(update, context, task, claimed, pending.step)
+            if await _skipped(update, context, TRANSLATE, task, _after_field):
                 return
             if task.status != "open":
                 await query.answer(_("Thank you! This one is translated already."), show_alert=True)
@@ -470,16 +487,8 @@ async def task_button(update: Update, context: BotContext, button: TaskButton) -
                 update, context, task, TranslationDraft(task.id), _fields_of(task)[0]
             )
         elif button.action == "edit":
-            pending = context.pending
-            draft = TASK_EDIT.read(pending) if pending is not None else None
-            if draft is not None and draft.id == task.id and pending is not None:
-                # "Skip" on the field being corrected: keep it as the translator wrote it.
-                claimed = await take_step(context, user_id, TASK_EDIT, pending.step)
-                if claimed is None:
-                    await answer_expired(update, t)
-                    return
-                await query.answer()
-                await _after_correction(update, context, task, claimed, pending.step)
+            # "Skip" while correcting keeps the field as the translator wrote it.
+            if await _skipped(update, context, TASK_EDIT, task, _after_correction):
                 return
             if not context.actor.is_staff or task.status != "submitted" or not task.result:
                 await answer_expired(update, t)

@@ -420,7 +420,14 @@ class BroadcastService:
             # Started and queued in one transaction: a crash can't leave it "sending" to nobody.
             return await self._materialize(session, broadcast_id, now)
 
-    async def schedule_once(self, actor: Actor, broadcast_id: int, at: datetime) -> BroadcastView:
+    async def schedule_once(
+        self,
+        actor: Actor,
+        broadcast_id: int,
+        at: datetime,
+        *,
+        wait_for_translations: bool = False,
+    ) -> BroadcastView:
         if at <= self._clock():
             raise BroadcastError("that time has passed")
         view = await self._get(broadcast_id)
@@ -430,6 +437,7 @@ class BroadcastService:
         def change(row: Broadcast) -> None:
             row.send_at = at
             row.status = BroadcastStatus.SCHEDULED
+            row.wait_for_translations = wait_for_translations
 
         return await self._edit(actor, broadcast_id, change)
 
@@ -438,18 +446,7 @@ class BroadcastService:
     ) -> BroadcastView:
         """Send once no translation of it is open any more, at ``latest`` at the latest (then
         with the default language where one is missing); ``run_due`` starts it."""
-        if latest <= self._clock():
-            raise BroadcastError("that time has passed")
-        view = await self._get(broadcast_id)
-        if view is not None:
-            self._check_sendable(view)
-
-        def change(row: Broadcast) -> None:
-            row.send_at = latest
-            row.status = BroadcastStatus.SCHEDULED
-            row.wait_for_translations = True
-
-        return await self._edit(actor, broadcast_id, change)
+        return await self.schedule_once(actor, broadcast_id, latest, wait_for_translations=True)
 
     async def schedule_weekly(
         self, actor: Actor, broadcast_id: int, rule: WeeklyRule

@@ -297,6 +297,20 @@ class IdeaService:
     async def _view_of(self, session: AsyncSession, row: Idea) -> IdeaView:
         return IdeaView.of(row, await self._count(session, row.id))
 
+    async def _reported(
+        self,
+        session: AsyncSession,
+        idea_id: int,
+        source: str,
+        render: Callable[[IdeaView, str], dict[str, Any]],
+    ) -> IdeaView:
+        """The idea as it is now, its author told of it (in the caller's transaction); the
+        coordinators' view, with the author's name unless anonymous."""
+        view = await self._view_of(session, await self._row(session, idea_id))
+        await self._tell_author(session, view, source, lambda locale: render(view, locale))
+        (named,) = await self._named(session, [view])
+        return named
+
     async def _named(self, session: AsyncSession, views: list[IdeaView]) -> list[IdeaView]:
         """Coordinators' views: with the author's stored first name, unless anonymous
         (``author_id`` is None then, so there is nobody to look up)."""
@@ -689,14 +703,9 @@ class IdeaService:
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 raise InvalidChange(f"idea {idea_id} changed meanwhile")
-            view = await self._view_of(session, await self._row(session, idea_id))
-            await self._tell_author(
-                session,
-                view,
-                f"idea:{idea_id}:published",
-                lambda locale: self.renderer.published(view, locale),
+            named = await self._reported(
+                session, idea_id, f"idea:{idea_id}:published", self.renderer.published
             )
-            (named,) = await self._named(session, [view])
             return named
 
         return await self._retrying(work)
@@ -744,14 +753,9 @@ class IdeaService:
             if status == IdeaStatus.REJECTED:
                 values["published"] = False
             number = await self._change_status(session, row, status, **values)
-            view = await self._view_of(session, await self._row(session, idea_id))
-            await self._tell_author(
-                session,
-                view,
-                f"idea:{idea_id}:status:{number}",
-                lambda locale: self.renderer.status_changed(view, locale),
+            named = await self._reported(
+                session, idea_id, f"idea:{idea_id}:status:{number}", self.renderer.status_changed
             )
-            (named,) = await self._named(session, [view])
             return named
 
         return await self._retrying(work)
@@ -801,14 +805,9 @@ class IdeaService:
                     ],
                 )
             await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
-            view = await self._view_of(session, await self._row(session, idea_id))
-            await self._tell_author(
-                session,
-                view,
-                f"idea:{idea_id}:status:{number}",
-                lambda locale: self.renderer.status_changed(view, locale),
+            named = await self._reported(
+                session, idea_id, f"idea:{idea_id}:status:{number}", self.renderer.status_changed
             )
-            (named,) = await self._named(session, [view])
             return named, await self._count(session, into_id)
 
         view, into_supporters = await self._retrying(work)
