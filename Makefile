@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install upgrade demo run test lint format typecheck i18n-extract i18n-update i18n-check bench clean
+.PHONY: help install upgrade audit demo run browser test screenshots lint format typecheck i18n-extract i18n-update i18n-check bench clean
 
 help:
 	@echo "make demo          run the bot in the local sandbox: http://127.0.0.1:8080/ (PORT=...)"
 	@echo "make test          install what the tests need and run the whole suite"
+	@echo "make browser       install Debian's chromium for the browser tests when missing (apt-get)"
+	@echo "make screenshots   PNGs of the dashboard's main pages (demo data) into docs/screenshots/"
 	@echo "make lint          ruff (lint + format check) and mypy"
 	@echo "make format        format the code with ruff"
 	@echo "make run           quartierbot run (needs TELEGRAM_BOT_TOKEN)"
@@ -17,6 +19,7 @@ help:
 	@echo "make i18n-check    check that every locale is complete and sound"
 	@echo "make bench         run the benchmarks under bench/"
 	@echo "make upgrade       resolve pyproject.toml's ranges anew into the lock files"
+	@echo "make audit         check requirements.lock for known vulnerabilities (pip-audit; online)"
 
 # Every package, direct and transitive, is pinned with its hashes in the lock files, which
 # `make upgrade` writes from the ranges in pyproject.toml (see the README, "Dependencies").
@@ -51,8 +54,16 @@ demo: install
 run: install
 	$(BIN)/quartierbot run
 
-test: install
+# Debian's chromium, which Playwright drives in the browser tests (.ci/browser installs it).
+browser:
+	@bash .ci/browser
+
+test: install browser
 	$(BIN)/python -m pytest
+
+# The dashboard's main pages at 1280x800 and 768x1024, from the sandbox's demo data.
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -82,5 +93,16 @@ upgrade:
 	$(COMPILE) --constraint $(LOCK) --output-file $(RUNTIME_LOCK) pyproject.toml
 	@echo "lock files written: review with git diff, then make test"
 
+# Known vulnerabilities in the locked versions, asked of pip-audit's vulnerability service
+# (PyPI's): needs that service online, so it is not part of `make test` or CI. pip-audit is not
+# in the lock; it gets a throwaway venv of its own. The lock's hashes let it read the pins as
+# they are, without resolving or installing anything (--disable-pip); --strict fails the audit
+# when a package can't be checked rather than skipping it.
+AUDIT_VENV := .venv-audit
+PIP_AUDIT  := pip-audit==2.10.1
+audit:
+	test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/python -m pip install --quiet $(PIP_AUDIT); }
+	$(AUDIT_VENV)/bin/pip-audit --requirement $(LOCK) --require-hashes --disable-pip --strict --progress-spinner off
+
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) $(AUDIT_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

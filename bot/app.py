@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand
@@ -18,17 +19,21 @@ from bot.context import CONTEXT_TYPES, AppState
 from bot.i18n import I18n, Translator
 from bot.i18n_tools import load_glossary, terms_for
 from bot.locales import is_variety
+from bot.metrics import Metrics
 from bot.rendering import (
     BroadcastRenderer,
     EventDigestWriter,
     EventRenderer,
     GroupRenderer,
     IdeaRenderer,
+    RetentionRenderer,
     TranslationRenderer,
 )
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
+from bot.services.moderation import RateLimits
 from bot.services.permissions import STAFF_ROLES
+from bot.services.retention import RUN_AT, RetentionPolicy
 from bot.telegram_bidi import DirectionalBot
 from bot.translation import build_machine_translator
 from handlers import jobs, register_handlers
@@ -41,6 +46,7 @@ BotApplication = Application[Any, Any, Any, Any, AppState, Any]
 
 DUE_WORK_INTERVAL = 10  # seconds between looks for due broadcasts and digests
 PROGRESS_INTERVAL = 5  # seconds between edits of a coordinator's progress message
+RETENTION_CATCH_UP = 120  # seconds after start: today's retention run, if it was missed
 
 
 def build_application(
@@ -49,8 +55,10 @@ def build_application(
     i18n: I18n,
     *,
     request: BaseRequest | None = None,
+    metrics: Metrics | None = None,
 ) -> BotApplication:
-    """Build the application. ``request`` replaces the HTTP layer (tests record with it)."""
+    """Build the application. ``request`` replaces the HTTP layer (tests record with it);
+    with ``metrics`` every update is counted and timed, and every 429 counted."""
     if not settings.token:
         raise ValueError("a bot token is needed to build the application")
     # Built here rather than by the builder: DirectionalBot makes every message to a
@@ -64,14 +72,16 @@ def build_application(
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=request or HTTPXRequest(connection_pool_size=1),
         # PTB's limiter keeps us under Telegram's flood limits and waits out a RetryAfter.
-        rate_limiter=AIORateLimiter(max_retries=3),
+        rate_limiter=(
+            metrics.rate_limiter(max_retries=3) if metrics else AIORateLimiter(max_retries=3)
+        ),
     )
     application: BotApplication = (
         ApplicationBuilder()
         .bot(bot)
         .context_types(CONTEXT_TYPES)
         .post_init(on_startup)
-        .concurrent_updates(True)
+        .concurrent_updates(metrics.update_processor() if metrics else True)
         .build()
     )
     state = application.bot_data
@@ -106,6 +116,19 @@ def build_services(
         digest_writer=EventDigestWriter(i18n),
         machine=build_machine_translator(settings, clock),
         glossary=_glossary_for(settings.default_locale),
+        rate_limits=RateLimits(
+            updates=settings.rate_limit_updates,
+            window=timedelta(seconds=settings.rate_limit_window),
+            pause_after=settings.rate_limit_pause_after,
+            pause=timedelta(seconds=settings.rate_limit_pause),
+        ),
+        retention_renderer=RetentionRenderer(i18n),
+        retention=RetentionPolicy(
+            signup_days=settings.signup_retention_days,
+            inactive_days=settings.inactive_days,
+            warning_days=settings.inactive_warning_days,
+        ),
+        dashboard_key=settings.dashboard_key,
         clock=clock,
     )
 
@@ -173,4 +196,15 @@ async def on_startup(application: BotApplication) -> None:
         )
         application.job_queue.run_repeating(
             jobs.refresh_running_broadcasts, interval=PROGRESS_INTERVAL, first=2, name="progress"
+        )
+        # Retention, daily at a quiet hour in the neighbourhood's time zone, and once soon
+        # after start (a bot that is off at night still runs it); the day is claimed in the
+        # database, so of all replicas and restarts exactly one runs it.
+        application.job_queue.run_daily(
+            jobs.run_retention,
+            time=RUN_AT.replace(tzinfo=state.settings.tz),
+            name="retention",
+        )
+        application.job_queue.run_once(
+            jobs.run_retention, when=RETENTION_CATCH_UP, name="retention-catch-up"
         )

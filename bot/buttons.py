@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar, Literal, Self, TypeVar, get_args
 
 from bot.services.broadcasts import DAYS
-from bot.services.events import MAX_CAPACITY, MAX_PARTY
+from bot.services.events import MAX_CAPACITY, MAX_PARTY, MAX_REMINDER_HOURS
 from bot.services.ideas import REJECT_REASONS
 from bot.topics import TOPIC_LABELS
 
@@ -244,7 +244,20 @@ class TopicsDoneButton(Button):
 
 
 MenuEntry = Literal["home", "events", "projects", "idea", "signups"]
-SettingsEntry = Literal["open", "language", "topics", "news_on", "news_off", "privacy", "quiet"]
+SettingsEntry = Literal[
+    "open",
+    "language",
+    "topics",
+    "news_on",
+    "news_off",
+    "privacy",
+    "quiet",
+    # consent per purpose: messages about one's own sign-ups and groups; a group lead's
+    "service_on",
+    "service_off",
+    "lead_on",
+    "lead_off",
+]
 PrivacyStep = Literal["ask", "delete", "keep"]
 DigestChoice = Literal["on", "off"]
 
@@ -475,6 +488,41 @@ class EventComposerButton(Button):
         return cls(action, event_id)
 
 
+#: What the edit screen of a published (or any) event can change, one field at a time.
+EventEditField = Literal[
+    "title", "description", "when", "until", "place", "address", "capacity",
+    "reminder", "opens", "closes", "topic", "photo",
+]  # fmt: skip
+#: The optional fields the edit screen can empty again.
+ClearableField = Literal["until", "address", "opens", "closes", "topic", "photo"]
+EventEditAction = Literal["ask", "clear", "remind"]
+
+
+@dataclass(frozen=True)
+class EventEditButton(Button):
+    """``eve:<event id>``: the event's edit screen; ``eve:<id>:ask:<field>`` asks for a new
+    value of a field, ``eve:<id>:clear:<field>`` empties an optional one, and
+    ``eve:<id>:remind:<hours>`` sets how long before the start the reminder goes out."""
+
+    PREFIX = "eve"
+    event_id: int
+    action: EventEditAction | None = None
+    field: EventEditField | None = None
+    hours: int | None = None
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        event_id = parts.id()
+        if not parts.more():
+            return cls(event_id)
+        action = parts.word(get_args(EventEditAction))
+        if action == "remind":
+            return cls(event_id, action, hours=parts.number(0, MAX_REMINDER_HOURS))
+        if action == "clear":
+            return cls(event_id, action, parts.word(get_args(ClearableField)))
+        return cls(event_id, action, parts.word(get_args(EventEditField)))
+
+
 # --- ideas ---------------------------------------------------------------------------------
 
 IdeaStep = Literal["new", "board", "topic", "place", "anon", "send", "cancel"]
@@ -545,13 +593,25 @@ class IdeaSupportButton(_OneIdea):
 
 
 @dataclass(frozen=True)
+class IdeaReportButton(_OneIdea):
+    """``idr:<idea id>``: a resident reports a public idea (hidden after a few reports until a
+    coordinator looks)."""
+
+    PREFIX = "idr"
+
+
+@dataclass(frozen=True)
 class IdeaVoiceButton(_OneIdea):
     """``idv:<idea id>``: listen to an idea sent as a voice message."""
 
     PREFIX = "idv"
 
 
-IdeaModerationAction = Literal["pub", "st", "why", "rs", "merge", "msg", "proj"]
+IdeaModerationAction = Literal[
+    "pub", "st", "why", "rs", "merge", "msg", "proj",
+    # after reports: keep it public, hide it for good; its author: ask, ban, unban
+    "keep", "hide", "ban", "banok", "unban",
+]  # fmt: skip
 #: The statuses a coordinator sets with one tap, and the two that need a reason.
 IdeaStatusChoice = Literal["under_review", "planned", "in_progress", "done"]
 IdeaDecline = Literal["not_possible", "rejected"]
@@ -628,6 +688,47 @@ class GroupListButton(Button):
     @classmethod
     def _read(cls, parts: _Parts) -> Self:
         return cls(parts.offset(), parts.topic(*get_args(GroupScope)))
+
+
+GroupEditAction = Literal[
+    "open", "name", "desc", "rhythm", "topics", "topic", "leads", "lead", "me",
+    "slot", "label", "cap", "rm", "rmok",
+]  # fmt: skip
+_EDIT_SLOT_ACTIONS = ("slot", "label", "cap", "rm", "rmok")
+
+
+@dataclass(frozen=True)
+class GroupEditButton(Button):
+    """Editing a group (its lead, coordinators): ``gre:open:<group id>`` the edit screen,
+    ``gre:name|desc|rhythm:<group id>`` a text to type, ``gre:topics:<group id>`` the topic
+    picker and ``gre:topic:<group id>:<topic|none>`` a topic chosen, ``gre:leads:<group id>``
+    the lead picker, ``gre:lead:<group id>:<user id>`` a member made lead and
+    ``gre:me:<group id>`` the coordinator who taps; ``gre:slot|label|cap|rm|rmok:<group
+    id>:<slot id>`` a help task's screen, its label, its capacity, its removal and the
+    removal confirmed."""
+
+    PREFIX = "gre"
+    action: GroupEditAction
+    group_id: int
+    slot_id: int | None = None
+    topic: str | None = None
+    telegram_id: int | None = None
+
+    def _parts(self) -> tuple[object, ...]:
+        if self.action == "topic":
+            return (self.action, self.group_id, self.topic or "none")
+        return super()._parts()
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action, group_id = parts.word(get_args(GroupEditAction)), parts.id()
+        if action == "topic":
+            return cls(action, group_id, topic=parts.topic_or_none("none"))
+        if action == "lead":
+            return cls(action, group_id, telegram_id=parts.number(1, MAX_TELEGRAM_ID))
+        if action in _EDIT_SLOT_ACTIONS:
+            return cls(action, group_id, parts.id())
+        return cls(action, group_id)
 
 
 GroupKind = Literal["project", "group"]
@@ -729,3 +830,79 @@ class TranslatorButton(Button):
         if action == "offer":
             return cls(action)
         return cls(action, parts.number(1, MAX_TELEGRAM_ID))
+
+
+# --- roles and the audit log ---------------------------------------------------------------
+
+RoleName = Literal["admin", "coordinator", "partner", "translator"]
+RoleAction = Literal["list", "inv", "rvk", "rvy"]
+
+
+@dataclass(frozen=True)
+class RoleButton(Button):
+    """``rl:list``: the staff by role (/roles); ``rl:inv:<role>``: a new invitation link to
+    a role; ``rl:rvk:<user id>:<role>``: revoke it from them, asked first;
+    ``rl:rvy:<user id>:<role>``: yes, revoke."""
+
+    PREFIX = "rl"
+    action: RoleAction
+    role: RoleName | None = None
+    telegram_id: int | None = None
+
+    def _parts(self) -> tuple[object, ...]:
+        if self.action == "list":
+            return (self.action,)
+        if self.action == "inv":
+            return (self.action, self.role)
+        return (self.action, self.telegram_id, self.role)
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action = parts.word(get_args(RoleAction))
+        if action == "list":
+            return cls(action)
+        if action == "inv":
+            return cls(action, parts.word(get_args(RoleName)))
+        telegram_id = parts.number(1, MAX_TELEGRAM_ID)
+        return cls(action, parts.word(get_args(RoleName)), telegram_id)
+
+
+@dataclass(frozen=True)
+class AuditButton(Button):
+    """``au:<entry id>``: the page of the audit log with the entries older than that one."""
+
+    PREFIX = "au"
+    before: int
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        return cls(parts.number(1, 2**63 - 1))
+
+
+# --- the privacy notice --------------------------------------------------------------------
+
+NoticeAction = Literal["ok", "no", "new", "skip", "pub"]
+MAX_NOTICE_VERSION = 99_999
+
+
+@dataclass(frozen=True)
+class NoticeButton(Button):
+    """``nt:ok:<version>`` / ``nt:no:<version>``: a resident agrees to (or declines) the
+    privacy notice's version they were shown; an admin's /notice: ``nt:new`` write the next
+    version, ``nt:skip`` leave out the language asked for, ``nt:pub`` publish it."""
+
+    PREFIX = "nt"
+    action: NoticeAction
+    version: int | None = None
+
+    def _parts(self) -> tuple[object, ...]:
+        if self.action in ("ok", "no"):
+            return (self.action, self.version)
+        return (self.action,)
+
+    @classmethod
+    def _read(cls, parts: _Parts) -> Self:
+        action = parts.word(get_args(NoticeAction))
+        if action in ("ok", "no"):
+            return cls(action, parts.number(1, MAX_NOTICE_VERSION))
+        return cls(action)

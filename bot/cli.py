@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -18,16 +17,11 @@ from bot.config import ConfigError, Settings, load_settings
 EXIT_CONFIG = 2
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # One line per HTTP request to Telegram is noise at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # ... and so are two lines per run of a repeating job.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    # To stderr at LOG_LEVEL, without secrets or residents' text (bot/logging_setup.py).
+    from bot.logging_setup import configure_logging
+
+    configure_logging(settings)
 
 
 def _run(coroutine: Coroutine[Any, Any, int | None]) -> int:
@@ -47,7 +41,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if settings.webhook_url and not settings.webhook_secret:
         raise ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not; set both")
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     return _run(_guarded(run(settings)))
 
 
@@ -56,14 +50,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the worker sends as the bot")
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     return _run(_guarded(run_worker(settings, worker_id=args.worker_id)))
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.runner import run_sandbox
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     return _run(
         run_sandbox(
             settings,
@@ -100,6 +94,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_services
     from bot.runtime import prepare_database
+    from bot.services.residents import STAFF_ROLES
     from storage.db import create_engine
     from storage.models import Role
 
@@ -115,6 +110,8 @@ def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
             elif args.admin_command == "remove":
                 removed = await residents.revoke_role(args.telegram_id, role)
                 print(f"{args.telegram_id} {'is no longer' if removed else 'was not'} {role.value}")
+                if role in STAFF_ROLES and not await residents.is_staff(args.telegram_id):
+                    print(await _drop_staff_menu(settings, args.telegram_id))
             else:
                 for assignment in await residents.staff():
                     print(f"{assignment.telegram_id}\t{assignment.role.value}")
@@ -125,6 +122,29 @@ def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(_guarded(main()))
+
+
+async def _drop_staff_menu(settings: Settings, telegram_id: int) -> str:
+    """No staff role left: the staff command menu the bot set for their chat
+    (``BotCommandScopeChat``, handlers/commands.py) is deleted, so Telegram shows them the
+    residents' menu in their language again. Run again to retry if Telegram can't be reached."""
+    from telegram import Bot, BotCommandScopeChat
+    from telegram.error import InvalidToken, TelegramError
+
+    if not settings.token:
+        return "no TELEGRAM_BOT_TOKEN: their staff command menu in Telegram was left as it is"
+    try:
+        async with Bot(
+            settings.token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+        ) as bot:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
+    except InvalidToken:  # its message may name the token
+        return "Telegram refused TELEGRAM_BOT_TOKEN: their staff command menu was left as it is"
+    except TelegramError as exc:
+        return f"their staff command menu could not be removed ({exc}); run this again to retry"
+    return "their staff command menu is removed: they see the residents' commands again"
 
 
 def cmd_i18n(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,9 @@ one district. ``load_settings`` turns validation errors into one readable line f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +21,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.locales import babel_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The dashboard's key when neither DASHBOARD_SECRET nor a bot token is set (this process only).
+_PROCESS_KEY = secrets.token_bytes(32)
 
 #: The district's languages, in the order it needs them. Configurable through ``LOCALES``.
 #: ``de_simple`` is German in simple language (Einfache Sprache), formatted as ``de``.
@@ -83,6 +89,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # Signs the web dashboard's one-time login links and its CSRF tokens. Unset: a key derived
+    # from TELEGRAM_BOT_TOKEN (HMAC-SHA256), the same on every replica.
+    dashboard_secret: SecretStr | None = None
+    #: When set, /metrics answers only with ``Authorization: Bearer <token>`` (else 401).
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     # The delivery engine (bot/services/delivery.py): Telegram allows about 30 messages/s to
     # different chats and 1/s per chat; paid broadcasts raise the first to 1000/s (and cost
@@ -100,6 +111,20 @@ class Settings(BaseSettings):
     translation_url: str | None = None
     translation_api_key: SecretStr | None = None
     translation_timeout: float = Field(default=10.0, gt=0)
+    # Abuse protection (handlers/abuse.py): more than RATE_LIMIT_UPDATES updates from one person
+    # within RATE_LIMIT_WINDOW seconds get one "slow down"; going on past RATE_LIMIT_PAUSE_AFTER
+    # pauses them for RATE_LIMIT_PAUSE seconds (their updates are dropped). Counted in memory,
+    # per process. RATE_LIMIT_UPDATES=0 turns it off.
+    rate_limit_updates: int = Field(default=20, ge=0)
+    rate_limit_window: float = Field(default=10.0, gt=0)
+    rate_limit_pause_after: int = Field(default=40, ge=1)
+    rate_limit_pause: float = Field(default=60.0, ge=0)
+    # Retention (bot/services/retention.py, daily at 03:30 local time): sign-ups' personal
+    # details go SIGNUP_RETENTION_DAYS after their event ended (anonymous counts stay);
+    # residents not seen for INACTIVE_DAYS are removed, warned INACTIVE_WARNING_DAYS before.
+    signup_retention_days: int = Field(default=30, ge=1)
+    inactive_days: int = Field(default=365, ge=2)
+    inactive_warning_days: int = Field(default=30, ge=1)
 
     _split = field_validator("admin_ids", "locales", "topics", mode="before")(_split_list)
 
@@ -196,6 +221,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TOPICS has unknown keys {', '.join(unknown)}; known: {', '.join(TOPIC_LABELS)}"
             )
+        if self.inactive_warning_days >= self.inactive_days:
+            raise ValueError(
+                f"INACTIVE_WARNING_DAYS ({self.inactive_warning_days}) must be less than "
+                f"INACTIVE_DAYS ({self.inactive_days})"
+            )
         if self.translation_provider == "libretranslate" and not self.translation_url:
             raise ValueError("TRANSLATION_URL is needed for TRANSLATION_PROVIDER=libretranslate")
         if self.translation_provider == "deepl" and not self.translation_key:
@@ -218,6 +248,16 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def dashboard_key(self) -> bytes:
+        """The dashboard's signing key: ``DASHBOARD_SECRET``, else derived from the bot's token
+        (so the sandbox works without one); without either, a key for this process only."""
+        if self.dashboard_secret is not None and self.dashboard_secret.get_secret_value():
+            return self.dashboard_secret.get_secret_value().encode()
+        if self.token:
+            return hmac.new(self.token.encode(), b"quartierbot dashboard", hashlib.sha256).digest()
+        return _PROCESS_KEY
 
     @property
     def translation_key(self) -> str | None:

@@ -28,7 +28,7 @@ class AppState:
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):
-    """Adds the dependencies and the current resident, loaded once per update in group -1."""
+    """Adds the dependencies and the current resident, loaded once per update in group -3."""
 
     def __init__(
         self,
@@ -42,7 +42,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.actor: Actor = ANONYMOUS
         #: The chat's flow had expired when this update came (see handlers/flows.py).
         self.flow_expired = False
-        #: The chat's open flow, as group -1 found it (None once a command or a tap ended it).
+        #: The chat's open flow, as group -2 found it (None once a command or a tap ended it).
         self.pending: PendingInput | None = None
         self._locale: str | None = None
         self.locale = None
@@ -54,7 +54,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
 
     @locale.setter
     def locale(self, value: str | None) -> None:
-        # Group -2 sets it, and a handler that switches language; from then on, whatever this
+        # Group -3 sets it, and a handler that switches language; from then on, whatever this
         # update sends begins in that language's direction (bot/telegram_bidi.py).
         self._locale = value
         state = self.bot_data

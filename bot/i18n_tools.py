@@ -30,6 +30,10 @@ from bot.locales import babel_locale
 #: Where resident-facing strings live. The sandbox is a developer tool and stays English.
 SOURCE_DIRS = ("bot", "handlers")
 EXCLUDED = ("bot/sandbox/**",)
+#: The dashboard's Jinja2 templates (paths relative to a SOURCE_DIRS entry), extracted with
+#: Jinja2's babel extractor: ``{{ _("…") }}``, ``{% trans %}``, ``ngettext``, ``pgettext``.
+TEMPLATES = "web/templates/**.html"
+TEMPLATE_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
 #: babel's keywords (``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext`` with the
 #: context first, also as methods: ``t.pgettext("delete data", "↩️ No, keep it")``) and ``N_``.
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
@@ -47,11 +51,15 @@ def extract(root: Path = PROJECT_ROOT) -> Catalog:
         msgid_bugs_address="",
         header_comment="# Quartierbot messages, extracted from the code by `make i18n-extract`.",
     )
-    method_map = [(pattern, "ignore") for pattern in EXCLUDED] + [("**.py", "python")]
+    method_map = [(pattern, "ignore") for pattern in EXCLUDED] + [
+        (TEMPLATES, "jinja2"),
+        ("**.py", "python"),
+    ]
     for directory in SOURCE_DIRS:
         found = extract_from_dir(
             root / directory,
             method_map=method_map,
+            options_map={TEMPLATES: TEMPLATE_OPTIONS},
             keywords=KEYWORDS,
             comment_tags=("Translators:",),
             strip_comment_tags=True,

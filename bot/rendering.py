@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, get_args
 
 from bot.buttons import (
@@ -18,6 +19,7 @@ from bot.buttons import (
     GroupButton,
     IdeaModerationButton,
     IdeaStatusChoice,
+    PrivacyButton,
     TaskButton,
     TranslatorButton,
 )
@@ -174,10 +176,20 @@ class EventRenderer(_OutboxRenderer):
         )
         return self._message(text, self._details_button(t, event))
 
-    def changed(self, event: EventView, locale: str) -> dict[str, Any]:
+    def changed(
+        self, event: EventView, locale: str, changes: Sequence[str] = ("time", "place")
+    ) -> dict[str, Any]:
+        """For whoever signed up: what changed (``NOTIFIED_CHANGES``) and the event as it is now."""
         t = self._i18n.translator(locale)
+        names = {
+            "title": t.pgettext("what changed", "the title"),
+            "time": t.pgettext("what changed", "the time"),
+            "place": t.pgettext("what changed", "the place"),
+        }
         text = (
-            t.gettext("🔄 The time or place of this event has changed:")
+            t.gettext("🔄 This event has changed ({changes}):").format(
+                changes=t.format_list(names[change] for change in changes if change in names)
+            )
             + "\n"
             + event_summary(t, event)
         )
@@ -362,7 +374,21 @@ def idea_card_buttons(t: Translator, idea: IdeaView) -> list[list[dict[str, str]
     if idea.published:
         rows.append([_button(_("📣 Message its supporters"), IdeaModerationButton("msg", idea.id))])
     rows.append([_button(_("🌱 Make it a project"), IdeaModerationButton("proj", idea.id))])
+    # Translators: on an idea's card; asks before it bans the idea's author from the bot
+    rows.append([_button(_("⛔ Ban the author"), IdeaModerationButton("ban", idea.id))])
     return rows
+
+
+def idea_reported_buttons(t: Translator, idea: IdeaView) -> list[list[dict[str, str]]]:
+    """Under the notice of an idea hidden after residents' reports."""
+    _ = t.gettext
+    return [
+        # Translators: an idea hidden after reports goes back on the board, reports cleared
+        [_button(_("✅ Keep it public"), IdeaModerationButton("keep", idea.id))],
+        # Translators: an idea hidden after reports leaves the board for good
+        [_button(_("🙈 Hide it for good"), IdeaModerationButton("hide", idea.id))],
+        [_button(_("⛔ Ban the author"), IdeaModerationButton("ban", idea.id))],
+    ]
 
 
 class IdeaRenderer(_OutboxRenderer):
@@ -410,6 +436,23 @@ class IdeaRenderer(_OutboxRenderer):
         card["reply_markup"] = {"inline_keyboard": idea_card_buttons(t, idea)}
         parts.append(card)
         return parts
+
+    def reported(self, idea: IdeaView, reports: int, locale: str) -> dict[str, Any]:
+        """A coordinator's notice: residents reported a public idea, which is off the board
+        until someone looks."""
+        t = self._i18n.translator(locale)
+        text = (
+            t.ngettext(
+                "🚩 {count} neighbour reported this idea. It is hidden from the idea board "
+                "until a coordinator looks at it.",
+                "🚩 {count} neighbours reported this idea. It is hidden from the idea board "
+                "until a coordinator looks at it.",
+                reports,
+            ).format(count=t.format_number(reports))
+            + "\n\n"
+            + idea_card_text(t, idea)
+        )
+        return self._message(text, idea_reported_buttons(t, idea))
 
     def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]:
         t = self._i18n.translator(locale)
@@ -497,6 +540,75 @@ class GroupRenderer:
         if group.outcome:
             text += "\n\n" + html.escape(group.outcome, quote=False)
         return {"method": "sendMessage", "text": text, "parse_mode": "HTML"}
+
+    # What changed, told to the people it concerns; each opens the group's page.
+
+    def _changed(self, t: Translator, group: GroupView, text: str) -> dict[str, Any]:
+        label = t.mirror("➡️ ") + group_name(t, group, isolated=False)
+        return _html_message(text, [[_button(label, GroupButton("show", group.id))]])
+
+    @staticmethod
+    def _text(t: Translator, text: str) -> str:
+        """What the lead wrote (in the group's language), escaped and isolated."""
+        return t.isolate(html.escape(text, quote=False))
+
+    def renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        # Translators: a project or working group got a new name
+        text = t.gettext("🔄 {old} is now called {new}.").format(
+            old=f"<b>{self._text(t, old)}</b>", new=f"<b>{self._text(t, new)}</b>"
+        )
+        return self._changed(t, group, text)
+
+    def rhythm_changed(self, group: GroupView, rhythm: str, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        # Translators: a group's new meeting times; {rhythm} is what its lead wrote, e.g.
+        # "every Tuesday at 17:00", perhaps in another language
+        text = t.gettext("🔄 {name}: now meets {rhythm}").format(
+            name=f"<b>{group_name(t, group)}</b>", rhythm=self._text(t, rhythm)
+        )
+        return self._changed(t, group, text)
+
+    def lead_given(self, group: GroupView, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        text = t.gettext(
+            "🤝 You now lead {name}. Your tools (members, messages, help tasks) are on its page."
+        ).format(name=f"<b>{group_name(t, group)}</b>")
+        return self._changed(t, group, text)
+
+    def lead_handed_over(
+        self, group: GroupView, new_lead: str | None, locale: str
+    ) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        name = f"<b>{group_name(t, group)}</b>"
+        if new_lead:
+            # Translators: told to a group's former lead; {person} is the new lead's first name
+            text = t.gettext("🤝 {person} now leads {name}. Thank you for leading it!").format(
+                person=self._text(t, new_lead), name=name
+            )
+        else:
+            text = t.gettext("🤝 Someone else now leads {name}. Thank you for leading it!").format(
+                name=name
+            )
+        return self._changed(t, group, text)
+
+    def slot_renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        # Translators: told to the people doing a help task whose name changed
+        text = t.gettext("🔄 {name}: the help task {old} is now called {new}.").format(
+            name=f"<b>{group_name(t, group)}</b>",
+            old=f"<i>{self._text(t, old)}</i>",
+            new=f"<i>{self._text(t, new)}</i>",
+        )
+        return self._changed(t, group, text)
+
+    def slot_removed(self, group: GroupView, label: str, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        # Translators: told to the people who had taken a help task that was removed
+        text = t.gettext(
+            "🗑 {name}: the help task {task} has been removed. Thank you for offering your help!"
+        ).format(name=f"<b>{group_name(t, group)}</b>", task=f"<i>{self._text(t, label)}</i>")
+        return self._changed(t, group, text)
 
 
 # --- translations --------------------------------------------------------------------------
@@ -600,3 +712,19 @@ class TranslationRenderer(_OutboxRenderer):
             "translated."
         )
         return self._message(text)
+
+
+class RetentionRenderer(_OutboxRenderer):
+    """The warning before a long-inactive resident's data is deleted (bot/services/retention.py)."""
+
+    def inactivity_warning(self, removal_day: date, locale: str) -> dict[str, Any]:
+        t = self._i18n.translator(locale)
+        _ = t.gettext
+        text = _(
+            "👋 We haven't seen you here for a long time. To protect your privacy, your data "
+            "(your settings, sign-ups and memberships) will be deleted on {date}, unless you "
+            "send us any message or tap a button before then."
+        ).format(date=t.format_date(removal_day, "long"))
+        # Translators: the button under the warning above; tapping it keeps the resident's data
+        keyboard = [[_button(_("✅ Keep my data"), PrivacyButton("keep"))]]
+        return self._message(text, keyboard)

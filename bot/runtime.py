@@ -20,6 +20,8 @@ from bot.app import BotApplication, build_application, build_i18n, build_service
 from bot.clock import Clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.delivery_sender import TelegramSender
+from bot.logging_setup import protect_logs
+from bot.metrics import Metrics
 from bot.services import Services
 from bot.services.delivery import DeliveryEngine, DeliveryLimits, DeliveryService
 from bot.web.app import create_web_app
@@ -62,6 +64,7 @@ def build_delivery_engine(
     *,
     worker_id: str | None = None,
     on_source_finished: Callable[[str], Awaitable[None]] | None = None,
+    metrics: Metrics | None = None,
 ) -> DeliveryEngine:
     async def recipient_gone(chat_id: int) -> None:
         # Telegram answered 403 (blocked, deactivated): no more messages until they write.
@@ -74,6 +77,8 @@ def build_delivery_engine(
         worker_id=worker_id,
         on_recipient_gone=recipient_gone,
         on_source_finished=on_source_finished,
+        check_consent=True,  # news and lead contact only to who still consents and exists
+        observer=metrics,
         clock=services.clock,
     )
     services.delivery.add_listener(delivery_engine.wake)
@@ -104,6 +109,8 @@ class Runtime:
         self._sender: TelegramSender | None = None
         #: Called once when a source's deliveries are all done (e.g. a broadcast summary).
         self.on_source_finished: Callable[[str], Awaitable[None]] | None = None
+        #: This runtime's metrics, in a registry of its own (/metrics; bot/metrics.py).
+        self.metrics = Metrics()
 
     @property
     def delivery(self) -> DeliveryService | None:
@@ -121,12 +128,17 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        # Whoever configured logging (the CLI, the sandbox, a test): no secret, no resident's
+        # text in what its handlers write (bot/logging_setup.py).
+        protect_logs(settings)
         self.engine = create_engine(settings.database_url)
         await prepare_database(self.engine)
         services = build_services(settings, self.engine, clock=self.clock)
         self.services = services
+        services.delivery.add_observer(self.metrics)
+        self.metrics.delivery_rate_limit.set(settings.effective_delivery_rate)
         application = build_application(
-            settings, services, build_i18n(settings), request=self._request
+            settings, services, build_i18n(settings), request=self._request, metrics=self.metrics
         )
         self.application = application
         await application.initialize()
@@ -151,11 +163,16 @@ class Runtime:
             services,
             self._sender,
             on_source_finished=self._source_finished,
+            metrics=self.metrics,
         )
         self.delivery_engine.start()
         if self._serve_http:
             web_app = create_web_app(
-                settings, self.engine, application, bot_username=application.bot.username
+                settings,
+                self.engine,
+                application,
+                bot_username=application.bot.username,
+                metrics=self.metrics,
             )
             runner = web.AppRunner(web_app)
             await runner.setup()
@@ -226,6 +243,7 @@ async def run(settings: Settings) -> None:
 async def run_worker(settings: Settings, *, worker_id: str | None = None) -> None:
     """Only the delivery engine: no polling, no webhook, no HTTP server. More of these scale
     sending out; they don't report finished sources (the bot process does)."""
+    protect_logs(settings)
     engine = create_engine(settings.database_url)
     sender = TelegramSender.from_settings(settings)
     delivery_engine: DeliveryEngine | None = None

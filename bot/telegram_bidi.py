@@ -4,7 +4,7 @@ Handlers reply in many ways (``show``, ``send_message``, ``reply_text``, edits, 
 callback answers); all of them end in ``Bot._do_post``. ``DirectionalBot`` (the application's
 bot, built in ``bot.app``) passes each request's ``text`` and ``caption`` through
 ``bot.bidi.direct_fields`` while the current reader reads right to left. Who the reader is
-comes from a context variable: ``BotContext.locale`` sets it when group -2 loads the resident
+comes from a context variable: ``BotContext.locale`` sets it when group -3 loads the resident
 (and again when a handler switches language), and each update runs in its own task, so the
 value never leaks into another update. Work outside an update (the progress job, a preview in
 another language) says whose direction it writes in with ``reading``. Messages from the outbox

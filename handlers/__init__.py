@@ -1,7 +1,9 @@
 """Telegram handlers: read the update, call a service, render translated text and keyboards.
 
-``register_handlers`` is the one ordered list of handlers; before them, group -2 loads the
-resident and group -1 applies the rules every multi-step flow obeys (handlers/flows.py).
+``register_handlers`` is the one ordered list of handlers; before them, group -4 applies the
+rate limit and bans (handlers/abuse.py), group -3 loads the resident, group -2 applies the
+rules every multi-step flow obeys (handlers/flows.py) and group -1 asks a resident behind the
+newest privacy notice to agree to it first (handlers/notice.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from telegram.ext import (
 
 from bot import buttons
 from handlers import (
+    abuse,
     broadcast,
+    dashboard,
     events,
     fallback,
     flows,
@@ -31,8 +35,10 @@ from handlers import (
     input,
     menu,
     newevent,
+    notice,
     onboarding,
     resident,
+    roles,
     settings,
     translations,
 )
@@ -49,6 +55,7 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("language", settings.language_command, filters=PRIVATE),
         CommandHandler("settings", settings.show_settings, filters=PRIVATE),
         CommandHandler("privacy", settings.show_privacy, filters=PRIVATE),
+        CommandHandler("mydata", settings.mydata_command, filters=PRIVATE),
         CommandHandler("stop", settings.stop_command, filters=PRIVATE),
         CommandHandler("broadcast", broadcast.broadcast_command, filters=PRIVATE),
         CommandHandler("events", menu.events_command, filters=PRIVATE),
@@ -59,6 +66,12 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("newgroup", groups.newgroup_command, filters=PRIVATE),
         CommandHandler("translate", translations.translate_command, filters=PRIVATE),
         CommandHandler("cancel", ideas.cancel_command, filters=PRIVATE),
+        CommandHandler("roles", roles.roles_command, filters=PRIVATE),
+        CommandHandler("audit", roles.audit_command, filters=PRIVATE),
+        CommandHandler("dashboard", dashboard.dashboard_command, filters=PRIVATE),
+        CommandHandler("ban", abuse.ban_command, filters=PRIVATE),
+        CommandHandler("unban", abuse.unban_command, filters=PRIVATE),
+        CommandHandler("notice", notice.notice_command, filters=PRIVATE),
         ButtonHandler(buttons.LanguageButton, onboarding.choose_language),
         ButtonHandler(buttons.ConsentButton, onboarding.answer_consent),
         ButtonHandler(buttons.TopicButton, onboarding.toggle_topic),
@@ -73,15 +86,21 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
         ButtonHandler(buttons.EventButton, events.event_button),
         ButtonHandler(buttons.EventAdminButton, newevent.admin_button),
         ButtonHandler(buttons.EventComposerButton, newevent.composer_button),
+        ButtonHandler(buttons.EventEditButton, newevent.edit_button),
         ButtonHandler(buttons.GroupButton, groups.group_button),
         ButtonHandler(buttons.GroupListButton, groups.list_button),
         ButtonHandler(buttons.GroupNewButton, groups.new_button),
+        ButtonHandler(buttons.GroupEditButton, groups.edit_button),
         ButtonHandler(buttons.IdeaButton, ideas.idea_button),
         ButtonHandler(buttons.IdeaBoardButton, ideas.board_button),
         ButtonHandler(buttons.IdeaSupportButton, ideas.support_button),
+        ButtonHandler(buttons.IdeaReportButton, ideas.report_button),
         ButtonHandler(buttons.IdeaVoiceButton, ideas.listen_button),
         ButtonHandler(buttons.IdeaModerationButton, ideas.moderation_button),
         ButtonHandler(buttons.TranslationButton, translations.translation_button),
+        ButtonHandler(buttons.RoleButton, roles.role_button),
+        ButtonHandler(buttons.AuditButton, roles.audit_button),
+        ButtonHandler(buttons.NoticeButton, notice.notice_button),
         ButtonHandler(buttons.TaskButton, translations.task_button),
         ButtonHandler(buttons.TranslatorButton, translations.translator_button),
         ChatMemberHandler(resident.track_block, ChatMemberHandler.MY_CHAT_MEMBER),
@@ -92,8 +111,11 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Before any handler: who is acting (group -2), then the rules every flow obeys (-1).
-    application.add_handler(TypeHandler(Update, resident.load_resident), group=-2)
-    application.add_handler(TypeHandler(Update, flows.end_stale_flows), group=-1)
+    # Before any handler: the rate limit and bans (group -4, handlers/abuse.py), who is
+    # acting (-3), the rules every flow obeys (-2), then the newest privacy notice (-1).
+    application.add_handler(TypeHandler(Update, abuse.gate), group=-4)
+    application.add_handler(TypeHandler(Update, resident.load_resident), group=-3)
+    application.add_handler(TypeHandler(Update, flows.end_stale_flows), group=-2)
+    application.add_handler(TypeHandler(Update, notice.gate), group=-1)
     application.add_handlers(handler_list())
     application.add_error_handler(fallback.on_error)

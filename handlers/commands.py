@@ -1,5 +1,7 @@
 """The command menus and /help, from one list: residents' per language (``set_my_commands``
-with ``language_code``), staff's per chat (``BotCommandScopeChat``) in their own language."""
+with ``language_code``), staff's per chat (``BotCommandScopeChat``) in their own language: set
+again when they change language (handlers/onboarding.py); ``quartierbot admin remove`` deletes
+it when their last staff role goes (bot/cli.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def resident_commands(t: Translator) -> list[tuple[str, str]]:
         ("language", _("Change the language")),
         ("settings", _("Your settings")),
         ("privacy", _("Your data and privacy")),
+        ("mydata", _("Everything we store about you, as a file")),
         ("stop", _("No more news messages")),
         # Translators: the /help command in Telegram's command menu
         ("help", _("Help")),
@@ -36,6 +39,12 @@ def staff_commands(t: Translator) -> list[tuple[str, str]]:
         ("proposals", _("Events proposed by partner organisations")),
         ("ideas", _("Residents' ideas waiting for you")),
         ("broadcast", _("Write to residents")),
+        ("roles", _("The team: invite and revoke roles")),
+        ("dashboard", _("Log in to the web dashboard")),
+        ("ban", _("Ban someone who abuses the bot (their Telegram id)")),
+        ("unban", _("Lift a ban")),
+        # Translators: /notice in the staff's command menu; only admins may use it
+        ("notice", _("The privacy notice: new version (admins)")),
     ]
     names = {name for name, _description in own}
     return own + [item for item in resident_commands(t) if item[0] not in names]
@@ -51,3 +60,10 @@ async def set_staff_menu(bot: Bot, chat_id: int, t: Translator) -> None:
     is looked up before the language menus, so no ``language_code``: it shows in any client."""
     commands = [BotCommand(name, description) for name, description in staff_commands(t)]
     await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+
+
+async def clear_staff_menu(bot: Bot, chat_id: int) -> None:
+    """Their last staff role is gone: the chat's own menu is deleted, so Telegram shows them
+    the residents' menu in their language again. For a revocation inside the bot; the command
+    line (``quartierbot admin remove``) does the same with a bot of its own."""
+    await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from bot.buttons import DEEP_LINK
 
 _PAYLOAD = re.compile(DEEP_LINK)
+#: ``/start invite_<code>``: an invitation to a role (the code is ``secrets.token_urlsafe``;
+#: Telegram allows 64 characters of A-Z, a-z, 0-9, _ and - in a start payload).
+_INVITATION = re.compile(r"invite_([A-Za-z0-9_-]{16,57})")
 
 
 @dataclass(frozen=True)
@@ -26,3 +29,14 @@ def parse_deep_link(payload: str | None) -> DeepLink | None:
         return None
     kind, _, number = payload.partition("_")
     return DeepLink(kind, int(number))
+
+
+def parse_invitation(payload: str | None) -> str | None:
+    """The invitation code behind ``/start invite_<code>``, or None."""
+    found = _INVITATION.fullmatch(payload) if payload else None
+    return found.group(1) if found else None
+
+
+def invitation_link(bot_username: str, code: str) -> str:
+    """The link that opens the bot with the invitation."""
+    return f"https://t.me/{bot_username}?start=invite_{code}"

@@ -21,6 +21,7 @@ from bot.buttons import (
 from bot.calendar import event_ics
 from bot.context import BotContext
 from bot.i18n import Translator
+from bot.services.chat_state import StepGone
 from bot.services.events import (
     AlreadySignedUp,
     EventError,
@@ -253,10 +254,23 @@ async def sign_up(
     waitlist: bool = False,
     note: str | None = None,
 ) -> None:
-    """Sign the resident up (from the confirm button, or after they typed a note)."""
+    """Sign the resident up (from Confirm on the check, a typed note's too)."""
     assert update.effective_user is not None
     t = context.t
     _ = t.gettext
+    pending = context.pending
+    # The note flow, if one is open, ends in the sign-up's own transaction: no sign-up with
+    # the flow still open, no flow ended without the sign-up (ChatStateService.ending).
+    within = (
+        context.services.chat_state.ending(
+            update.effective_user.id,
+            SIGNUP_NOTE.name,
+            tuple(SIGNUP_NOTE.steps),
+            data=pending.data,
+        )
+        if pending is not None and pending.flow == SIGNUP_NOTE.name
+        else None
+    )
     try:
         result = await context.services.events.sign_up(
             event_id,
@@ -269,7 +283,12 @@ async def sign_up(
             wheelchair=bool(flags & WHEELCHAIR),
             note=note,
             waitlist=waitlist,
+            within=within,
         )
+    except StepGone:
+        # The note flow moved on meanwhile (a note typed anew, expired): nothing was stored.
+        await answer_expired(update, t)
+        return
     except EventFull as full:
         # Seats went while the resident checked: the same offer as before the party.
         if update.callback_query is not None:
@@ -296,7 +315,6 @@ async def sign_up(
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await _end_note(update, context)
     signup = result.signup
     if signup.status == "waitlisted":
         text = _(

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from bot.context import BotContext
+from bot.logging_setup import describe_update
 from bot.services.permissions import NotAllowed
 from handlers.callbacks import settle
 from handlers.render import answer_expired, not_started, refuse, show
@@ -62,7 +63,9 @@ async def on_error(update: object, context: BotContext) -> None:
         await refuse(update, context.t.gettext("💡 Only coordinators can do this."))
         await settle(update)
         return
-    log.error("error while handling an update", exc_info=context.error)
+    # The update's id and kind, never its content: what residents wrote stays out of logs.
+    what = f"update {describe_update(update)}" if isinstance(update, Update) else "a job or task"
+    log.error("error while handling %s", what, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     _ = context.t.gettext

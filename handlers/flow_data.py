@@ -49,7 +49,8 @@ class SignupNote:
 @dataclass(frozen=True)
 class GroupDraft:
     """A /newgroup draft (``kind`` from the first tap, then name, description, topic,
-    rhythm), or the group a lead closes (``id``) or adds a help slot to (``id``, ``label``)."""
+    rhythm), or the group a lead closes (``id``), adds a help slot to (``id``, ``label``) or
+    edits (``id``; ``slot``: the help task whose label or capacity is typed)."""
 
     kind: str | None = None
     name: str | None = None
@@ -58,6 +59,7 @@ class GroupDraft:
     rhythm: str | None = None
     id: int | None = None
     label: str | None = None
+    slot: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,12 @@ class IdeaMerge:
 
 @dataclass(frozen=True)
 class EventStep:
-    """The event the composer (or a coordinator's tool) waits for input for."""
+    """The event the composer (or a coordinator's tool) waits for input for; ``editing``: the
+    step was opened from the event's edit screen, which it returns to (None, not False, when
+    it wasn't: rows keep the keys earlier versions wrote)."""
 
     id: int
+    editing: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,17 @@ class TranslationDraft:
     name: str | None = None
     description: str | None = None
     rhythm: str | None = None
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    """An admin writing the privacy notice's next ``version`` (/notice), one language after
+    the other: ``locale`` is the one being written, ``texts`` those written so far, as a JSON
+    object of locale to text (a flow carries scalars only)."""
+
+    version: int
+    locale: str
+    texts: str = "{}"
 
 
 @cache

@@ -33,6 +33,7 @@ from bot.buttons import (
     GroupNewButton,
     IdeaButton,
     IdeaModerationButton,
+    NoticeButton,
     TaskButton,
     TranslationButton,
 )
@@ -45,6 +46,7 @@ from handlers.flow_data import (
     GroupDraft,
     IdeaDraft,
     IdeaMerge,
+    NoticeDraft,
     SignupNote,
     TranslationDraft,
     VersionStep,
@@ -134,10 +136,15 @@ SIGNUP_NOTE = Flow(
     owns=_signup_tap,
 )
 _NAMED = frozenset({"kind", "name"})
+#: Editing a group: the text typed for one of its fields (the step names it).
+GROUP_EDIT_STEPS = frozenset({"edit_name", "edit_description", "edit_rhythm"})
+GROUP_SLOT_EDIT_STEPS = frozenset({"edit_label", "edit_capacity"})
 GROUP = Flow(
     "group",
     GroupDraft,
-    frozenset({"name", "description", "topic", "rhythm", "outcome", "slot_label", "slot_capacity"}),
+    frozenset({"name", "description", "topic", "rhythm", "outcome", "slot_label", "slot_capacity"})
+    | GROUP_EDIT_STEPS
+    | GROUP_SLOT_EDIT_STEPS,
     buttons=(GroupNewButton,),
     tap_steps=frozenset({"topic"}),
     requires={
@@ -148,6 +155,8 @@ GROUP = Flow(
         "outcome": frozenset({"id"}),
         "slot_label": frozenset({"id"}),
         "slot_capacity": frozenset({"id", "label"}),
+        **{step: frozenset({"id"}) for step in GROUP_EDIT_STEPS},
+        **{step: frozenset({"id", "slot"}) for step in GROUP_SLOT_EDIT_STEPS},
     },
 )
 IDEA = Flow(
@@ -167,10 +176,11 @@ EVENT = Flow(
             # the composer, in order
             *("title", "description", "when", "until", "place", "address", "capacity"),
             *("topic", "photo", "publish_at"),
-            # a coordinator's tools for one event
-            *("checkin", "move", "new_place", "dup"),
+            # a coordinator's tools for one event, and the edit screen's own steps
+            *("checkin", "move", "new_place", "dup", "reminder", "opens", "closes"),
         }
     ),
+    # The edit screen's buttons (EventEditButton) act on their own: a tap ends the step.
     buttons=(EventComposerButton,),
     tap_steps=frozenset({"topic"}),
 )
@@ -185,6 +195,23 @@ VERSION = Flow(
     requires={"slot": frozenset({"slot"})},
 )
 TRANSLATE = Flow("translate", TranslationDraft, _TEXT_FIELDS, buttons=(TaskButton,))
+
+
+def _notice_tap(data: object) -> bool:
+    button = NoticeButton.unpack(data)
+    return button is not None and button.action in ("skip", "pub")
+
+
+#: An admin writing the privacy notice's next version, a language at a time (/notice): the
+#: step "text" waits for the text in ``locale``; "review", all asked, for Publish.
+NOTICE = Flow(
+    "notice",
+    NoticeDraft,
+    frozenset({"text", "review"}),
+    buttons=(NoticeButton,),
+    tap_steps=frozenset({"review"}),
+    owns=_notice_tap,
+)
 #: A coordinator correcting a submitted translation before approving it.
 TASK_EDIT = Flow("task_edit", TranslationDraft, _TEXT_FIELDS, buttons=(TaskButton,))
 
@@ -192,7 +219,7 @@ FLOWS: dict[str, Flow[Any]] = {
     flow.name: flow
     for flow in (
         *(BROADCAST, SIGNUP_NOTE, GROUP, IDEA, IDEA_MERGE, EVENT),
-        *(VERSION, TRANSLATE, TASK_EDIT),
+        *(VERSION, TRANSLATE, TASK_EDIT, NOTICE),
     )
 }
 

@@ -14,6 +14,7 @@ from bot.buttons import (
     IdeaButton,
     IdeaModerationButton,
     IdeaOrder,
+    IdeaReportButton,
     IdeaSupportButton,
     IdeaVoiceButton,
     MenuButton,
@@ -38,6 +39,7 @@ from bot.services.ideas import (
     InvalidChange,
     TooManyIdeas,
 )
+from bot.services.moderation import CannotBan
 from handlers.flow_data import IdeaDraft, IdeaMerge
 from handlers.flows import IDEA, IDEA_MERGE, take_step
 from handlers.keyboards import button as _b
@@ -102,6 +104,9 @@ async def board(
         if idea.voice_file_id:
             # Translators: plays the idea's voice message
             buttons.append(_b(_("▶️ Listen"), IdeaVoiceButton(idea.id)))
+        if user is None or idea.author_id != user.id:
+            # Translators: under a public idea: tells the coordinators it is hurtful or spam
+            buttons.append(_b(_("🚩 Report"), IdeaReportButton(idea.id)))
         rows.append(buttons)
     if not ideas:
         blocks.append(_("No ideas here yet. Be the first to share one!"))
@@ -173,6 +178,28 @@ async def support_button(update: Update, context: BotContext, button: IdeaSuppor
         return
     await query.answer(
         _("💚 Thank you for your support!") if supporting else _("Your support is withdrawn.")
+    )
+    await board(update, context)
+
+
+@for_residents
+async def report_button(update: Update, context: BotContext, button: IdeaReportButton) -> None:
+    """A resident reports a public idea; a double tap, or a fourth report, changes nothing."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    _ = context.t.gettext
+    try:
+        await context.services.ideas.report(button.idea_id, update.effective_user.id)
+    except InvalidChange:
+        await query.answer(_("This is your own idea."), show_alert=True)
+        return
+    except IdeaError:  # not public (any more), or hidden after reports already
+        await query.answer(
+            _("🚩 Thank you. The neighbourhood office will look at this idea."), show_alert=True
+        )
+        return
+    await query.answer(
+        _("🚩 Thank you. The neighbourhood office will look at this idea."), show_alert=True
     )
     await board(update, context)
 
@@ -489,6 +516,19 @@ async def moderation_button(
             )
             await show_group(update, context, group.id)
             return
+        elif action in ("keep", "hide"):
+            if action == "keep":
+                idea = await ideas.keep_reported(context.actor, idea_id)
+                done = _("✅ The idea is back on the idea board; its reports are cleared.")
+            else:
+                idea = await ideas.hide_reported(context.actor, idea_id)
+                done = _("🙈 The idea is off the idea board for good.")
+            await query.answer(done, show_alert=True)
+            await show(update, idea_card_text(t, idea), moderation_keyboard(t, idea))
+            return
+        elif action in ("ban", "banok", "unban"):
+            await _ban_author(update, context, action, idea_id)
+            return
         elif action == "merge":
             await query.answer()
             await context.services.chat_state.expect(
@@ -507,6 +547,52 @@ async def moderation_button(
         return
     await query.answer(_("Done. The author is told in their language."))
     await show(update, idea_card_text(t, idea), moderation_keyboard(t, idea))
+
+
+async def _ban_author(update: Update, context: BotContext, action: str, idea_id: int) -> None:
+    """From an idea's card: ask, then ban its author (anonymous or not, without showing who);
+    the answer offers to lift the ban again."""
+    query = update.callback_query
+    assert query is not None
+    _ = context.t.gettext
+    if action == "ban":
+        await query.answer()
+        await show(
+            update,
+            _(
+                "⛔ Ban the author of this idea? They can't use the bot and get no news "
+                "until a coordinator lifts the ban."
+            ),
+            InlineKeyboardMarkup(
+                [[_b(_("⛔ Yes, ban the author"), IdeaModerationButton("banok", idea_id))]]
+            ),
+        )
+        return
+    moderation = context.services.moderation
+    try:
+        if action == "banok":
+            result = await moderation.ban_author(context.actor, idea_id)
+            text = (
+                _("⛔ The author is banned.")
+                if result.changed
+                else _("The author is banned already.")
+            )
+            rows = [[_b(_("✅ Lift the ban"), IdeaModerationButton("unban", idea_id))]]
+        else:
+            result = await moderation.unban_author(context.actor, idea_id)
+            text = (
+                _("✅ The author can use the bot again.")
+                if result.changed
+                else _("The author is not banned.")
+            )
+            rows = []
+    except CannotBan:
+        await query.answer(
+            _("This author can't be banned (a coordinator, or their data is deleted)."),
+            show_alert=True,
+        )
+        return
+    await show(update, text, InlineKeyboardMarkup(rows) if rows else None)
 
 
 async def moderation_input(

@@ -8,7 +8,17 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.services.chat_state import PendingInput
-from handlers import broadcast, events, fallback, flows, groups, ideas, newevent, translations
+from handlers import (
+    broadcast,
+    events,
+    fallback,
+    flows,
+    groups,
+    ideas,
+    newevent,
+    notice,
+    translations,
+)
 from handlers.flow_data import D
 from handlers.flows import Flow, waits_for_a_tap
 from handlers.render import show
@@ -50,6 +60,7 @@ FLOWS: dict[str, InputHandler] = dict(
         _typed(flows.VERSION, translations.version_input),
         _typed(flows.TRANSLATE, translations.translation_input),
         _typed(flows.TASK_EDIT, translations.correction_input),
+        _typed(flows.NOTICE, notice.notice_input),
     ]
 )
 

@@ -24,6 +24,13 @@ async def run_due_broadcasts(context: BotContext) -> None:
         log.info("announced events %s once translated", announced)
 
 
+async def run_retention(context: BotContext) -> None:
+    """The day's retention run (bot/services/retention.py): sign-ups' details after their
+    event, the inactivity warnings and removals. Claimed in the database: on every replica
+    but one, and before 03:30 local time, it does nothing. Its time is the services' clock."""
+    await context.services.retention.run_due()
+
+
 async def refresh_running_broadcasts(context: BotContext) -> None:
     for view in await context.services.broadcasts.running():
         await refresh_progress(context.bot, context.bot_data, view.id)

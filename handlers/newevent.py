@@ -9,22 +9,35 @@ which a group's "plan a meeting" opens too, is in ``handlers/shared/newevent.py`
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.buttons import EventAdminButton, EventComposerButton
+from bot.buttons import (
+    ClearableField,
+    EventAdminButton,
+    EventComposerButton,
+    EventEditButton,
+    EventEditField,
+)
 from bot.context import BotContext
 from bot.i18n import Translator, language_name
 from bot.rendering import event_summary, event_title, registration_code
 from bot.services.events import (
+    MAX_REMINDER_HOURS,
     Announced,
+    CapacityTooLow,
+    EndBeforeStart,
     EventError,
     EventView,
     InvalidTime,
     MissingTitle,
     SignupView,
+    TextTooLong,
+    WindowClosesFirst,
 )
+from bot.services.permissions import NotAllowed
 from bot.services.timeparse import (
     example_datetime,
     format_example,
@@ -202,11 +215,13 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
     # The wizard's own buttons belong to one step of this event's open wizard: a stale one
     # (a finished wizard, a second tap) is refused and changes nothing.
     step = {"skip": button.step, "cap": "capacity", "topic": "topic"}.get(action)
-    if step is not None and (
-        await take_step(context, user_id, EVENT, step, data_id=event_id) is None
-    ):
-        await answer_expired(update, t)
-        return
+    claimed = None
+    if step is not None:
+        claimed = await take_step(context, user_id, EVENT, step, data_id=event_id)
+        if claimed is None:
+            await answer_expired(update, t)
+            return
+    editing = claimed is not None and bool(claimed.editing)
     try:
         if action == "skip" and button.step is not None:
             await query.answer()
@@ -214,11 +229,11 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
         elif action == "cap" and button.capacity is not None:
             event = await events.update(context.actor, event_id, capacity=button.capacity)
             await query.answer()
-            await _next_after(update, context, event, "capacity")
+            await _after_step(update, context, event, "capacity", editing)
         elif action == "topic" and button.topic in context.settings.topics:
             event = await events.update(context.actor, event_id, topics=[button.topic])
             await query.answer()
-            await _next_after(update, context, event, "topic")
+            await _after_step(update, context, event, "topic", editing)
         elif action == "publish" and not proposed:
             event = await events.publish(context.actor, event_id)
             await query.answer()
@@ -287,8 +302,20 @@ async def composer_button(update: Update, context: BotContext, button: EventComp
         await query.answer(_("Please write the title first."), show_alert=True)
     except InvalidTime:
         await query.answer(_("Please set a start time in the future first."), show_alert=True)
+    except CapacityTooLow as error:
+        await query.answer(_seats_taken_text(t, error.taken), show_alert=True)
     except EventError:
         await answer_expired(update, t)
+
+
+def _seats_taken_text(t: Translator, taken: int) -> str:
+    return t.ngettext(
+        "👥 {count} seat is taken already; there can't be fewer seats. "
+        "Whoever signed up keeps their seat.",
+        "👥 {count} seats are taken already; there can't be fewer seats. "
+        "Whoever signed up keeps their seat.",
+        taken,
+    ).format(count=t.format_number(taken))
 
 
 def _announced_text(t: Translator, announced: Announced) -> str:
@@ -401,7 +428,7 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
             event = await events.set_version(
                 context.actor, event_id, event.default_locale, description=text
             )
-        elif step in ("when", "move", "dup", "publish_at"):
+        elif step in ("when", "move", "dup", "publish_at", "opens", "closes"):
             at = parse_local_datetime(
                 text,
                 context.clock(),
@@ -415,10 +442,15 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
                     ).format(example=t.isolate(date_example(context)))
                 )
                 return
-            if step == "when":
+            if step == "when" and data.editing:  # the new start keeps the event's length
+                event = await events.update(context.actor, event_id, starts_at=at)
+            elif step == "when":
                 event = await events.update(
                     context.actor, event_id, starts_at=at, ends_at=at + timedelta(hours=2)
                 )
+            elif step in ("opens", "closes"):
+                key = "signup_opens_at" if step == "opens" else "signup_closes_at"
+                event = await events.update(context.actor, event_id, **{key: at})
             elif step == "move":
                 length = (
                     (event.ends_at - event.starts_at)
@@ -483,6 +515,13 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
                 )
                 return
             event = await events.update(context.actor, event_id, capacity=int(text))
+        elif step == "reminder":
+            if not text.isdigit() or int(text) > MAX_REMINDER_HOURS:
+                await message.reply_text(
+                    _("Please send a number of hours, for example 24, or 0 for no reminder.")
+                )
+                return
+            event = await events.update(context.actor, event_id, reminder_hours=int(text))
         elif step == "photo":
             if not message.photo:
                 await message.reply_text(_("Please send a photo."))
@@ -517,13 +556,44 @@ async def handle_input(update: Update, context: BotContext, step: str, data: Eve
         else:
             await context.services.chat_state.clear(user.id)
             return
-    except InvalidTime:
-        await message.reply_text(_("That time has already passed. Please choose a later one."))
+    except InvalidTime as error:
+        await message.reply_text(_invalid_time_text(t, error))
+        return
+    except CapacityTooLow as error:
+        await message.reply_text(_seats_taken_text(t, error.taken))
+        return
+    except TextTooLong as error:
+        await message.reply_text(
+            _("That is too long: please use at most {limit} characters.").format(
+                limit=t.format_number(error.limit)
+            )
+        )
         return
     except EventError:
         await message.reply_text(_("Please check what you sent and try again."))
         return
-    await _next_after(update, context, event, step)
+    await _after_step(update, context, event, step, bool(data.editing))
+
+
+def _invalid_time_text(t: Translator, error: InvalidTime) -> str:
+    _ = t.gettext
+    if isinstance(error, EndBeforeStart):
+        return _("The end must come after the start. Please choose a later time.")
+    if isinstance(error, WindowClosesFirst):
+        return _("Sign-up must close after it opens. Please choose a later time.")
+    return _("That time has already passed. Please choose a later one.")
+
+
+async def _after_step(
+    update: Update, context: BotContext, event: EventView, step: str, editing: bool
+) -> None:
+    """The composer's next step, or, for a step opened from the edit screen, that screen."""
+    if editing:
+        assert update.effective_user is not None
+        await context.services.chat_state.clear(update.effective_user.id)
+        await show_edit_screen(update, context, event, saved=step)
+    else:
+        await _next_after(update, context, event, step)
 
 
 # --- coordinators' tools for one event ----------------------------------------------------
@@ -618,9 +688,9 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
                 # Translators: mark who has arrived, at the door
                 _b(_("✅ Check in"), EventAdminButton("checkin", event.id)),
             ],
-            [_b(_("📍 Change the place"), EventAdminButton("place", event.id))],
             [
-                _b(_("🕒 Change the time"), EventAdminButton("move", event.id)),
+                # Translators: opens the screen that changes any of the event's details
+                _b(_("✏️ Change the details"), EventEditButton(event.id)),
                 # Translators: copies the event to a new date
                 _b(_("📄 Duplicate"), EventAdminButton("dup", event.id)),
             ],
@@ -765,3 +835,212 @@ async def _admin_action(update: Update, context: BotContext, event: EventView, a
         )
         await query.answer()
         await show(update, _("Done. The partner organisation has been told."))
+
+
+# --- the edit screen: every field of an event, one at a time ------------------------------
+
+REMINDER_CHOICES = (0, 2, 24, 48)
+
+
+def _edit_rows(t: Translator, event: EventView) -> list[list[InlineKeyboardButton]]:
+    _ = t.gettext
+
+    def ask(label: str, field: EventEditField) -> InlineKeyboardButton:
+        return _b(label, EventEditButton(event.id, "ask", field))
+
+    return [
+        [ask(_("✏️ Title"), "title"), ask(_("📝 Description"), "description")],
+        # Translators: the event's start (date and time), and its end (a time)
+        [ask(_("📅 Start"), "when"), ask(_("🕒 End"), "until")],
+        # Translators: the event's place (its name), and its address or map pin
+        [ask(_("📍 Place"), "place"), ask(_("🏠 Address or pin"), "address")],
+        [ask(_("👥 Seats"), "capacity"), ask(_("⏰ Reminder"), "reminder")],
+        # Translators: when sign-up opens, and when it closes
+        [ask(_("🟢 Sign-up opens"), "opens"), ask(_("🔴 Sign-up closes"), "closes")],
+        [ask(_("🏷 Topic"), "topic"), ask(_("🖼 Photo"), "photo")],
+        [translations_button(t, "event", event.id)],
+        [_b(_("↩️ Back"), EventAdminButton("menu", event.id))],
+    ]
+
+
+def _edit_details(t: Translator, event: EventView) -> list[str]:
+    """What the summary doesn't show: seats, reminder, sign-up window, photo."""
+    _ = t.gettext
+    seats = (
+        _("Unlimited")
+        if not event.capacity
+        else t.ngettext("{count} seat", "{count} seats", event.capacity).format(
+            count=t.format_number(event.capacity)
+        )
+    )
+    reminder = (
+        _("no reminder")
+        if not event.reminder_hours
+        else t.ngettext("{count} hour before", "{count} hours before", event.reminder_hours).format(
+            count=t.format_number(event.reminder_hours)
+        )
+    )
+
+    def moment(value: datetime | None) -> str:
+        # Translators: no date set for when sign-up opens or closes
+        return t.format_datetime(value, "short") if value else _("no limit")
+
+    return [
+        _("👥 Seats: {seats}").format(seats=seats),
+        _("⏰ Reminder: {reminder}").format(reminder=reminder),
+        _("🟢 Sign-up opens: {moment}").format(moment=moment(event.signup_opens_at)),
+        _("🔴 Sign-up closes: {moment}").format(moment=moment(event.signup_closes_at)),
+        _("🖼 Photo: {answer}").format(answer=_("yes") if event.photo_file_id else _("no")),
+    ]
+
+
+async def show_edit_screen(
+    update: Update, context: BotContext, event: EventView, saved: str | None = None
+) -> None:
+    """Every field of the event, each a button; ``saved``: the field just changed, confirmed
+    with who is told of it."""
+    t = context.t
+    _ = t.gettext
+    lines = ["✏️ " + event_summary(t, event), *_edit_details(t, event)]
+    if saved is not None:
+        said = _("✅ Saved.")
+        concerns = {"title", "when", "until", "place", "address"}
+        if (
+            event.status == "published"
+            and saved in concerns
+            and (event.seats_taken or event.waitlisted)
+        ):
+            said += " " + _("Everyone signed up is told in their language.")
+        elif event.status == "proposed" and not context.actor.is_staff:
+            said += " " + _("A coordinator looks at the change before residents see it.")
+        lines.insert(0, said)
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(_edit_rows(t, event)))
+
+
+async def edit_button(update: Update, context: BotContext, button: EventEditButton) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    t = context.t
+    _ = t.gettext
+    events = context.services.events
+    event = await events.get(context.actor, button.event_id)
+    allowed, _proposed = _may_propose(context)
+    editable = ("draft", "scheduled", "published", "proposed")
+    if event is None or not allowed or event.status not in editable:
+        await answer_expired(update, t)
+        return
+    try:
+        if button.action is None:
+            await query.answer()
+            await show_edit_screen(update, context, event)
+        elif button.action == "remind" and button.hours is not None:
+            event = await events.update(context.actor, event.id, reminder_hours=button.hours)
+            await query.answer()
+            await show_edit_screen(update, context, event, saved="reminder")
+        elif button.action == "clear" and button.field is not None:
+            emptied: dict[str, dict[str, Any]] = {
+                "until": {"ends_at": None},
+                "address": {"address": None, "latitude": None, "longitude": None},
+                "opens": {"signup_opens_at": None},
+                "closes": {"signup_closes_at": None},
+                "topic": {"topics": []},
+                "photo": {"photo_file_id": None},
+            }
+            event = await events.update(context.actor, event.id, **emptied[button.field])
+            await query.answer()
+            await show_edit_screen(update, context, event, saved=button.field)
+        elif button.action == "ask" and button.field is not None:
+            await query.answer()
+            await _ask_field(update, context, event, button.field)
+        else:
+            await answer_expired(update, t)
+    except NotAllowed:
+        await query.answer(
+            _("📅 Only coordinators and partner organisations can create events."),
+            show_alert=True,
+        )
+    except EventError:
+        await answer_expired(update, t)
+
+
+async def _ask_field(
+    update: Update, context: BotContext, event: EventView, field: EventEditField
+) -> None:
+    """The prompt for one field's new value, with its current value where it helps."""
+    t = context.t
+    _ = t.gettext
+
+    def clear(label: str) -> list[InlineKeyboardButton]:
+        return [_b(label, EventEditButton(event.id, "clear", cast(ClearableField, field)))]
+
+    extra: list[list[InlineKeyboardButton]] = []
+    if field == "title":
+        prompt = _("✏️ The new title in {language}:").format(
+            language=t.language_in_mine(event.default_locale)
+        )
+        step = "title"
+    elif field == "description":
+        prompt = _("📝 The new description in {language}:").format(
+            language=t.language_in_mine(event.default_locale)
+        )
+        step = "description"
+    elif field == "when":
+        prompt = _date_prompt(context, _("📅 When does it start now? The length stays the same."))
+        step = "when"
+    elif field == "until":
+        prompt = _("🕒 Until what time? For example: {example}").format(example=t.isolate("17:00"))
+        step = "until"
+        extra.append(clear(_("No end time")))
+    elif field == "place":
+        prompt = _("📍 Where does it take place now?")
+        step = "place"
+    elif field == "address":
+        prompt = _("🏠 What is the address? You can also send a location.")
+        step = "address"
+        extra.append(clear(_("No address")))
+    elif field == "capacity":
+        prompt = _("👥 How many seats are there, children included? Tap or type a number.")
+        step = "capacity"
+        buttons = [
+            _b(
+                _("Unlimited") if n == 0 else t.format_number(n),
+                EventComposerButton("cap", event.id, capacity=n),
+            )
+            for n in CAPACITY_CHOICES
+        ]
+        extra += [buttons[:3], buttons[3:]]
+    elif field == "reminder":
+        prompt = _("⏰ How many hours before the start should the reminder go out? 0: none.")
+        step = "reminder"
+        extra.append(
+            [
+                _b(
+                    _("No reminder") if n == 0 else t.format_number(n),
+                    EventEditButton(event.id, "remind", hours=n),
+                )
+                for n in REMINDER_CHOICES
+            ]
+        )
+    elif field in ("opens", "closes"):
+        question = (
+            _("🟢 From when can people sign up?")
+            if field == "opens"
+            else _("🔴 Until when can people sign up?")
+        )
+        prompt = _date_prompt(context, question)
+        step = field
+        extra.append(clear(_("No limit")))
+    elif field == "topic":
+        prompt = _("🏷 Which topic fits best?")
+        step = "topic"
+        extra += [
+            [_b(topic_label(t, key), EventComposerButton("topic", event.id, topic=key))]
+            for key in context.settings.topics
+        ]
+        extra.append(clear(_("No topic")))
+    else:
+        prompt = _("🖼 Send the new photo.")
+        step = "photo"
+        if event.photo_file_id:
+            extra.append(clear(_("Remove the photo")))
+    await _ask(update, context, event.id, step, prompt, extra=extra, editing=True)

@@ -13,7 +13,7 @@ from bot.buttons import ConsentButton, LanguageButton, TopicButton, TopicsDoneBu
 from bot.context import BotContext
 from handlers import keyboards
 from handlers.commands import set_staff_menu
-from handlers.deeplinks import DeepLink, parse_deep_link
+from handlers.deeplinks import DeepLink, parse_deep_link, parse_invitation
 from handlers.render import (
     answer_expired,
     escape,
@@ -24,14 +24,19 @@ from handlers.render import (
 from handlers.settings import show_settings
 from handlers.shared.events import show_event
 from handlers.shared.groups import show_group
-from handlers.shared.home import privacy_notice, show_menu, show_topics
+from handlers.shared.home import current_notice, show_menu, show_topics
 from handlers.shared.ideas import ideas_home
+from handlers.shared.roles import accept_invitation
 
 
 async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     payload = context.args[0] if context.args else None
+    code = parse_invitation(payload)
+    if code is not None:  # an invitation to a role; then /start goes on as without one
+        await accept_invitation(update, context, code)
+        payload = None
     link = parse_deep_link(payload)
     resident = context.resident
     if context.actor.is_staff:  # their command menu, in their language
@@ -79,17 +84,17 @@ async def choose_language(update: Update, context: BotContext, button: LanguageB
         context.resident = await context.services.residents.set_locale(
             update.effective_user.id, locale
         )
+        if context.actor.is_staff:  # their chat's command menu follows them into it
+            await set_staff_menu(context.bot, update.effective_user.id, context.t)
         await query.answer(
             _("✅ Language changed to {language}.").format(language=context.t.language(locale))
         )
         await show_menu(update, context)
         return
     await query.answer()
-    await show(
-        update,
-        privacy_notice(context) + "\n\n" + _("Do you agree?"),
-        keyboards.consent(context.t, link),
-    )
+    # The newest version (an admin's, /notice, or the built-in one) in the chosen language.
+    _version, notice = await current_notice(context)
+    await show(update, notice + "\n\n" + _("Do you agree?"), keyboards.consent(context.t, link))
 
 
 async def answer_consent(update: Update, context: BotContext, button: ConsentButton) -> None:
@@ -114,6 +119,8 @@ async def answer_consent(update: Update, context: BotContext, button: ConsentBut
         )
         return
     context.resident = await context.services.residents.register(update.effective_user.id, locale)
+    if context.actor.is_staff:  # /start set it in Telegram's language; now in the chosen one
+        await set_staff_menu(context.bot, update.effective_user.id, context.t)
     parsed = parse_deep_link(link)
     if parsed is not None:
         await open_deep_link(update, context, parsed)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.buttons import DigestButton, PrivacyButton, QuietButton, SettingsButton
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services.audiences import BROADCAST, DIGEST
-from bot.services.events import EventError
 from bot.services.residents import ResidentProfile
 from handlers import keyboards
-from handlers.keyboards import topic_label
-from handlers.render import answer_expired, for_residents, not_started, show
-from handlers.shared.home import privacy_notice, show_menu, show_topics
-
-#: What /stop silences (later: not reminders of events a resident signed up for).
-NEWS_KINDS = (BROADCAST, DIGEST)
+from handlers.keyboards import button, topic_label
+from handlers.render import answer_expired, escape, for_residents, not_started, show
+from handlers.shared.home import current_notice, show_menu, show_topics
 
 
 def settings_text(context: BotContext) -> str:
@@ -40,6 +35,14 @@ def settings_text(context: BotContext) -> str:
     return "\n".join(
         [
             text,
+            # Translators: consent per purpose in /settings; {state} is "on" or "off"
+            _("Messages about your sign-ups and groups: {state}").format(
+                state=news_state(t, resident.service_opt_in)
+            ),
+            # Translators: consent per purpose in /settings; {state} is "on" or "off"
+            _("Messages from group leads: {state}").format(
+                state=news_state(t, resident.lead_contact_opt_in)
+            ),
             _("Quiet hours: {hours}").format(hours=quiet_hours_label(t, resident)),
             _("Weekly overview: {digest}").format(
                 # Translators: the state after "Weekly overview:" (one overview, singular)
@@ -68,14 +71,36 @@ def quiet_hours_label(t: Translator, resident: ResidentProfile) -> str:
     return t.isolate(f"{start[0]:02d}:{start[1]:02d}–{end[0]:02d}:{end[1]:02d}")
 
 
-async def show_settings(update: Update, context: BotContext) -> None:
+async def show_settings(update: Update, context: BotContext, above: str = "") -> None:
+    """The settings; ``above``, a line about the change just made, on top."""
     if context.resident is None:
         await not_started(update, context)
         return
-    keyboard = keyboards.settings(
-        context.t, context.resident.broadcast_opt_in, context.resident.digest_opt_in
+    keyboard = settings_keyboard(context.t, context.resident)
+    await show(update, (above + "\n\n" if above else "") + settings_text(context), keyboard)
+
+
+def settings_keyboard(t: Translator, resident: ResidentProfile) -> InlineKeyboardMarkup:
+    """The settings' buttons, with a toggle for each purpose of consent below the news one."""
+    _ = t.gettext
+    rows = [
+        list(row)
+        for row in keyboards.settings(
+            t, resident.broadcast_opt_in, resident.digest_opt_in
+        ).inline_keyboard
+    ]
+    service = (
+        button(_("🔕 Sign-ups and groups: turn off"), SettingsButton("service_off"))
+        if resident.service_opt_in
+        else button(_("🔔 Sign-ups and groups: turn on"), SettingsButton("service_on"))
     )
-    await show(update, settings_text(context), keyboard)
+    lead = (
+        button(_("🔕 Group leads: turn off"), SettingsButton("lead_off"))
+        if resident.lead_contact_opt_in
+        else button(_("🔔 Group leads: turn on"), SettingsButton("lead_on"))
+    )
+    rows[2:2] = [[service], [lead]]  # after the language and topics row and the news one
+    return InlineKeyboardMarkup(rows)
 
 
 async def language_command(update: Update, context: BotContext) -> None:
@@ -97,9 +122,9 @@ async def stop_command(update: Update, context: BotContext) -> None:
     if context.resident is None:
         await show(update, _("We don't send you any news messages. Send /start to begin."))
         return
-    context.resident = await context.services.residents.set_broadcast_opt_in(user.id, False)
-    # Takes effect at once: what is already queued for this resident is cancelled too.
-    await context.services.delivery.cancel_for_chat(user.id, kinds=NEWS_KINDS)
+    # Broadcasts, announcements and the weekly overview end at once, the queued ones too, in
+    # the opt-out's own transaction; messages about one's own sign-ups keep coming.
+    context.resident = await context.services.residents.stop_news(user.id)
     await show(
         update,
         _(
@@ -115,18 +140,31 @@ async def settings_entry(update: Update, context: BotContext, button: SettingsBu
     assert query is not None and update.effective_user
     entry = button.entry
     _ = context.t.gettext
+    residents = context.services.residents
+    user_id = update.effective_user.id
     if entry == "news_on" or entry == "news_off":
         opt_in = entry == "news_on"
-        context.resident = await context.services.residents.set_broadcast_opt_in(
-            update.effective_user.id, opt_in
-        )
-        if not opt_in:
-            await context.services.delivery.cancel_for_chat(
-                update.effective_user.id, kinds=NEWS_KINDS
-            )
+        if opt_in:
+            context.resident = await residents.set_broadcast_opt_in(user_id, True)
+        else:
+            # As /stop: no news of any kind, the queued ones (announcements too) cancelled,
+            # in one transaction.
+            context.resident = await residents.stop_news(user_id)
         await query.answer(
             _("🔔 News messages are on.") if opt_in else _("🔕 News messages are off.")
         )
+        if context.resident is not None:
+            await show_settings(update, context)
+        return
+    if entry in ("service_on", "service_off"):
+        context.resident = await residents.set_service_opt_in(user_id, entry == "service_on")
+        await query.answer(_("Saved"))
+        if context.resident is not None:
+            await show_settings(update, context)
+        return
+    if entry in ("lead_on", "lead_off"):
+        context.resident = await residents.set_lead_contact_opt_in(user_id, entry == "lead_on")
+        await query.answer(_("Saved"))
         if context.resident is not None:
             await show_settings(update, context)
         return
@@ -170,12 +208,24 @@ async def quiet_hours_choice(update: Update, context: BotContext, button: QuietB
     else:
         await answer_expired(update, context.t)
         return
-    context.resident = await context.services.residents.set_quiet_hours(
+    context.resident, released = await context.services.residents.change_quiet_hours(
         update.effective_user.id, start, end
     )
-    await query.answer(context.t.gettext("Saved"))
-    if context.resident is not None:
-        await show_settings(update, context)
+    t = context.t
+    await query.answer(t.gettext("Saved"))
+    if context.resident is None:
+        return
+    # What waited for the quiet hours goes now (released in the setting's transaction): said.
+    on_its_way = (
+        t.ngettext(
+            "📬 {count} message held for your quiet hours is on its way now.",
+            "📬 {count} messages held for your quiet hours are on their way now.",
+            released,
+        ).format(count=t.format_number(released))
+        if released
+        else ""
+    )
+    await show_settings(update, context, above=on_its_way)
 
 
 @for_residents
@@ -195,10 +245,9 @@ async def show_privacy(update: Update, context: BotContext) -> None:
     t = context.t
     _ = t.gettext
     resident = context.resident
+    _version, notice = await current_notice(context)
     if resident is None:
-        await show(
-            update, privacy_notice(context) + "\n\n" + _("Right now we store nothing about you.")
-        )
+        await show(update, notice + "\n\n" + _("Right now we store nothing about you."))
         return
     count = len(resident.topics)
     details = _(
@@ -215,7 +264,14 @@ async def show_privacy(update: Update, context: BotContext) -> None:
         news=news_state(t, resident.broadcast_opt_in),
         date=t.format_date(resident.consent_at),
     )
-    await show(update, privacy_notice(context) + "\n\n" + details, keyboards.privacy(t))
+    if resident.first_name:
+        # Translators: a line of "What we store about you now"; {name} is their Telegram
+        # first name
+        details += "\n" + _(
+            "First name from Telegram: {name} (the organiser of an event you sign up for and "
+            "our coordinators see it)"
+        ).format(name=escape(t, resident.first_name))
+    await show(update, notice + "\n\n" + details, keyboards.privacy(t))
 
 
 @for_residents
@@ -228,19 +284,26 @@ async def privacy_step(update: Update, context: BotContext, button: PrivacyButto
     if step == "ask":
         await show(
             update,
-            _("Do you really want to delete all your data? Your settings will be lost."),
+            _(
+                "Do you really want to delete all your data? This deletes:\n"
+                "• your settings, language, topics and first name;\n"
+                "• your sign-ups: seats for upcoming events are given up and offered to the "
+                "waiting list; past events keep only the number of people, without your name "
+                "or needs;\n"
+                "• your memberships in projects and groups and the tasks you took on;\n"
+                "• messages from us that are still waiting to be sent to you;\n"
+                "• your name on your ideas: the ideas stay, without your name, voice message or "
+                "location.\n"
+                "This cannot be undone."
+            ),
             keyboards.confirm_delete(context.t),
         )
     elif step == "keep":
         await show_menu(update, context)
     else:
-        user_id = update.effective_user.id
-        # Seats go back to the waiting list; ideas stay on the board but lose their author.
-        for event, _signup in await context.services.events.my_signups(user_id):
-            with contextlib.suppress(EventError):
-                await context.services.events.cancel_signup(event.id, user_id)
-        await context.services.ideas.forget_author(user_id)
-        await context.services.residents.forget(user_id)
+        # One transaction: seats go to the waiting list, ideas stay without their author,
+        # memberships, tasks, the open flow and every queued message go (PrivacyService).
+        await context.services.privacy.erase(update.effective_user.id)
         context.resident = None
         await show(
             update,
@@ -249,3 +312,20 @@ async def privacy_step(update: Update, context: BotContext, button: PrivacyButto
                 "If you want to come back, just send /start."
             ),
         )
+
+
+async def mydata_command(update: Update, context: BotContext) -> None:
+    """/mydata: everything stored about the resident, as a JSON file."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    _ = context.t.gettext
+    if context.resident is None:
+        await show(update, _("Right now we store nothing about you."))
+        return
+    data = await context.services.privacy.export(user.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    await chat.send_document(
+        InputFile(body, filename="my-data.json"),
+        # Translators: the caption of the file /mydata sends
+        caption=_("📦 Everything we store about you. You can delete it with /privacy."),
+    )

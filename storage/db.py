@@ -29,11 +29,18 @@ def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted content is overwritten, not just unlinked: erased residents' data doesn't
+    # linger in free pages of the file (bot/services/privacy.py truncates the WAL after it).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+    # hide_parameters: an error's text (and SQLAlchemy's statement log) names the statement but
+    # not its parameters, which hold what residents wrote.
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=not url.startswith("sqlite")
+    )
     if engine.dialect.name == "sqlite":
         sync_engine: Engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_pragmas)

@@ -83,6 +83,11 @@ class Resident(Base):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     broadcast_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Consent per purpose: ``broadcast_opt_in`` (with ``digest_opt_in``) is "news"; these two
+    # are "service" (messages about one's own sign-ups and groups) and "lead_contact" (being
+    # written to by a group's lead). ``consent_version`` is the privacy notice agreed to.
+    service_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    lead_contact_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     # Quiet hours in the neighbourhood's time zone, as minutes after midnight; start == end
     # means none. The default 21:00-08:00 wraps around midnight.
     quiet_start: Mapped[int] = mapped_column(Integer, default=21 * 60)
@@ -98,6 +103,9 @@ class Resident(Base):
     # Telegram's first name, kept current when the resident writes: shown to an event's
     # organiser and the coordinators with their sign-ups, to a group's lead, on an idea's card.
     first_name: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    # When they were told their data goes after a long absence (bot/services/retention.py);
+    # any interaction clears it again (ResidentRepository.mark_seen).
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
     topics: Mapped[list[ResidentTopic]] = relationship(
         back_populates="resident", cascade="all, delete-orphan", lazy="selectin"
@@ -131,6 +139,37 @@ class RoleAssignment(Base):
         Enum(Role, name="role", values_callable=lambda e: [m.value for m in e]), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invitation(Base):
+    """A one-time link (``/start invite_<code>``) that grants ``role`` to whoever opens it
+    first, before ``expires_at``. Kept after use, as a record of who let whom in."""
+
+    __tablename__ = "invitations"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)  # secrets.token_urlsafe
+    role: Mapped[str] = mapped_column(String(16))  # a Role value
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEntry(Base):
+    """One staff action: who (``actor_telegram_id``), what (``action``), when (``at``), on
+    what (``subject_kind``/``subject_id``). ``detail`` is small and never holds residents'
+    texts: ids, roles, statuses, counts."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # --- Broadcasts and the delivery outbox (issue 3) ---------------------------------------
@@ -432,6 +471,47 @@ class Idea(Base):
     milestone: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when enough residents reported it (bot/services/ideas.py, REPORTS_TO_HIDE): off the
+    # board until a coordinator keeps it public (reports cleared) or hides it for good.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IdeaReport(Base):
+    """One resident reported one public idea: the primary key makes a double tap harmless."""
+
+    __tablename__ = "idea_reports"
+
+    idea_id: Mapped[int] = mapped_column(
+        ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True
+    )
+    reporter_telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Ban(Base):
+    """A person a coordinator banned from the bot, by Telegram id: a row of its own, not a
+    column of ``residents``, so it holds for someone who never registered or deleted their data
+    and comes back. ``reason`` is a short key, never a resident's text."""
+
+    __tablename__ = "bans"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    banned_by: Mapped[int] = mapped_column(BigInteger)
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(40), default="other")
+
+
+class PrivacyNotice(Base):
+    """One published version of the privacy notice in one language. Version 1 is built in
+    (the catalogs) and has no rows; admins publish later versions with ``/notice``."""
+
+    __tablename__ = "privacy_notices"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class IdeaSupport(Base):
@@ -570,3 +650,48 @@ class TranslationTask(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_translation_tasks_subject", "subject", "subject_id", "locale"),)
+
+
+# --- Scheduled jobs (issue 13) -------------------------------------------------------------
+
+
+class JobRun(Base):
+    """A scheduled job's run for one period (e.g. "retention" on "2026-12-02", the day in
+    ``TIMEZONE``), claimed by the replica whose insert won: the primary key and an insert
+    that ignores conflicts let exactly one process run it; the others skip."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- The coordinators' web dashboard (issue 14) --------------------------------------------
+
+
+class DashboardLogin(Base):
+    """A one-time login link (``/dashboard/login/<token>``) sent by the bot to a staff member
+    or partner: valid for ten minutes, claimed once (``used_at``) with a conditional UPDATE."""
+
+    __tablename__ = "dashboard_logins"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)  # secrets.token_urlsafe
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DashboardSession(Base):
+    """A browser's session, behind the HttpOnly cookie that carries ``id``. It lasts while it is
+    used (``expires_at`` moves on) and ends at logout, at its limit, or when the person no
+    longer holds a staff or partner role (``ended_at``)."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # secrets.token_urlsafe
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -73,7 +73,8 @@ class ResidentRepository:
         await self.session.execute(
             update(Resident)
             .where(Resident.telegram_id == telegram_id, Resident.last_seen_at < older_than)
-            .values(last_seen_at=now)
+            # Seen again: an inactivity warning (bot/services/retention.py) no longer applies.
+            .values(last_seen_at=now, warned_at=None)
         )
 
     async def set_status(self, telegram_id: int, status: ResidentStatus) -> None:

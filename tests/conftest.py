@@ -12,7 +12,10 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +44,32 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ADMIN_ID = 9000
 
 
+_TEMPLATE: list[Path] = []
+
+
+def migrated_sqlite(path: Path) -> None:
+    """A SQLite file at the newest revision, copied from one migrated once per run: migrating
+    takes half a second, and a thousand tests each want a fresh database."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="quartierbot-migrated-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "migrated.sqlite3"
+
+        async def build() -> None:
+            engine = create_engine(f"sqlite+aiosqlite:///{template}")
+            try:
+                await migrate.upgrade(engine)
+            finally:
+                await engine.dispose()
+
+        _blocking(build())
+        _TEMPLATE.append(template)
+    shutil.copyfile(_TEMPLATE[0], path)
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    if "database_url" not in overrides and not (tmp_path / "test.sqlite3").exists():
+        migrated_sqlite(tmp_path / "test.sqlite3")
     values: dict[str, Any] = {
         "_env_file": None,
         "telegram_bot_token": TOKEN,
@@ -54,6 +82,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_url": None,
         "webhook_secret": None,
         "http_port": 0,
+        # Tests tap faster than any person; tests/test_abuse.py sets the limit it tests.
+        "rate_limit_updates": 0,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -191,11 +221,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated database on each backend."""
     if request.param == "postgresql":
         return str(request.getfixturevalue("migrated_postgres"))
-    url = f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    await engine.dispose()
-    return url
+    migrated_sqlite(tmp_path / "test.sqlite3")
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
 
 
 @pytest.fixture
@@ -250,3 +277,8 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
     finally:
         await runtime.stop()
         await server.stop()
+
+
+# --- a real browser (Debian's chromium through Playwright) and the bot's web server ---------
+
+from tests.support.browser import browser_page, live_site  # noqa: E402, F401

@@ -13,7 +13,9 @@ from bot.buttons import (
     FAMILIES,
     MAX_BYTES,
     MAX_ID,
+    MAX_NOTICE_VERSION,
     MAX_OFFSET,
+    AuditButton,
     BroadcastAction,
     BroadcastButton,
     Button,
@@ -25,15 +27,19 @@ from bot.buttons import (
     EventButton,
     EventComposerAction,
     EventComposerButton,
+    EventEditButton,
     EventListButton,
     GroupAction,
     GroupButton,
+    GroupEditAction,
+    GroupEditButton,
     GroupListButton,
     GroupNewButton,
     IdeaBoardButton,
     IdeaButton,
     IdeaModerationAction,
     IdeaModerationButton,
+    IdeaReportButton,
     IdeaStatusChoice,
     IdeaStep,
     IdeaSupportButton,
@@ -41,9 +47,11 @@ from bot.buttons import (
     LanguageButton,
     MenuButton,
     MenuEntry,
+    NoticeButton,
     PrivacyButton,
     PrivacyStep,
     QuietButton,
+    RoleButton,
     SettingsButton,
     SettingsEntry,
     SkippableStep,
@@ -103,6 +111,10 @@ WIRE: list[tuple[Button, str]] = [
     (EventComposerButton("topic", 9, topic="children"), "evc:topic:9:children"),
     (EventComposerButton("ann", 9, audience="topics"), "evc:ann:9:topics"),
     (EventComposerButton("publish", 9), "evc:publish:9"),
+    (EventEditButton(9), "eve:9"),
+    (EventEditButton(9, "ask", "reminder"), "eve:9:ask:reminder"),
+    (EventEditButton(9, "clear", "address"), "eve:9:clear:address"),
+    (EventEditButton(9, "remind", hours=48), "eve:9:remind:48"),
     (IdeaButton("new"), "idea:new:go"),
     (IdeaButton("place"), "idea:place:skip"),
     (IdeaButton("topic"), "idea:topic:none"),
@@ -113,6 +125,9 @@ WIRE: list[tuple[Button, str]] = [
     (IdeaBoardButton(3, "newest", "work"), "idb:3:newest:work"),
     (IdeaSupportButton(5), "ids:5"),
     (IdeaVoiceButton(5), "idv:5"),
+    (IdeaReportButton(5), "idr:5"),
+    (IdeaModerationButton("keep", 5), "idm:keep:5"),
+    (IdeaModerationButton("banok", 5), "idm:banok:5"),
     (IdeaModerationButton("pub", 3), "idm:pub:3"),
     (IdeaModerationButton("st", 3, "in_progress"), "idm:st:3:in_progress"),
     (IdeaModerationButton("why", 3, "not_possible"), "idm:why:3:not_possible"),
@@ -126,6 +141,14 @@ WIRE: list[tuple[Button, str]] = [
     (GroupNewButton("kind", kind="project"), "grn:kind:project"),
     (GroupNewButton("topic"), "grn:topic:none"),
     (GroupNewButton("topic", topic="culture_sport"), "grn:topic:culture_sport"),
+    (GroupEditButton("open", 2), "gre:open:2"),
+    (GroupEditButton("rhythm", 2), "gre:rhythm:2"),
+    (GroupEditButton("topic", 2), "gre:topic:2:none"),
+    (GroupEditButton("topic", 2, topic="housing"), "gre:topic:2:housing"),
+    (GroupEditButton("lead", 2, telegram_id=8_123_456_789), "gre:lead:2:8123456789"),
+    (GroupEditButton("me", 2), "gre:me:2"),
+    (GroupEditButton("cap", 2, 17), "gre:cap:2:17"),
+    (GroupEditButton("rmok", 2, 17), "gre:rmok:2:17"),
     (EventComposerButton("annw", 5, audience="all"), "evc:annw:5:all"),
     (TranslationButton("open", "event", 5), "tl:open:event:5"),
     (TranslationButton("lang", "group", 3, "uk"), "tl:lang:group:3:uk"),
@@ -139,6 +162,17 @@ WIRE: list[tuple[Button, str]] = [
     (TaskButton("list"), "tt:list"),
     (TranslatorButton("offer"), "tv:offer"),
     (TranslatorButton("yes", 8_123_456_789), "tv:yes:8123456789"),
+    (RoleButton("list"), "rl:list"),
+    (RoleButton("inv", "translator"), "rl:inv:translator"),
+    (RoleButton("rvk", "coordinator", 8_123_456_789), "rl:rvk:8123456789:coordinator"),
+    (RoleButton("rvy", "partner", 42), "rl:rvy:42:partner"),
+    (AuditButton(1234), "au:1234"),
+    (SettingsButton("lead_off"), "set:lead_off"),
+    (NoticeButton("ok", 2), "nt:ok:2"),
+    (NoticeButton("no", 12), "nt:no:12"),
+    (NoticeButton("new"), "nt:new"),
+    (NoticeButton("skip"), "nt:skip"),
+    (NoticeButton("pub"), "nt:pub"),
     (GroupNewButton("skip"), "grn:skip:rhythm"),
 ]
 
@@ -172,6 +206,11 @@ COMPOSER_ARGS: dict[str, dict[str, object]] = {
     "annw": {"audience": "topics"},
 }
 IDEA_ARGS: dict[str, dict[str, object]] = {"topic": {"topic": TOPIC}, "anon": {"anonymous": True}}
+GROUP_EDIT_ARGS: dict[str, dict[str, object]] = {
+    "topic": {"topic": TOPIC},
+    "lead": {"telegram_id": 9_999_999_999},
+    **{action: {"slot_id": MAX_ID} for action in ("slot", "label", "cap", "rm", "rmok")},
+}
 MODERATION_ARGS: dict[str, list[dict[str, object]]] = {
     "st": [{"status": status} for status in get_args(IdeaStatusChoice)],
     "why": [{"status": status} for status in ("not_possible", "rejected")],
@@ -209,6 +248,7 @@ def _widest() -> list[Button]:
         IdeaBoardButton(MAX_OFFSET, "supported", TOPIC),
         IdeaSupportButton(MAX_ID),
         IdeaVoiceButton(MAX_ID),
+        IdeaReportButton(MAX_ID),
         *(
             IdeaModerationButton(action, MAX_ID, **fields)
             for action in get_args(IdeaModerationAction)
@@ -219,6 +259,10 @@ def _widest() -> list[Button]:
             for action in get_args(GroupAction)
         ),
         GroupListButton(MAX_OFFSET, TOPIC),
+        *(
+            GroupEditButton(action, MAX_ID, **GROUP_EDIT_ARGS.get(action, {}))
+            for action in get_args(GroupEditAction)
+        ),
         GroupNewButton("kind", kind="project"),
         GroupNewButton("topic", topic=TOPIC),
         GroupNewButton("skip"),
@@ -230,6 +274,8 @@ def _widest() -> list[Button]:
         TaskButton("list"),
         TranslatorButton("offer"),
         *(TranslatorButton(action, 9_999_999_999) for action in ("yes", "no")),
+        *(NoticeButton(action, MAX_NOTICE_VERSION) for action in ("ok", "no")),
+        *(NoticeButton(action) for action in ("new", "skip", "pub")),
     ]
 
 
@@ -263,6 +309,7 @@ def test_the_widest_records_cover_every_action() -> None:
         (EventComposerButton, EventComposerAction),
         (IdeaModerationButton, IdeaModerationAction),
         (GroupButton, GroupAction),
+        (GroupEditButton, GroupEditAction),
     ):
         covered = {record.action for record in widest if type(record) is kind}
         assert covered == set(get_args(actions)), kind
@@ -288,6 +335,9 @@ FORGED = [
     "set:admin",
     "privacy:delete;--",
     "consent:maybe:de",
+    "nt:ok",  # which version?
+    "nt:ok:0",
+    "nt:new:2",
     "digest:maybe",
     "ev:still:1:maybe",
     "evc:skip:1:title",
@@ -298,6 +348,12 @@ FORGED = [
     "idb:0:oldest:all",
     "grl:0:theirs",
     "grn:kind:club",
+    "gre:topic:2",  # which topic?
+    "gre:topic:2:hobbies",
+    "gre:lead:2:99999999999",  # longer than any Telegram user id
+    "gre:open:2:5",
+    "gre:cap:2",
+    "gre:me:0",
     "grn:skip:name",
     "idm:st:1:received",
     "idm:st:1:rejected",
@@ -414,6 +470,9 @@ def test_data_that_is_not_a_string_unpacks_to_nothing(data: object) -> None:
         BroadcastButton("text", 1),
         BroadcastButton("go", 1, locale="de"),
         EventComposerButton("skip", 1, step="title"),
+        EventEditButton(1, "clear", "title"),  # a title can't be emptied
+        EventEditButton(1, "remind"),  # no hours
+        EventEditButton(1, "ask"),  # no field
         IdeaButton("anon"),
         IdeaButton("new", topic="health"),
         IdeaModerationButton("rs", 1, "not_possible", "because"),

@@ -125,6 +125,7 @@ async def test_resident_help_lists_every_resident_command_and_no_staff_one(
         "language",
         "settings",
         "privacy",
+        "mydata",
         "stop",
         "help",
     ]

@@ -223,12 +223,12 @@ async def test_a_note_with_the_sign_up_and_a_new_place_for_everyone(live_bot: Li
     await onboard(coordinator, "de")
     await coordinator.say(f"/start event_{event.id}")
     await coordinator.tap(f"eva:menu:{event.id}")
-    await coordinator.tap(f"eva:place:{event.id}")
+    await coordinator.tap(f"eve:{event.id}")
+    await coordinator.tap(f"eve:{event.id}:ask:place")
     done = await coordinator.say("Gemeindesaal")
-    assert done.text == tr(
-        live_bot, "de", "📍 The place has changed. Everyone signed up is told in their language."
-    )
-    changed = tr(live_bot, "it", "🔄 The time or place of this event has changed:")
+    assert done.text.startswith(tr(live_bot, "de", "✅ Saved."))
+    assert tr(live_bot, "de", "Everyone signed up is told in their language.") in done.text
+    changed = tr(live_bot, "it", "🔄 This event has changed ({changes}):").split("{")[0]
     await live_bot.emulator.wait_until(
         lambda: any(
             (m.text or "").startswith(changed) and "Gemeindesaal" in (m.text or "")

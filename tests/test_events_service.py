@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,7 +68,9 @@ class FakeRenderer:
     def promoted(self, event: EventView, signup: SignupView, locale: str) -> dict[str, Any]:
         return self._payload(f"promoted-{signup.code}", event, locale)
 
-    def changed(self, event: EventView, locale: str) -> dict[str, Any]:
+    def changed(
+        self, event: EventView, locale: str, changes: Sequence[str] = ("time", "place")
+    ) -> dict[str, Any]:
         return self._payload("changed", event, locale)
 
     def cancelled(self, event: EventView, locale: str) -> dict[str, Any]:

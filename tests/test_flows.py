@@ -17,6 +17,7 @@ from handlers.flow_data import (
     GroupDraft,
     IdeaDraft,
     IdeaMerge,
+    NoticeDraft,
     SignupNote,
     TranslationDraft,
     VersionStep,
@@ -35,6 +36,7 @@ FULL: dict[str, Any] = {
         rhythm="dienstags 17 Uhr",
         id=4,
         label="Gießen",
+        slot=9,
     ),
     "idea": IdeaDraft(
         text="Eine Bank an der Haltestelle",
@@ -53,6 +55,7 @@ FULL: dict[str, Any] = {
     "translate": TranslationDraft(
         9, title="Masa tenisi", name="Bahçe", description="Birlikte oynuyoruz.", rhythm="salı"
     ),
+    "notice": NoticeDraft(3, "ar", '{"de": "Wir speichern …"}'),
 }
 
 
@@ -80,6 +83,7 @@ def test_the_flows_are_declared_with_the_steps_their_handlers_use() -> None:
     assert GROUP.steps == {
         *("name", "description", "topic", "rhythm"),
         *("outcome", "slot_label", "slot_capacity"),
+        *("edit_name", "edit_description", "edit_rhythm", "edit_label", "edit_capacity"),
     }
     assert IDEA.steps == {"content", "topic", "place", "anon", "confirm"}
     assert IDEA.tap_steps == {"topic", "anon", "confirm"}
@@ -87,6 +91,7 @@ def test_the_flows_are_declared_with_the_steps_their_handlers_use() -> None:
     assert EVENT.steps == {
         *("title", "description", "when", "until", "place", "address", "capacity"),
         *("topic", "photo", "publish_at", "checkin", "move", "new_place", "dup"),
+        *("reminder", "opens", "closes"),
     }
 
 
@@ -162,6 +167,8 @@ def test_the_builder_refuses_another_flows_data(flow: Flow[Any]) -> None:
         (BROADCAST, "weekly_time", BroadcastStep(7, locale="de")),
         (GROUP, "rhythm", GroupDraft(kind="project")),
         (GROUP, "slot_capacity", GroupDraft(id=4)),
+        (GROUP, "edit_rhythm", GroupDraft(kind="project")),  # which group?
+        (GROUP, "edit_capacity", GroupDraft(id=4)),  # which help task?
         (IDEA, "place", IdeaDraft(latitude="52.5")),  # type: ignore[arg-type]
         (IDEA, "confirm", IdeaDraft(text="Bank")),  # not yet asked whether anonymous
     ],

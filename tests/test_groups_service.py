@@ -1,5 +1,6 @@
 """Groups as a service: membership, help slots under concurrent taps, leaving cancels queued
-broadcast rows, closing tells members, ideas grown into projects invite their supporters."""
+broadcast rows, closing tells members, ideas grown into projects invite their supporters, and
+editing everything about a group (who may, what each change tells whom, once)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from bot.services.audiences import audience_statement
 from bot.services.broadcasts import BroadcastService
 from bot.services.delivery import DeliveryService
 from bot.services.groups import (
+    CapacityBelowHolders,
     GroupKind,
     GroupNotFound,
     GroupService,
     GroupView,
     InvalidChange,
+    NotMember,
     SlotFull,
     TextTooLong,
 )
@@ -49,7 +52,7 @@ from storage.models import (
     Role,
     SlotHolder,
 )
-from tests.support.actors import COORDINATOR, lead, partner, resident
+from tests.support.actors import COORDINATOR, COORDINATOR_ID, lead, partner, resident
 from tests.support.clock import FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -64,6 +67,26 @@ class FakeRenderer:
 
     def closed(self, group: GroupView, locale: str) -> dict[str, Any]:
         return {"method": "sendMessage", "text": f"closed:{group.id}:{group.outcome}:{locale}"}
+
+    def renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"renamed:{old}>{new}:{locale}"}
+
+    def rhythm_changed(self, group: GroupView, rhythm: str, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"rhythm:{rhythm}:{locale}"}
+
+    def lead_given(self, group: GroupView, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"lead:{group.lead_id}:{locale}"}
+
+    def lead_handed_over(
+        self, group: GroupView, new_lead: str | None, locale: str
+    ) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"handed:{new_lead}:{locale}"}
+
+    def slot_renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"task:{old}>{new}:{locale}"}
+
+    def slot_removed(self, group: GroupView, label: str, locale: str) -> dict[str, Any]:
+        return {"method": "sendMessage", "text": f"removed:{label}:{locale}"}
 
 
 def build(engine: AsyncEngine) -> GroupService:
@@ -370,3 +393,209 @@ async def test_a_coordinator_whose_role_is_revoked_cannot_create_a_group(
         await service.create(after, "group", name="Zu spät")
     page, total = await service.browse()
     assert total == 0 and page == []
+
+
+# --- editing a group -------------------------------------------------------------------------
+
+
+async def told(engine: AsyncEngine, prefix: str) -> list[tuple[str, int, str]]:
+    """Every queued notice whose source begins with ``prefix``: (source, chat, text)."""
+    async with create_session_factory(engine)() as session:
+        result = await session.execute(
+            select(Delivery.source, Delivery.chat_id, OutboxMessage.payload)
+            .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
+            .where(Delivery.source.like(f"{prefix}%"))
+            .order_by(Delivery.source, Delivery.chat_id)
+        )
+        return [(source, int(chat), payload["text"]) for source, chat, payload in result.all()]
+
+
+async def edited_group(engine: AsyncEngine, service: GroupService) -> tuple[GroupView, int]:
+    """A group led by LEAD (a member) with Ayşe (tr) and Omar (ar), who hold its one task."""
+    await register(engine, (LEAD, "de"), (2, "tr"), (3, "ar"), (4, "uk"))
+    group = await service.create(
+        COORDINATOR, "group", name="Hofgarten", rhythm="dienstags 17 Uhr", lead_id=LEAD
+    )
+    group = await service.add_slot(COORDINATOR, group.id, "Gießen", 3)
+    slot = group.slots[0].id
+    await service.join(group.id, LEAD)
+    for holder in (2, 3):
+        await service.take_slot(slot, holder)
+    await service.join(group.id, 4)
+    return group, slot
+
+
+async def test_only_the_lead_and_coordinators_edit_and_only_coordinators_change_the_lead(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group, slot = await edited_group(clean_engine, service)
+    other = await service.create(COORDINATOR, "group", name="Senioren", lead_id=501)
+    the_lead = lead(LEAD, group.id)
+    for actor in (resident(2), lead(501, other.id), partner(77)):
+        for call in (
+            service.update(actor, group.id, topic="environment"),
+            service.set_lead(actor, group.id, 2),
+            service.update_slot(actor, slot, capacity=5),
+            service.set_slot_label(actor, slot, "de", "Wässern"),
+            service.remove_slot(actor, slot),
+            service.set_version(actor, group.id, "de", rhythm="mittwochs"),
+        ):
+            with pytest.raises(NotAllowed):
+                await call
+    with pytest.raises(NotAllowed):  # the lead runs the group, but can't hand it on
+        await service.set_lead(the_lead, group.id, 2)
+    view = await service.get(group.id)
+    assert view is not None and view.lead_id == LEAD and view.topic is None
+    assert view.slots[0].capacity == 3 and view.versions["de"].rhythm == "dienstags 17 Uhr"
+    assert await told(clean_engine, f"group:{group.id}:") == []
+    # The lead and a coordinator may do the rest.
+    assert (await service.update(the_lead, group.id, topic="environment")).topic == "environment"
+    assert (await service.update(COORDINATOR, group.id, topic=None)).topic is None
+    assert (await service.update_slot(the_lead, slot, capacity=4)).slots[0].capacity == 4
+    assert (await service.set_lead(COORDINATOR, group.id, 2)).lead_id == 2
+    with pytest.raises(NotAllowed):  # no longer theirs: the row is read under its lock
+        await service.update(the_lead, group.id, topic="environment")
+
+
+async def test_a_new_lead_is_a_member_or_the_coordinator_and_both_leads_are_told_once(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group, _slot = await edited_group(clean_engine, service)
+    await register(clean_engine, (99, "tr"))
+    with pytest.raises(NotMember):
+        await service.set_lead(COORDINATOR, group.id, 99)  # not a member
+    with pytest.raises(GroupNotFound):
+        await service.set_lead(COORDINATOR, 99_999, 3)
+    async with create_session_factory(clean_engine).begin() as session:
+        omar = await session.scalar(select(Resident).where(Resident.telegram_id == 3))
+        assert omar is not None
+        omar.first_name = "Omar"
+    # A double tap hands it over once and tells each of them once.
+    await asyncio.gather(*(service.set_lead(COORDINATOR, group.id, 3) for _ in range(2)))
+    await service.set_lead(COORDINATOR, group.id, 3)
+    assert (await service.get(group.id)).lead_id == 3  # type: ignore[union-attr]
+    prefix = f"group:{group.id}:lead:"
+    assert await told(clean_engine, prefix) == [
+        (f"{prefix}1:new", 3, f"{RLM}lead:3:ar"),
+        (f"{prefix}1:old", LEAD, "handed:Omar:de"),
+    ]
+    # The coordinator takes it ("me"), though no member: Omar is told, the coordinator not.
+    assert (await service.set_lead(COORDINATOR, group.id, COORDINATOR_ID)).lead_id == (
+        COORDINATOR_ID
+    )
+    later = [
+        row for row in await told(clean_engine, prefix) if not row[0].startswith(f"{prefix}1:")
+    ]
+    assert later == [(f"{prefix}3:old", 3, f"{RLM}handed:None:ar")]
+    # Back to a member who led it before: told again, under a new number.
+    await service.set_lead(COORDINATOR, group.id, LEAD)
+    assert [row[1:] for row in await told(clean_engine, f"{prefix}4:")] == [(LEAD, "lead:500:de")]
+
+
+async def test_a_task_never_needs_fewer_people_than_hold_it(clean_engine: AsyncEngine) -> None:
+    service = build(clean_engine)
+    group, slot = await edited_group(clean_engine, service)
+    with pytest.raises(CapacityBelowHolders) as refused:
+        await service.update_slot(COORDINATOR, slot, capacity=1)
+    assert refused.value.holders == 2
+    for wrong in (0, 101):
+        with pytest.raises(InvalidChange):
+            await service.update_slot(COORDINATOR, slot, capacity=wrong)
+    with pytest.raises(GroupNotFound):
+        await service.update_slot(COORDINATOR, 99_999, capacity=2)
+    assert (await service.get(group.id)).slots[0].capacity == 3  # type: ignore[union-attr]
+    view = await service.update_slot(COORDINATOR, slot, capacity=2)  # exactly its holders
+    assert (view.slots[0].capacity, view.slots[0].filled, view.slots[0].free) == (2, 2, 0)
+    with pytest.raises(SlotFull):
+        await service.take_slot(slot, 4)
+
+
+async def test_removing_a_task_tells_its_holders_once_and_frees_them(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group, slot = await edited_group(clean_engine, service)
+    await service.set_slot_label(COORDINATOR, slot, "ar", "السقي")
+    view = await service.remove_slot(lead(LEAD, group.id), slot)
+    assert view.slots == () and view.members == 4  # the helpers stay members
+    assert not await service.holds(slot, 2) and not await service.holds(slot, 3)
+    source = f"group:{group.id}:slot:{slot}:removed"
+    expected = [(source, 2, "removed:Gießen:tr"), (source, 3, f"{RLM}removed:السقي:ar")]
+    assert await told(clean_engine, f"group:{group.id}:") == expected
+    with pytest.raises(GroupNotFound):  # a double tap: it is gone, nobody is told again
+        await service.remove_slot(lead(LEAD, group.id), slot)
+    assert await told(clean_engine, f"group:{group.id}:") == expected
+
+
+async def test_a_new_rhythm_or_name_tells_every_member_once_a_translation_nobody(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group, _slot = await edited_group(clean_engine, service)
+    the_lead = lead(LEAD, group.id)
+    await service.set_version(the_lead, group.id, "tr", name="Avlu", rhythm="salı 17:00")
+    await service.set_version(the_lead, group.id, "de", description="Wir gärtnern.")  # not news
+    assert await told(clean_engine, f"group:{group.id}:") == []
+    await asyncio.gather(
+        *(service.set_version(the_lead, group.id, "de", rhythm="mittwochs 18 Uhr") for _ in "ab")
+    )
+    await service.set_version(the_lead, group.id, "de", rhythm=" mittwochs 18 Uhr ")  # the same
+    rhythm = f"group:{group.id}:rhythm:1"
+    assert await told(clean_engine, f"group:{group.id}:") == [  # not the lead, who changed it
+        (rhythm, 2, "rhythm:mittwochs 18 Uhr:tr"),
+        (rhythm, 3, f"{RLM}rhythm:mittwochs 18 Uhr:ar"),
+        (rhythm, 4, "rhythm:mittwochs 18 Uhr:uk"),
+    ]
+    view = await service.get(group.id)
+    assert view is not None and view.versions["tr"].needs_review
+    await service.set_version(COORDINATOR, group.id, "de", rhythm="dienstags 17 Uhr")
+    assert len(await told(clean_engine, f"group:{group.id}:rhythm:2")) == 4  # the lead too
+    await service.set_version(COORDINATOR, group.id, "de", name="Hofgarten Nord")
+    assert [row[1:] for row in await told(clean_engine, f"group:{group.id}:name:1")] == [
+        (2, "renamed:Hofgarten>Hofgarten Nord:tr"),
+        (3, f"{RLM}renamed:Hofgarten>Hofgarten Nord:ar"),
+        (4, "renamed:Hofgarten>Hofgarten Nord:uk"),
+        (LEAD, "renamed:Hofgarten>Hofgarten Nord:de"),
+    ]
+    with pytest.raises(TextTooLong):
+        await service.set_version(COORDINATOR, group.id, "de", rhythm="x" * 201)
+    assert len(await told(clean_engine, f"group:{group.id}:")) == 11
+
+
+async def test_a_task_renamed_tells_its_holders_and_only_in_the_default_language(
+    clean_engine: AsyncEngine,
+) -> None:
+    service = build(clean_engine)
+    group, slot = await edited_group(clean_engine, service)
+    await service.set_slot_label(COORDINATOR, slot, "tr", "Sulama")
+    assert await told(clean_engine, f"group:{group.id}:") == []
+    for _ in range(2):
+        await service.set_slot_label(lead(LEAD, group.id), slot, "de", "Blumen gießen")
+    source = f"group:{group.id}:slot:{slot}:label:1"
+    assert await told(clean_engine, f"group:{group.id}:") == [
+        (source, 2, "task:Gießen>Blumen gießen:tr"),
+        (source, 3, f"{RLM}task:Gießen>Blumen gießen:ar"),
+    ]
+
+
+async def test_a_closed_group_cannot_be_edited(clean_engine: AsyncEngine) -> None:
+    service = build(clean_engine)
+    group, slot = await edited_group(clean_engine, service)
+    await service.close(COORDINATOR, group.id, "Beete angelegt")
+    for call in (
+        service.update(COORDINATOR, group.id, topic="environment"),
+        service.set_lead(COORDINATOR, group.id, 2),
+        service.update_slot(COORDINATOR, slot, capacity=5),
+        service.set_slot_label(COORDINATOR, slot, "de", "Wässern"),
+        service.remove_slot(COORDINATOR, slot),
+        service.set_version(COORDINATOR, group.id, "de", rhythm="mittwochs"),
+    ):
+        with pytest.raises(InvalidChange):
+            await call
+    view = await service.get(group.id)
+    assert view is not None and view.lead_id == LEAD and len(view.slots) == 1
+    assert [row[0] for row in await told(clean_engine, f"group:{group.id}:")] == [
+        f"group:{group.id}:closed"
+    ] * 4

@@ -200,10 +200,20 @@ async def test_privacy_shows_what_is_stored_and_deletes_it(harness: BotHarness) 
     assert await harness.resident_rows(AYSE["id"]) == []
 
 
+#: The privacy notice's paragraph on what is stored and who sees it (the first name with it).
 FIRST_NAME_NOTICE = (
-    "We also store your first name from Telegram: the organiser of an event you sign up "
-    "for and our coordinators see it with your sign-up, a group's lead with its members, "
-    "coordinators with an idea you share under your name."
+    "<b>What we store and who sees it</b>\n"
+    "• Your Telegram ID, language, topics, quiet hours and which messages you want "
+    "(news, messages about your sign-ups and groups, messages from group leads): "
+    "to write to you as you wish.\n"
+    "• Your first name from Telegram.\n"
+    "• Your sign-ups with the people you bring, your needs and your note: the "
+    "event's organiser and our coordinators see them, with your first name.\n"
+    "• Your ideas: public once published, with your first name unless you share "
+    "them anonymously.\n"
+    "• Your memberships in groups and the help tasks you take on: the group's lead "
+    "sees them, with your first name.\n"
+    "• Messages from us that are waiting to be sent to you."
 )
 
 

@@ -163,6 +163,14 @@ async def neighbourhood(sessions: async_sessionmaker[AsyncSession]) -> World:
 
 Call = Callable[[World, Actor], Awaitable[Any]]
 
+
+async def _keep_reported(world: World, actor: Actor) -> Any:
+    """Three neighbours report the public idea (anyone may), then ``actor`` keeps it."""
+    for reporter in (RESIDENT, TRANSLATOR, LEAD):
+        await world.services.ideas.report(world.other_idea, reporter)
+    return await world.services.ideas.keep_reported(actor, world.other_idea)
+
+
 #: (what, the call, who may). Reads that answer "nothing" instead of raising count as refused.
 MATRIX: list[tuple[str, Call, set[str]]] = [
     # events
@@ -261,6 +269,36 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
         lambda w, a: w.services.groups.add_slot(a, w.group, "Gießen", 2),
         STAFF | {"lead"},
     ),
+    (
+        "group: change its meeting time",
+        lambda w, a: w.services.groups.set_version(a, w.group, "de", rhythm="mittwochs 18 Uhr"),
+        STAFF | {"lead"},
+    ),
+    (
+        "group: change its topic",
+        lambda w, a: w.services.groups.update(a, w.group, topic="children"),
+        STAFF | {"lead"},
+    ),
+    (
+        "group: hand it to a new lead",
+        lambda w, a: w.services.groups.set_lead(a, w.group, 700),
+        STAFF,
+    ),
+    (
+        "group: rename a task",
+        lambda w, a: w.services.groups.set_slot_label(a, w.slot, "de", "Blumen gießen"),
+        STAFF | {"lead"},
+    ),
+    (
+        "group: change a task's capacity",
+        lambda w, a: w.services.groups.update_slot(a, w.slot, capacity=5),
+        STAFF | {"lead"},
+    ),
+    (
+        "group: remove a task",
+        lambda w, a: w.services.groups.remove_slot(a, w.slot),
+        STAFF | {"lead"},
+    ),
     ("group: see members", lambda w, a: w.services.groups.members(a, w.group), STAFF | {"lead"}),
     ("group: close", lambda w, a: w.services.groups.close(a, w.group, "Fertig"), STAFF | {"lead"}),
     ("group: from an idea", lambda w, a: w.services.groups.from_idea(a, w.other_idea), STAFF),
@@ -320,6 +358,26 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
     ("idea: publish", lambda w, a: w.services.ideas.publish(a, w.idea), STAFF),
     ("idea: set a status", lambda w, a: w.services.ideas.set_status(a, w.idea, "planned"), STAFF),
     ("idea: merge", lambda w, a: w.services.ideas.merge(a, w.idea, w.other_idea), STAFF),
+    ("idea: see the reported ideas", lambda w, a: w.services.ideas.reported(a), STAFF),
+    ("idea: keep a reported idea", lambda w, a: _keep_reported(w, a), STAFF),
+    (
+        "idea: hide a public idea",
+        lambda w, a: w.services.ideas.hide_reported(a, w.other_idea),
+        STAFF,
+    ),
+    # moderation
+    ("resident: ban", lambda w, a: w.services.moderation.ban(a, 700), STAFF),
+    ("resident: unban", lambda w, a: w.services.moderation.unban(a, 700), STAFF),
+    (
+        "resident: ban an idea's author",
+        lambda w, a: w.services.moderation.ban_author(a, w.other_idea),
+        STAFF,
+    ),
+    (
+        "resident: unban an idea's author",
+        lambda w, a: w.services.moderation.unban_author(a, w.other_idea),
+        STAFF,
+    ),
     # translations
     (
         "translation: an event's languages",
@@ -399,6 +457,47 @@ MATRIX: list[tuple[str, Call, set[str]]] = [
         "translation: offer to translate",
         lambda w, a: w.services.translations.offer(a, "Nachbar"),
         set(ROLES) - {"anonymous"},
+    ),
+    # roles and the audit log (least privilege: coordinators hand out partner and translator)
+    (
+        "role: invite a partner organisation",
+        lambda w, a: w.services.roles.invite(a, Role.PARTNER),
+        STAFF,
+    ),
+    (
+        "role: invite a translator",
+        lambda w, a: w.services.roles.invite(a, Role.TRANSLATOR),
+        STAFF,
+    ),
+    (
+        "role: invite a coordinator",
+        lambda w, a: w.services.roles.invite(a, Role.COORDINATOR),
+        {"admin"},
+    ),
+    ("role: invite an admin", lambda w, a: w.services.roles.invite(a, Role.ADMIN), {"admin"}),
+    (
+        "role: revoke a translator",
+        lambda w, a: w.services.roles.revoke(a, TRANSLATOR, Role.TRANSLATOR),
+        STAFF,
+    ),
+    (
+        "role: revoke a partner organisation",
+        lambda w, a: w.services.roles.revoke(a, PARTNER, Role.PARTNER),
+        STAFF,
+    ),
+    (
+        "role: revoke a coordinator",
+        lambda w, a: w.services.roles.revoke(a, COORDINATOR.telegram_id or 0, Role.COORDINATOR),
+        {"admin"},
+    ),
+    ("role: list the team", lambda w, a: w.services.roles.staff(a), STAFF),
+    ("audit: read the log", lambda w, a: w.services.roles.audit(a), {"admin"}),
+    # the privacy notice (/notice)
+    ("notice: view the versions", lambda w, a: w.services.notices.overview(a), {"admin"}),
+    (
+        "notice: publish a new version",
+        lambda w, a: w.services.notices.publish(a, 2, {"de": "Neuer Text", "tr": "Yeni metin"}),
+        {"admin"},
     ),
 ]
 

@@ -13,11 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.delivery.consent import (
+    BROADCAST_KIND,
+    DIGEST_KIND,
+    LEAD_KIND,
+    SERVICE_KIND,
+)
 from bot.services.permissions import STAFF_ROLES
 from storage.models import (
+    Ban,
+    Group,
     GroupMember,
     HelpSlot,
     IdeaSupport,
@@ -30,9 +38,20 @@ from storage.models import (
     SlotHolder,
 )
 
-#: What is being sent decides whose opt-in counts: news (broadcasts) or the weekly digest.
-BROADCAST = "broadcast"
-DIGEST = "digest"
+#: What is being sent decides whose opt-in counts (the purposes of
+#: bot/services/delivery/consent.py): news (broadcasts) or the weekly digest; a group lead's
+#: message to their group's people (lead contact); a coordinator's message to the people of
+#: an event, an idea or a group (service: it is about what they signed up for).
+BROADCAST = BROADCAST_KIND
+DIGEST = DIGEST_KIND
+LEAD = LEAD_KIND
+SERVICE = SERVICE_KIND
+
+#: Audience keys that name people by what they take part in, not by their interests.
+PERSONAL_KEYS = frozenset(
+    {"event_attendees", "event_waitlist", "idea_supporters", "group_members", "slot_holders"}
+)
+GROUP_KEYS = ("group_members", "slot_holders")
 
 AudienceFilter = Callable[[Select[Any], Any], Select[Any]]
 
@@ -114,11 +133,56 @@ AUDIENCE_FILTERS: dict[str, AudienceFilter] = {
 }
 
 
+def purpose_kind(kind: str, audience: Mapping[str, Any]) -> str:
+    """The delivery kind a message of ``kind`` to ``audience`` goes out as: a broadcast to
+    people named by what they take part in (an event's attendees, a group's members) is a
+    service message, not news; the digest and a lead's message (``LEAD``) stay what they are.
+    """
+    if kind == BROADCAST and set(audience) & PERSONAL_KEYS:
+        return SERVICE
+    return kind
+
+
+async def broadcast_kind(
+    session: AsyncSession, kind: str, audience: Mapping[str, Any], author: int
+) -> str:
+    """The purpose a broadcast is sent under, decided when it goes out: written by the lead of
+    every group its audience names, it is lead contact (``LEAD``), whoever else holds a role;
+    a coordinator's to the same people is a service message (``purpose_kind``)."""
+    kind = purpose_kind(kind, audience)
+    if kind != SERVICE:
+        return kind
+    groups = {int(g) for key in GROUP_KEYS for g in _event_ids(audience.get(key) or [])}
+    if groups:
+        led = await session.scalar(
+            select(func.count())
+            .select_from(Group)
+            .where(Group.id.in_(groups), Group.lead_telegram_id == author)
+        )
+        if int(led or 0) == len(groups):
+            return LEAD
+    return SERVICE
+
+
+def _opted_in(kind: str) -> Any:
+    if kind == DIGEST:
+        return Resident.digest_opt_in
+    if kind == LEAD:
+        return Resident.lead_contact_opt_in
+    if kind == SERVICE:
+        return Resident.service_opt_in
+    return Resident.broadcast_opt_in
+
+
 def audience_statement(
     columns: Sequence[Any], audience: Mapping[str, Any], kind: str
 ) -> Select[Any]:
-    opted_in = Resident.digest_opt_in if kind == DIGEST else Resident.broadcast_opt_in
+    """Who receives a message of ``kind`` (a delivery kind, or ``BROADCAST`` for any
+    broadcast: see ``purpose_kind``), each with the consent its purpose needs."""
+    opted_in = _opted_in(purpose_kind(kind, audience))
     statement = select(*columns).where(Resident.status == ResidentStatus.ACTIVE, opted_in)
+    # A banned person gets no news while the ban lasts (bot/services/moderation.py).
+    statement = statement.where(~exists().where(Ban.telegram_id == Resident.telegram_id))
     for key, value in audience.items():
         if key in AUDIENCE_FILTERS:
             statement = AUDIENCE_FILTERS[key](statement, value)

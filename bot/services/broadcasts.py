@@ -27,8 +27,10 @@ from bot.services.audiences import (
     BROADCAST,
     DIGEST,
     audience_statement,
+    broadcast_kind,
     quiet_until,
 )
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
 from bot.services.permissions import Actor, may_compose_to, require
 from bot.services.versions import Versioned, write_version
@@ -262,9 +264,14 @@ class BroadcastService:
             return BroadcastView.of(row) if row else None
 
     async def _edit(
-        self, actor: Actor, broadcast_id: int, change: Callable[[Broadcast], None]
+        self,
+        actor: Actor,
+        broadcast_id: int,
+        change: Callable[[Broadcast], None],
+        audit: str | None = None,
     ) -> BroadcastView:
-        """Change a draft under its row lock; the audience it ends with must be the actor's."""
+        """Change a draft under its row lock; the audience it ends with must be the actor's.
+        ``audit`` names the action for the audit log, written in the same transaction."""
         async with self._sessions.begin() as session:
             row = await session.get(Broadcast, broadcast_id, with_for_update=True)
             if row is None or row.status != BroadcastStatus.DRAFT:
@@ -274,6 +281,15 @@ class BroadcastService:
             # Raising here rolls the change back: a lead can't widen the audience to everyone.
             require(may_compose_to(actor, row.audience or {}), "broadcast.compose")
             await session.flush()
+            if audit is not None:
+                await AuditLog(self._clock).record(
+                    session,
+                    actor,
+                    audit,
+                    "broadcast",
+                    row.id,
+                    {"send_at": row.send_at.isoformat() if row.send_at else None},
+                )
             await session.refresh(row, ["versions"])
             return BroadcastView.of(row)
 
@@ -418,6 +434,14 @@ class BroadcastService:
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 raise NotEditable(str(broadcast_id))
             # Started and queued in one transaction: a crash can't leave it "sending" to nobody.
+            await AuditLog(self._clock).record(
+                session,
+                actor,
+                "broadcast.send",
+                "broadcast",
+                broadcast_id,
+                {"audience": sorted(row.audience or {})},
+            )
             return await self._materialize(session, broadcast_id, now)
 
     async def schedule_once(
@@ -439,7 +463,7 @@ class BroadcastService:
             row.status = BroadcastStatus.SCHEDULED
             row.wait_for_translations = wait_for_translations
 
-        return await self._edit(actor, broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change, audit="broadcast.schedule")
 
     async def send_when_translated(
         self, actor: Actor, broadcast_id: int, latest: datetime
@@ -461,7 +485,7 @@ class BroadcastService:
             row.send_at = first
             row.status = BroadcastStatus.SCHEDULED
 
-        return await self._edit(actor, broadcast_id, change)
+        return await self._edit(actor, broadcast_id, change, audit="broadcast.schedule_weekly")
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
         async with self._sessions.begin() as session:
@@ -484,6 +508,9 @@ class BroadcastService:
                     ),
                 )
                 .values(status=BroadcastStatus.CANCELLED, finished_at=self._clock())
+            )
+            await AuditLog(self._clock).record(
+                session, actor, "broadcast.cancel", "broadcast", broadcast_id
             )
             return await self._delivery.cancel_source(f"broadcast:{broadcast_id}", session=session)
 
@@ -516,8 +543,11 @@ class BroadcastService:
         assert row is not None
         await session.refresh(row, ["versions"])
         view = BroadcastView.of(row)
+        # News, a service message or a lead's (bot/services/audiences.py): whose consent
+        # counts now, and what the engine checks again at send time.
+        kind = await broadcast_kind(session, view.kind, view.audience, view.created_by)
         columns = [Resident.telegram_id, Resident.locale, Resident.quiet_start, Resident.quiet_end]
-        rows = (await session.execute(audience_statement(columns, view.audience, view.kind))).all()
+        rows = (await session.execute(audience_statement(columns, view.audience, kind))).all()
         recipients = [
             Recipient(
                 chat_id=telegram_id,
@@ -529,7 +559,7 @@ class BroadcastService:
         payloads = {locale: self._render(view, locale) for locale in self.locales}
         await self._delivery.enqueue(
             source=view.source,
-            kind=view.kind,
+            kind=kind,
             broadcast_id=view.id,
             payloads=payloads,
             fallback_locale=view.default_locale,
@@ -696,6 +726,25 @@ class BroadcastService:
         )
         if created_by is not None:
             statement = statement.where(Broadcast.created_by == created_by)
+        async with self._sessions() as session:
+            return [BroadcastView.of(row) for row in await session.scalars(statement)]
+
+    async def listing(
+        self, actor: Actor, *, statuses: Sequence[BroadcastStatus] | None = None, limit: int = 50
+    ) -> list[BroadcastView]:
+        """Broadcasts (not digests) in ``statuses`` (all unless told), newest first: every one
+        for coordinators, anyone else's own only (the dashboard's list)."""
+        require(actor.telegram_id is not None or actor.is_staff, "broadcast.view")
+        statement = (
+            select(Broadcast)
+            .where(Broadcast.kind == BROADCAST)
+            .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+            .limit(max(0, limit))
+        )
+        if statuses is not None:
+            statement = statement.where(Broadcast.status.in_(list(statuses)))
+        if not actor.is_staff:
+            statement = statement.where(Broadcast.created_by == actor.telegram_id)
         async with self._sessions() as session:
             return [BroadcastView.of(row) for row in await session.scalars(statement)]
 

@@ -8,7 +8,7 @@ finds the flow no longer at the step its button belongs to.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,16 @@ class PendingInput:
     flow: str  # e.g. "broadcast"
     step: str  # e.g. "text"
     data: dict[str, Any] = field(default_factory=dict)
+
+
+#: A write into another service's transaction (``EventService.sign_up(within=...)``): it runs
+#: in that transaction, and raising rolls the whole of it back.
+SessionHook = Callable[[AsyncSession], Awaitable[None]]
+
+
+class StepGone(Exception):
+    """The flow was no longer at the step (a second tap, expired, moved on, another note):
+    raised inside the caller's transaction, so what it was to commit with doesn't happen."""
 
 
 @dataclass(frozen=True)
@@ -130,19 +140,49 @@ class ChatStateService:
         """End the flow if it waits at one of ``steps``, returning its data; of two taps at
         once only one gets it, so the flow's last action (send, create) happens once."""
         async with self._sessions.begin() as session:
-            row = (
-                await session.execute(
-                    delete(ChatState)
-                    .where(
-                        ChatState.telegram_id == telegram_id,
-                        ChatState.flow == flow,
-                        ChatState.step.in_(list(steps)),
-                        ChatState.updated_at >= self._fresh_since(),
-                    )
-                    .returning(ChatState.flow, ChatState.step, ChatState.data)
+            return await self.claim_in(session, telegram_id, flow, steps)
+
+    async def claim_in(
+        self, session: AsyncSession, telegram_id: int, flow: str, steps: Collection[str]
+    ) -> PendingInput | None:
+        """``claim`` inside the caller's transaction (as ``DeliveryService.enqueue(session=)``
+        writes into it): the flow ends when, and only if, that transaction commits."""
+        row = (
+            await session.execute(
+                delete(ChatState)
+                .where(
+                    ChatState.telegram_id == telegram_id,
+                    ChatState.flow == flow,
+                    ChatState.step.in_(list(steps)),
+                    ChatState.updated_at >= self._fresh_since(),
                 )
-            ).first()
+                .returning(ChatState.flow, ChatState.step, ChatState.data)
+            )
+        ).first()
         return PendingInput(row.flow, row.step, dict(row.data)) if row else None
+
+    def ending(
+        self,
+        telegram_id: int,
+        flow: str,
+        steps: Collection[str],
+        *,
+        data: Mapping[str, Any] | None = None,
+    ) -> SessionHook:
+        """A hook that ends the flow in another service's transaction, for a flow whose last
+        step is that service's action (the sign-up after a typed note): both commit together
+        or not at all. Services still own their transactions: the other service opens and
+        commits it, this one only writes into it, as the outbox does. The hook raises
+        ``StepGone`` (so the action rolls back too) when the flow isn't at ``steps`` any more,
+        or, with ``data``, carries other data than the action was given (a note typed anew
+        meanwhile)."""
+
+        async def end(session: AsyncSession) -> None:
+            claimed = await self.claim_in(session, telegram_id, flow, steps)
+            if claimed is None or (data is not None and claimed.data != dict(data)):
+                raise StepGone(f"{flow} of {telegram_id}")
+
+        return end
 
     async def clear(self, telegram_id: int) -> bool:
         """End whatever flow is open; True if one was."""

@@ -11,6 +11,13 @@ primary key and an insert that ignores conflicts, so double taps are harmless.
 
 Members and slot holders are broadcast audiences (``group_members``, ``slot_holders``); leaving
 cancels the resident's queued rows of running broadcasts to those audiences.
+
+Everything about an open group can change, by its lead or a coordinator (only coordinators hand
+the lead to someone else), under the group's row lock and in one transaction with the notices it
+causes: a new name or meeting rhythm in the default language goes to every member, a help task's
+new label (default language) or its removal to the people who hold it, a new lead to the new and
+the old lead. A change that changes nothing (a double tap) tells nobody; each real one gets a
+numbered source (``group:<id>:rhythm:<n>``), so the same text set again later is told again.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from enum import Enum
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.services.audiences import BROADCAST, audience_statement
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.events import EventView
 from bot.services.permissions import Actor, leads, require, require_staff
@@ -34,6 +43,7 @@ from storage.db import in_transaction, lock_row
 from storage.models import (
     Broadcast,
     BroadcastStatus,
+    DeliverySource,
     Event,
     EventStatus,
     Group,
@@ -52,6 +62,8 @@ from storage.models import (
 from storage.repositories import insert_ignoring_conflict
 
 __all__ = [
+    "KEEP",
+    "CapacityBelowHolders",
     "GroupError",
     "GroupKind",
     "GroupNotFound",
@@ -108,6 +120,22 @@ class TextTooLong(GroupError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"text longer than {limit} characters")
         self.limit = limit
+
+
+class CapacityBelowHolders(GroupError):
+    """A help task can't need fewer people than hold it now."""
+
+    def __init__(self, holders: int) -> None:
+        super().__init__(f"{holders} people hold this task")
+        self.holders = holders
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+#: For ``GroupService.update``: leave this field as it is.
+KEEP: Final = _Keep.KEEP
 
 
 # --- results -------------------------------------------------------------------------------
@@ -176,6 +204,20 @@ class GroupRenderer(Protocol):
 
     def closed(self, group: GroupView, locale: str) -> dict[str, Any]: ...
 
+    def renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]: ...
+
+    def rhythm_changed(self, group: GroupView, rhythm: str, locale: str) -> dict[str, Any]: ...
+
+    def lead_given(self, group: GroupView, locale: str) -> dict[str, Any]: ...
+
+    def lead_handed_over(
+        self, group: GroupView, new_lead: str | None, locale: str
+    ) -> dict[str, Any]: ...
+
+    def slot_renamed(self, group: GroupView, old: str, new: str, locale: str) -> dict[str, Any]: ...
+
+    def slot_removed(self, group: GroupView, label: str, locale: str) -> dict[str, Any]: ...
+
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -197,6 +239,17 @@ def _clean(text: str | None) -> str | None:
         return None
     stripped = text.strip()
     return stripped or None
+
+
+async def _next_number(session: AsyncSession, prefix: str) -> int:
+    """A number for the next notice of a kind (``group:<id>:rhythm:``): one more than the
+    sources of that kind so far, so each real change is told, and told once."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(DeliverySource)
+        .where(DeliverySource.source.like(f"{prefix}%"))
+    )
+    return int(count or 0) + 1
 
 
 # --- the service ---------------------------------------------------------------------------
@@ -406,6 +459,14 @@ class GroupService:
             )
             session.add(row)
             await session.flush()
+            await AuditLog(self._clock).record(
+                session,
+                actor,
+                "group.create",
+                "group",
+                row.id,
+                {"kind": kind.value, "lead": lead_id, "idea": idea_id},
+            )
             view = await self._view(session, row.id)
             return view if then is None else await then(session, view)
 
@@ -437,6 +498,8 @@ class GroupService:
             if row.status != GroupStatus.OPEN:
                 raise InvalidChange(f"group {group_id} is closed")
             await session.refresh(row, ["versions"])
+            before = next((v for v in row.versions if v.locale == row.default_locale), None)
+            old_name, old_rhythm = (before.name, before.rhythm) if before else (None, None)
 
             def new_language() -> GroupVersion:
                 if name is None:
@@ -453,9 +516,45 @@ class GroupService:
                 rhythm=None if rhythm is None else _clean(rhythm) or "",
             )
             await session.flush()
-            return await self._view(session, group_id)
+            view = await self._view(session, group_id)
+            if locale == view.default_locale:
+                await self._tell_version_change(session, actor, view, old_name, old_rhythm)
+            return view
 
         return await self._locked(work)
+
+    async def _tell_version_change(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        view: GroupView,
+        old_name: str | None,
+        old_rhythm: str | None,
+    ) -> None:
+        """A new name or meeting rhythm in the default language, told to every member (but
+        the person who changed it); a rhythm cleared is not news."""
+        now = view.versions.get(view.default_locale)
+        if now is None:
+            return
+        members = [m for m in await self._members(session, view.id) if m[0] != actor.telegram_id]
+        if old_name is not None and now.name != old_name:
+            was = old_name
+            prefix = f"group:{view.id}:name:"
+            await self._tell(
+                session,
+                f"{prefix}{await _next_number(session, prefix)}",
+                members,
+                lambda loc: self.renderer.renamed(view, was, now.name, loc),
+            )
+        if now.rhythm and now.rhythm != old_rhythm:
+            rhythm = now.rhythm
+            prefix = f"group:{view.id}:rhythm:"
+            await self._tell(
+                session,
+                f"{prefix}{await _next_number(session, prefix)}",
+                members,
+                lambda loc: self.renderer.rhythm_changed(view, rhythm, loc),
+            )
 
     async def add_slot(
         self, actor: Actor, group_id: int, label: str, capacity: int, *, locale: str | None = None
@@ -494,11 +593,170 @@ class GroupService:
             slot = await self._lock_slot(session, slot_id)
             row = await self._lock_group(session, slot.group_id)
             require(leads(actor, row.lead_telegram_id), "group.lead")
+            if row.status != GroupStatus.OPEN:
+                raise InvalidChange(f"group {row.id} is closed")
+            old = dict(slot.labels or {}).get(row.default_locale)
             slot.labels = {**dict(slot.labels or {}), locale: cleaned}
+            await session.flush()
+            view = await self._view(session, row.id)
+            if locale == row.default_locale and old is not None and old != cleaned:
+                was = old
+                # The people doing the task hear what it is called now (not the person who
+                # renamed it).
+                holders = [
+                    h for h in await self._holders(session, slot_id, row.default_locale)
+                    if h[0] != actor.telegram_id
+                ]  # fmt: skip
+                prefix = f"group:{row.id}:slot:{slot_id}:label:"
+                await self._tell(
+                    session,
+                    f"{prefix}{await _next_number(session, prefix)}",
+                    holders,
+                    lambda loc: self.renderer.slot_renamed(view, was, cleaned, loc),
+                )
+            return view
+
+        return await self._locked(work)
+
+    async def update(
+        self, actor: Actor, group_id: int, *, topic: str | Literal[_Keep.KEEP] | None = KEEP
+    ) -> GroupView:
+        """Change what a group is about (its topic; None for none). Nobody is told: the topic
+        only decides where the group is listed."""
+        changes: dict[str, str | None] = {}
+        if topic is not KEEP:
+            changes["topic"] = _clean(topic)
+            _check_length(changes["topic"], MAX_TOPIC)
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = await self._lock_group(session, group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
+            if row.status != GroupStatus.OPEN:
+                raise InvalidChange(f"group {group_id} is closed")
+            for name, value in changes.items():
+                setattr(row, name, value)
+            await session.flush()
+            return await self._view(session, group_id)
+
+        return await self._locked(work)
+
+    async def set_lead(self, actor: Actor, group_id: int, telegram_id: int) -> GroupView:
+        """Hand the group to a new lead: one of its members, or the coordinator who acts.
+        Only coordinators may; the new lead and the old one are told in their languages."""
+        require_staff(actor, "group.set_lead")
+
+        async def work(session: AsyncSession) -> GroupView:
+            row = await self._lock_group(session, group_id)
+            require_staff(actor, "group.set_lead")
+            if row.status != GroupStatus.OPEN:
+                raise InvalidChange(f"group {group_id} is closed")
+            old = row.lead_telegram_id
+            if old == telegram_id:  # a double tap: nothing changes, nobody is told twice
+                return await self._view(session, group_id)
+            member = await session.scalar(
+                select(GroupMember.telegram_id).where(
+                    GroupMember.group_id == group_id, GroupMember.telegram_id == telegram_id
+                )
+            )
+            if member is None and not actor.is_person(telegram_id):
+                raise NotMember(f"{telegram_id} in group {group_id}")
+            row.lead_telegram_id = telegram_id
+            await session.flush()
+            view = await self._view(session, group_id)
+            prefix = f"group:{group_id}:lead:"
+            number = await _next_number(session, prefix)
+            told = [t for t in (telegram_id, old) if t is not None and t != actor.telegram_id]
+            locales = await self._locales(session, told, row.default_locale)
+            if telegram_id in locales:
+                await self._tell(
+                    session,
+                    f"{prefix}{number}:new",
+                    [(telegram_id, locales[telegram_id])],
+                    lambda loc: self.renderer.lead_given(view, loc),
+                )
+            if old is not None and old in locales:
+                name = await session.scalar(
+                    select(Resident.first_name).where(Resident.telegram_id == telegram_id)
+                )
+                await self._tell(
+                    session,
+                    f"{prefix}{number}:old",
+                    [(old, locales[old])],
+                    lambda loc: self.renderer.lead_handed_over(view, name, loc),
+                )
+            return view
+
+        return await self._locked(work)
+
+    async def update_slot(
+        self, actor: Actor, slot_id: int, *, capacity: int | None = None
+    ) -> GroupView:
+        """Change how many people a help task needs: 1..MAX_SLOT_CAPACITY, and never fewer
+        than hold it now (CapacityBelowHolders)."""
+        if capacity is not None and not 1 <= capacity <= MAX_SLOT_CAPACITY:
+            raise InvalidChange(f"capacity {capacity}")
+
+        async def work(session: AsyncSession) -> GroupView:
+            slot = await self._lock_slot(session, slot_id)
+            row = await self._lock_group(session, slot.group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
+            if row.status != GroupStatus.OPEN:
+                raise InvalidChange(f"group {row.id} is closed")
+            if capacity is not None:
+                holders = await session.scalar(
+                    select(func.count())
+                    .select_from(SlotHolder)
+                    .where(SlotHolder.slot_id == slot_id)
+                )
+                if capacity < int(holders or 0):
+                    raise CapacityBelowHolders(int(holders or 0))
+                slot.capacity = capacity
             await session.flush()
             return await self._view(session, row.id)
 
         return await self._locked(work)
+
+    async def remove_slot(self, actor: Actor, slot_id: int) -> GroupView:
+        """Remove a help task; the people who held it are told in their language, and their
+        queued rows of running broadcasts to the group's helpers go unless they still help."""
+
+        async def work(session: AsyncSession) -> GroupView:
+            slot = await self._lock_slot(session, slot_id)
+            row = await self._lock_group(session, slot.group_id)
+            require(leads(actor, row.lead_telegram_id), "group.lead")
+            if row.status != GroupStatus.OPEN:
+                raise InvalidChange(f"group {row.id} is closed")
+            removed = SlotView(slot.id, row.id, dict(slot.labels or {}), slot.capacity, 0)
+            holders = await self._holders(session, slot_id, row.default_locale)
+            await session.execute(delete(SlotHolder).where(SlotHolder.slot_id == slot_id))
+            await session.delete(slot)
+            await session.flush()
+            for holder, _locale in holders:
+                await self._cancel_group_broadcasts(session, row.id, holder)
+            view = await self._view(session, row.id)
+            await self._tell(
+                session,
+                f"group:{row.id}:slot:{slot_id}:removed",
+                [h for h in holders if h[0] != actor.telegram_id],
+                lambda loc: self.renderer.slot_removed(
+                    view, removed.label_for(loc, row.default_locale), loc
+                ),
+            )
+            return view
+
+        return await self._locked(work)
+
+    async def _holders(
+        self, session: AsyncSession, slot_id: int, fallback: str
+    ) -> list[tuple[int, str]]:
+        """A help task's holders with their languages, in the order they took it."""
+        rows = await session.execute(
+            select(SlotHolder.telegram_id, Resident.locale)
+            .outerjoin(Resident, Resident.telegram_id == SlotHolder.telegram_id)
+            .where(SlotHolder.slot_id == slot_id)
+            .order_by(SlotHolder.taken_at, SlotHolder.telegram_id)
+        )
+        return [(int(t), str(locale or fallback)) for t, locale in rows]
 
     # reading ----------------------------------------------------------------------------
 
@@ -774,6 +1032,7 @@ class GroupService:
             row.outcome = cleaned
             row.closed_at = self._clock()
             await session.flush()
+            await AuditLog(self._clock).record(session, actor, "group.close", "group", group_id)
             view = await self._view(session, group_id)
             await self._tell(
                 session,

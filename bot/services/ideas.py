@@ -27,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.services.audiences import StaffAudience
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.permissions import Actor, require_staff
 from storage.db import in_transaction
-from storage.models import Idea, IdeaStatus, IdeaSupport, Resident
+from storage.models import Idea, IdeaReport, IdeaStatus, IdeaSupport, Resident
 from storage.repositories import insert_ignoring_conflict, insert_ignoring_conflicts
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_IDEA_LENGTH",
     "MILESTONES",
     "REJECT_REASONS",
+    "REPORTS_TO_HIDE",
     "EmptyIdea",
     "IdeaError",
     "IdeaNotFound",
@@ -47,6 +49,7 @@ __all__ = [
     "IdeaTooLong",
     "IdeaView",
     "InvalidChange",
+    "ReportResult",
     "TooManyIdeas",
 ]
 
@@ -61,6 +64,8 @@ SIMILARITY_THRESHOLD = 0.35
 SIMILAR_CANDIDATES = 500  # the newest open ideas compared with a new one
 IDEA_KIND = "idea"
 FORGOTTEN = 0  # author_telegram_id of an idea whose author deleted their data
+#: Residents' reports that take a public idea off the board until a coordinator looks.
+REPORTS_TO_HIDE = 3
 
 #: Ideas that are finished one way or another: not similar to new ones, not supportable.
 CLOSED = frozenset(
@@ -144,6 +149,8 @@ class IdeaView:
     #: The author's stored first name, only in coordinators' views and never for an anonymous
     #: idea (``IdeaService`` fills it in; the board's views leave it None).
     author_name: str | None = None
+    #: Off the board after residents' reports, until a coordinator keeps or hides it.
+    hidden: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -170,7 +177,17 @@ class IdeaView:
             merged_into_id=row.merged_into_id,
             supporters=supporters,
             created_at=row.created_at,
+            hidden=row.hidden_at is not None,
         )
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """``added``: this resident's report is new (False for a repeat); ``hidden``: this report
+    took the idea off the board."""
+
+    added: bool
+    hidden: bool
 
 
 class IdeaRenderer(Protocol):
@@ -181,6 +198,8 @@ class IdeaRenderer(Protocol):
     def published(self, idea: IdeaView, locale: str) -> dict[str, Any]: ...
 
     def milestone(self, idea: IdeaView, supporters: int, locale: str) -> dict[str, Any]: ...
+
+    def reported(self, idea: IdeaView, reports: int, locale: str) -> dict[str, Any]: ...
 
     def new_idea(
         self,
@@ -546,6 +565,7 @@ class IdeaService:
                 self._select()
                 .where(
                     Idea.published.is_(True),
+                    Idea.hidden_at.is_(None),
                     Idea.status.not_in(list(CLOSED)),
                     Idea.text.is_not(None),
                 )
@@ -569,6 +589,7 @@ class IdeaService:
         (most supporters, then newest) or "newest"; anything else counts as "supported"."""
         conditions: list[ColumnElement[bool]] = [
             Idea.published.is_(True),
+            Idea.hidden_at.is_(None),
             Idea.status.not_in(list(OFF_BOARD)),
         ]
         if topic:
@@ -604,6 +625,8 @@ class IdeaService:
             )
             row = await session.get(Idea, idea_id, populate_existing=True)
             if row is None or not row.published or row.status in OFF_BOARD:
+                raise IdeaNotFound(str(idea_id))
+            if row.hidden_at is not None:
                 raise IdeaNotFound(str(idea_id))
             if removed.rowcount:  # type: ignore[attr-defined]
                 supporting = False
@@ -644,7 +667,7 @@ class IdeaService:
     async def get(self, actor: Actor, idea_id: int) -> IdeaView | None:
         """An idea on the board, for anyone; one not (yet) published only for coordinators."""
         view = await self._get(idea_id)
-        if view is None or not (view.published or actor.is_staff):
+        if view is None or not ((view.published and not view.hidden) or actor.is_staff):
             return None
         if actor.is_staff:
             async with self._sessions() as session:
@@ -670,6 +693,18 @@ class IdeaService:
                 .limit(max(0, limit)),
             )
             return await self._named(session, views)
+
+    async def inbox_count(
+        self, actor: Actor, *, statuses: Collection[IdeaStatus] | None = None
+    ) -> int:
+        """How many ideas ``inbox`` holds (received and under review, unless told)."""
+        require_staff(actor, "idea.moderate")
+        wanted = list(statuses) if statuses is not None else list(INBOX_DEFAULT)
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(Idea).where(Idea.status.in_(wanted))
+            )
+            return int(count or 0)
 
     async def author_locale(self, idea_id: int) -> str:
         """The author's language (their current one, else the idea's), never who they are."""
@@ -706,6 +741,7 @@ class IdeaService:
             named = await self._reported(
                 session, idea_id, f"idea:{idea_id}:published", self.renderer.published
             )
+            await AuditLog(self._clock).record(session, actor, "idea.publish", "idea", idea_id)
             return named
 
         return await self._retrying(work)
@@ -755,6 +791,14 @@ class IdeaService:
             number = await self._change_status(session, row, status, **values)
             named = await self._reported(
                 session, idea_id, f"idea:{idea_id}:status:{number}", self.renderer.status_changed
+            )
+            await AuditLog(self._clock).record(
+                session,
+                actor,
+                "idea.status",
+                "idea",
+                idea_id,
+                {"status": status.value, "reason": values["reason"]},
             )
             return named
 
@@ -808,11 +852,148 @@ class IdeaService:
             named = await self._reported(
                 session, idea_id, f"idea:{idea_id}:status:{number}", self.renderer.status_changed
             )
+            await AuditLog(self._clock).record(
+                session, actor, "idea.merge", "idea", idea_id, {"into": into_id}
+            )
             return named, await self._count(session, into_id)
 
         view, into_supporters = await self._retrying(work)
         await self._maybe_milestone(into_id, into_supporters)
         return view
+
+    # reports ----------------------------------------------------------------------------
+
+    async def report(self, idea_id: int, telegram_id: int) -> ReportResult:
+        """A resident reports a public idea, once (the primary key of ``idea_reports`` and an
+        insert that ignores conflicts make a double tap harmless). The report that reaches
+        ``REPORTS_TO_HIDE`` takes it off the board and tells every coordinator, in the same
+        transaction; later reports change nothing until a coordinator has looked."""
+
+        async def work(session: AsyncSession) -> ReportResult:
+            # The write comes first: it takes the idea's row lock (on SQLite the database's
+            # write lock), so concurrent reports are counted one after another.
+            touched = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id)
+                .values(updated_at=Idea.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+            if not touched.rowcount:  # type: ignore[attr-defined]
+                raise IdeaNotFound(str(idea_id))
+            row = await self._row(session, idea_id)
+            if not row.published or row.status in OFF_BOARD or row.hidden_at is not None:
+                raise IdeaNotFound(str(idea_id))
+            if row.author_telegram_id == telegram_id:
+                raise InvalidChange("one's own idea")
+            added = await insert_ignoring_conflict(
+                session,
+                IdeaReport,
+                {
+                    "idea_id": idea_id,
+                    "reporter_telegram_id": telegram_id,
+                    "created_at": self._clock(),
+                },
+            )
+            reports = await self._reports(session, idea_id)
+            if not added or reports < REPORTS_TO_HIDE:
+                return ReportResult(added, hidden=False)
+            now = self._clock()
+            claimed = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id, Idea.hidden_at.is_(None))
+                .values(hidden_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return ReportResult(added, hidden=False)
+            view = await self._view_of(session, await self._row(session, idea_id))
+            (named,) = await self._named(session, [view])
+            await self._tell_staff_reported(session, named, reports, now)
+            return ReportResult(added, hidden=True)
+
+        return await self._retrying(work)
+
+    async def _reports(self, session: AsyncSession, idea_id: int) -> int:
+        count = await session.scalar(
+            select(func.count()).select_from(IdeaReport).where(IdeaReport.idea_id == idea_id)
+        )
+        return int(count or 0)
+
+    async def _tell_staff_reported(
+        self, session: AsyncSession, idea: IdeaView, reports: int, at: datetime
+    ) -> None:
+        """Every coordinator hears that an idea was hidden after reports, with buttons to keep
+        it public or hide it for good (one source per hiding, so each is told once)."""
+        staff = await self._staff.recipients(session)
+        if not staff:
+            return
+        locales = sorted({locale for _chat, locale in staff})
+        await self._delivery.enqueue(
+            source=f"idea:{idea.id}:reported:{int(at.timestamp())}",
+            kind=IDEA_KIND,
+            broadcast_id=None,
+            payloads={locale: self.renderer.reported(idea, reports, locale) for locale in locales},
+            fallback_locale=locales[0],
+            recipients=[Recipient(chat, locale) for chat, locale in staff],
+            session=session,
+        )
+
+    async def reported(self, actor: Actor, *, limit: int = 20) -> list[IdeaView]:
+        """Ideas hidden after reports, waiting for a coordinator's look (newest first)."""
+        require_staff(actor, "idea.moderate")
+        async with self._sessions() as session:
+            views = await self._views(
+                session,
+                self._select()
+                .where(Idea.hidden_at.is_not(None))
+                .order_by(Idea.hidden_at.desc(), Idea.id.desc())
+                .limit(max(0, limit)),
+            )
+            return await self._named(session, views)
+
+    async def keep_reported(self, actor: Actor, idea_id: int) -> IdeaView:
+        """A coordinator looked and keeps a hidden idea public: back on the board, its
+        reports cleared (so neighbours can report it anew)."""
+        require_staff(actor, "idea.moderate")
+
+        async def work(session: AsyncSession) -> IdeaView:
+            claimed = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id, Idea.hidden_at.is_not(None))
+                .values(hidden_at=None, updated_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                await self._row(session, idea_id)  # IdeaNotFound for an unknown one
+                raise InvalidChange(f"idea {idea_id} is not hidden")
+            await session.execute(delete(IdeaReport).where(IdeaReport.idea_id == idea_id))
+            view = await self._view_of(session, await self._row(session, idea_id))
+            (named,) = await self._named(session, [view])
+            return named
+
+        return await self._retrying(work)
+
+    async def hide_reported(self, actor: Actor, idea_id: int) -> IdeaView:
+        """A coordinator takes a public idea off the board for good (unpublished, its reports
+        cleared); it stays in the inbox and can be published again by hand."""
+        require_staff(actor, "idea.moderate")
+
+        async def work(session: AsyncSession) -> IdeaView:
+            claimed = await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id, Idea.published.is_(True))
+                .values(published=False, hidden_at=None, updated_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                await self._row(session, idea_id)
+                raise InvalidChange(f"idea {idea_id} is not public")
+            await session.execute(delete(IdeaReport).where(IdeaReport.idea_id == idea_id))
+            view = await self._view_of(session, await self._row(session, idea_id))
+            (named,) = await self._named(session, [view])
+            return named
+
+        return await self._retrying(work)
 
     # privacy ----------------------------------------------------------------------------
 
@@ -827,5 +1008,8 @@ class IdeaService:
                 .execution_options(synchronize_session=False)
             )
             await session.execute(delete(IdeaSupport).where(IdeaSupport.telegram_id == telegram_id))
+            await session.execute(
+                delete(IdeaReport).where(IdeaReport.reporter_telegram_id == telegram_id)
+            )
 
         await self._retrying(work)

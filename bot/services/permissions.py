@@ -21,6 +21,7 @@ __all__ = [
     "leads",
     "may_compose_to",
     "may_edit_event",
+    "may_grant",
     "may_lead",
     "may_see_event",
     "may_see_signups",
@@ -129,6 +130,28 @@ def may_see_event(actor: Actor, created_by: int, status: EventStatus) -> bool:
     if status in (EventStatus.PUBLISHED, EventStatus.CANCELLED):
         return True
     return actor.is_staff or (actor.is_partner and actor.is_person(created_by))
+
+
+#: Who may hand out (invite to) and take away which role: least privilege. Admins every role;
+#: coordinators only partner and translator, so no coordinator can make another coordinator
+#: or an admin (nor take those roles away).
+GRANTABLE_BY: Mapping[Role, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.COORDINATOR: frozenset({Role.PARTNER, Role.TRANSLATOR}),
+}
+
+
+def grantable(actor: Actor) -> frozenset[Role]:
+    """The roles this actor may invite to or revoke."""
+    found: frozenset[Role] = frozenset()
+    for role in actor.roles:
+        found |= GRANTABLE_BY.get(role, frozenset())
+    return found if actor.telegram_id is not None else frozenset()
+
+
+def may_grant(actor: Actor, role: Role) -> bool:
+    """Invite someone to ``role``, or revoke it from them."""
+    return role in grantable(actor)
 
 
 def may_see_signups(actor: Actor, created_by: int) -> bool:

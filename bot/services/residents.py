@@ -6,14 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services.audiences import quiet_until
+from bot.services.audiences import BROADCAST, DIGEST, LEAD, quiet_until
 from bot.services.delivery import DeliveryService
 from bot.services.events.views import REMINDER_KIND
-from bot.services.permissions import Actor
+from bot.services.notices import BUILT_IN_VERSION, current_notice_version
+from bot.services.permissions import Actor, require_staff
 from storage.models import Group, GroupStatus, Resident, ResidentStatus, Role, RoleAssignment
 from storage.repositories import ResidentRepository, RoleRepository
 
@@ -26,13 +27,20 @@ __all__ = [
     "UnknownTopicError",
 ]
 
-#: Raise when the privacy notice changes in substance: residents are then asked again.
-PRIVACY_NOTICE_VERSION = 1
+#: The built-in privacy notice's version; admins publish newer ones with /notice
+#: (bot/services/notices.py), and residents are then asked again.
+PRIVACY_NOTICE_VERSION = BUILT_IN_VERSION
 
 #: last_seen_at is refreshed at most this often, so that reading a resident stays a read.
 SEEN_RESOLUTION = timedelta(minutes=5)
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
+
+#: What /stop ends (``stop_news``): broadcasts and the weekly overview by their kind, and an
+#: event's announcement by its source (``event:<id>:announce``, bot/services/events/publishing.py);
+#: its kind, ``event``, is also that of the notices about one's own sign-ups, which stay.
+NEWS_KINDS = (BROADCAST, DIGEST)
+NEWS_SOURCES = ("event:%:announce",)
 
 #: 21:00 to 08:00 local time, in minutes after midnight.
 DEFAULT_QUIET_HOURS = (21 * 60, 8 * 60)
@@ -53,10 +61,17 @@ class ResidentProfile:
     created_at: datetime
     last_seen_at: datetime
     first_name: str | None = None
+    #: Consent per purpose (besides news, ``broadcast_opt_in``): messages about one's own
+    #: sign-ups and groups, and being written to by a group's lead.
+    service_opt_in: bool = True
+    lead_contact_opt_in: bool = True
+    #: The privacy notice's newest version when the profile was read (``seen`` reads it).
+    current_notice: int = PRIVACY_NOTICE_VERSION
 
     @property
     def consent_is_current(self) -> bool:
-        return self.consent_version >= PRIVACY_NOTICE_VERSION
+        """Agreed to the newest privacy notice; else asked again (handlers/notice.py)."""
+        return self.consent_version >= self.current_notice
 
     @classmethod
     def of(cls, resident: Resident) -> ResidentProfile:
@@ -74,6 +89,8 @@ class ResidentProfile:
             created_at=resident.created_at,
             last_seen_at=resident.last_seen_at,
             first_name=resident.first_name,
+            service_opt_in=resident.service_opt_in,
+            lead_contact_opt_in=resident.lead_contact_opt_in,
         )
 
 
@@ -131,7 +148,9 @@ class ResidentService:
             actor = await self._actor(session, telegram_id, registered=resident is not None)
             if resident is None:
                 return None, actor
-            profile = ResidentProfile.of(resident)
+            profile = replace(
+                ResidentProfile.of(resident), current_notice=await current_notice_version(session)
+            )
         stale = profile.last_seen_at < now - SEEN_RESOLUTION
         name = _clean_name(first_name)
         rename = name is not None and name != profile.first_name
@@ -175,14 +194,17 @@ class ResidentService:
         now = self._clock()
         async with self._sessions.begin() as session:
             repo = ResidentRepository(session)
+            version = await current_notice_version(session)
             await repo.insert_if_absent(
                 {
                     "telegram_id": telegram_id,
                     "locale": locale,
-                    "consent_version": PRIVACY_NOTICE_VERSION,
+                    "consent_version": version,
                     "consent_at": now,
                     "broadcast_opt_in": True,
                     "digest_opt_in": False,
+                    "service_opt_in": True,
+                    "lead_contact_opt_in": True,
                     "quiet_start": self._default_quiet_hours[0],
                     "quiet_end": self._default_quiet_hours[1],
                     "status": ResidentStatus.ACTIVE,
@@ -194,10 +216,27 @@ class ResidentService:
             assert resident is not None
             # A resident re-accepting a newer notice keeps their row and renews consent.
             resident.locale = locale
-            resident.consent_version = PRIVACY_NOTICE_VERSION
+            resident.consent_version = version
             resident.consent_at = now
             resident.status = ResidentStatus.ACTIVE
-            return ResidentProfile.of(resident)
+            return replace(ResidentProfile.of(resident), current_notice=version)
+
+    async def agree_to_notice(self, telegram_id: int, version: int) -> ResidentProfile | None:
+        """A resident agreed to the privacy notice's ``version`` (the one they were shown):
+        recorded with the time. A version that isn't published is refused (ValueError); an
+        older one than they had agreed to changes nothing. None when there is no such
+        resident."""
+        async with self._sessions.begin() as session:
+            current = await current_notice_version(session)
+            if not 1 <= version <= current:
+                raise ValueError(f"no privacy notice version {version}")
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            if version > resident.consent_version:
+                resident.consent_version = version
+                resident.consent_at = self._clock()
+            return replace(ResidentProfile.of(resident), current_notice=current)
 
     async def _update(
         self, telegram_id: int, change: Callable[[Resident], None]
@@ -238,6 +277,31 @@ class ResidentService:
 
         return await self._update(telegram_id, change)
 
+    async def set_service_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
+        """Messages about one's own sign-ups and groups (reminders, moved or cancelled events,
+        a seat from the waiting list, group notices, a coordinator's message to an event's or
+        a group's people). Off, what is queued of them is dropped when its time comes (the
+        engine checks at send time), so they come again once switched back on."""
+
+        def change(resident: Resident) -> None:
+            resident.service_opt_in = opt_in
+
+        return await self._update(telegram_id, change)
+
+    async def set_lead_contact_opt_in(
+        self, telegram_id: int, opt_in: bool
+    ) -> ResidentProfile | None:
+        """Being written to by the lead of a group one belongs to or helps. Off, the lead's
+        messages already queued are cancelled in the same transaction."""
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.lead_contact_opt_in = opt_in
+            if not opt_in and self._delivery is not None:
+                await self._delivery.cancel_news_for_chat(telegram_id, (LEAD,), session=session)
+            return ResidentProfile.of(resident)
+
     async def set_digest_opt_in(self, telegram_id: int, opt_in: bool) -> ResidentProfile | None:
         def change(resident: Resident) -> None:
             resident.digest_opt_in = opt_in
@@ -253,17 +317,44 @@ class ResidentService:
         it goes at once; other hours, at their end if now falls inside them, else at once.
         Reminders and "still coming?" keep their own time.
         """
+        profile, _released = await self.change_quiet_hours(telegram_id, start_minute, end_minute)
+        return profile
+
+    async def change_quiet_hours(
+        self, telegram_id: int, start_minute: int, end_minute: int
+    ) -> tuple[ResidentProfile | None, int]:
+        """``set_quiet_hours``, and how many held messages that released to go at once (0 when
+        they now wait for the new hours' end), for the resident's confirmation."""
         if not (0 <= start_minute < 24 * 60 and 0 <= end_minute < 24 * 60):
             raise ValueError("quiet hours must lie within a day")
         async with self._sessions.begin() as session:
             resident = await ResidentRepository(session).by_telegram_id(telegram_id)
             if resident is None:
-                return None
+                return None, 0
             resident.quiet_start, resident.quiet_end = start_minute, end_minute
+            released = 0
             if self._delivery is not None:
                 until = quiet_until(self._clock(), self._tz, start_minute, end_minute)
-                await self._delivery.retime_held(
+                moved = await self._delivery.retime_held(
                     telegram_id, until, keep_kinds=(REMINDER_KIND,), session=session
+                )
+                released = moved if until is None else 0
+            return ResidentProfile.of(resident), released
+
+    async def stop_news(self, telegram_id: int) -> ResidentProfile | None:
+        """``/stop``: no news of any kind from now on (broadcasts, event announcements, the
+        weekly overview), and what is already queued of it is cancelled, in one transaction.
+        Messages about one's own sign-ups, groups and ideas keep coming. None when there is no
+        such resident."""
+        async with self._sessions.begin() as session:
+            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
+            if resident is None:
+                return None
+            resident.broadcast_opt_in = False
+            resident.digest_opt_in = False
+            if self._delivery is not None:
+                await self._delivery.cancel_news_for_chat(
+                    telegram_id, NEWS_KINDS, NEWS_SOURCES, session=session
                 )
             return ResidentProfile.of(resident)
 
@@ -274,13 +365,25 @@ class ResidentService:
                 resident.status = status
 
     async def forget(self, telegram_id: int) -> bool:
-        """Delete everything stored about a resident (their topics go with them)."""
+        """Delete the resident's row (their topics go with it), and nothing else: erasing
+        everything stored about a person is ``PrivacyService.erase`` (/privacy)."""
         async with self._sessions.begin() as session:
             return await ResidentRepository(session).delete(telegram_id)
 
     async def count(self) -> int:
         async with self._sessions() as session:
             return await ResidentRepository(session).count()
+
+    async def count_by_locale(self, actor: Actor) -> dict[str, int]:
+        """Active residents per language, for coordinators (counts only, never who)."""
+        require_staff(actor, "residents.count")
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Resident.locale, func.count())
+                .where(Resident.status == ResidentStatus.ACTIVE)
+                .group_by(Resident.locale)
+            )
+            return {str(locale): int(count) for locale, count in rows}
 
     # Roles -----------------------------------------------------------------------------
 

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.services.audiences import StaffAudience
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryService, Recipient
 from bot.services.permissions import (
     Actor,
@@ -456,6 +457,31 @@ class TranslationService:
             )
             return [TaskView.of(row) for row in rows]
 
+    async def unassigned(self, actor: Actor) -> list[TaskView]:
+        """Tasks no translator has taken yet, every language, the most urgent first."""
+        require_staff(actor, "translation.approve")
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(TranslationTask)
+                .where(TranslationTask.status == TaskStatus.OPEN)
+                .order_by(TranslationTask.deadline, TranslationTask.id)
+            )
+            return [TaskView.of(row) for row in rows]
+
+    async def task_counts(self, actor: Actor) -> dict[str, dict[TaskStatus, int]]:
+        """Tasks waiting for a translator (open) or for approval (submitted), per language."""
+        require_staff(actor, "translation.approve")
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(TranslationTask.locale, TranslationTask.status, func.count())
+                .where(TranslationTask.status.in_([TaskStatus.OPEN, TaskStatus.SUBMITTED]))
+                .group_by(TranslationTask.locale, TranslationTask.status)
+            )
+            counts: dict[str, dict[TaskStatus, int]] = {}
+            for locale, status, count in rows:
+                counts.setdefault(str(locale), {})[TaskStatus(status)] = int(count)
+            return counts
+
     async def _require_translator(
         self, session: AsyncSession, actor: Actor, row: TranslationTask
     ) -> None:
@@ -500,6 +526,14 @@ class TranslationService:
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 raise TranslationError(f"task {task_id} was decided meanwhile")
+            await AuditLog(self._clock).record(
+                session,
+                actor,
+                "translation.approve",
+                "translation",
+                task_id,
+                {"subject": task.subject, "subject_id": task.subject_id, "locale": task.locale},
+            )
             view = TaskView.of(await self._task_row(session, task_id))
             if view.translator_id is not None and not view.is_machine:
                 await self._delivery.enqueue(
@@ -590,6 +624,14 @@ class TranslationService:
             task.origin = "volunteer"
             task.submitted_at = None
             await session.flush()
+            await AuditLog(self._clock).record(
+                session,
+                actor,
+                "translation.reject",
+                "translation",
+                task_id,
+                {"subject": task.subject, "subject_id": task.subject_id, "locale": task.locale},
+            )
             view = TaskView.of(task)
             await self._send_task(session, view)
             return view
@@ -714,6 +756,14 @@ class TranslationService:
                 telegram_id, Role.TRANSLATOR, self._clock()
             )
             if granted:
+                await AuditLog(self._clock).record(
+                    session,
+                    actor,
+                    "translation.appoint",
+                    "resident",
+                    telegram_id,
+                    {"role": Role.TRANSLATOR.value},
+                )
                 await self._delivery.enqueue(
                     source=f"translator:{telegram_id}:appointed",
                     kind=TRANSLATION_KIND,

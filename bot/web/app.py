@@ -16,7 +16,9 @@ from telegram import Update
 from bot import __version__
 from bot.config import Settings
 from bot.i18n import I18n
+from bot.metrics import Metrics
 from bot.services import Services
+from bot.web.dashboard import setup_dashboard
 from bot.web.events import (
     APPLICATION,
     BOT_USERNAME,
@@ -27,6 +29,7 @@ from bot.web.events import (
     event_flyer,
     events_feed,
 )
+from bot.web.ops import mount_ops
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,10 @@ def create_web_app(
     services: Services | None = None,
     i18n: I18n | None = None,
     bot_username: str | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
-    """The HTTP app. ``services`` and ``i18n`` default to the PTB application's own."""
+    """The HTTP app. ``services`` and ``i18n`` default to the PTB application's own;
+    ``/metrics`` is served with ``metrics`` (a runtime's) only."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
@@ -60,12 +65,15 @@ def create_web_app(
     i18n = i18n or getattr(bot_data, "i18n", None)
     app[BOT_USERNAME] = bot_username or ""
     app.router.add_get("/health", health)
+    if services is not None:
+        mount_ops(app, services.delivery, metrics)  # /healthz, /metrics (bot/web/ops.py)
     if services is not None and i18n is not None:
         app[SERVICES] = services
         app[I18N] = i18n
         app.router.add_get("/calendar.ics", events_feed)
         app.router.add_get(r"/events/{event_id:\d+}.ics", event_calendar)
         app.router.add_get(r"/events/{event_id:\d+}/flyer", event_flyer)
+        setup_dashboard(app)  # /dashboard/: the coordinators' pages (bot/web/dashboard/)
     path = webhook_path(settings)
     if path:
         app.router.add_post(path, telegram_webhook)
@@ -96,14 +104,36 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     expected = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     given = request.headers.get(SECRET_HEADER, "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        log.info("webhook: refused a request without the right secret token")
         return web.json_response({"ok": False, "error": "forbidden"}, status=403)
-    try:
-        payload = await request.json()
-        application = request.app[APPLICATION]
-        update = Update.de_json(payload, application.bot)  # type: ignore[attr-defined]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        return web.json_response({"ok": False, "error": "bad update"}, status=400)
+    application = request.app[APPLICATION]
+    body = await request.read()
+    update = _parse_update(body, application.bot)  # type: ignore[attr-defined]
     if update is None:
         return web.json_response({"ok": False, "error": "bad update"}, status=400)
     await application.update_queue.put(update)  # type: ignore[attr-defined]
     return web.json_response({"ok": True})
+
+
+def _parse_update(body: bytes, bot: Any) -> Update | None:
+    """The update in a webhook's body, or None (logged by its size and what was wrong with
+    it, never its content: it holds what a resident wrote)."""
+    update: Update | None = None
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+        reason = "not JSON"
+    else:
+        update_id = payload.get("update_id") if isinstance(payload, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            reason = "no integer update_id"
+        else:
+            try:
+                update = Update.de_json(payload, bot)
+            except Exception as exc:  # PTB raises what a wrong shape gives: KeyError, TypeError…
+                reason = f"not an update ({type(exc).__name__})"
+            else:
+                reason = "not an update"
+    if update is None:
+        log.warning("webhook: answered 400 to a malformed update: %s, %d bytes", reason, len(body))
+    return update

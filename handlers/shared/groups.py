@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.buttons import GroupButton, GroupListButton, MenuButton
+from bot.buttons import GroupButton, GroupEditButton, GroupListButton, MenuButton
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.rendering import event_summary, group_name
@@ -163,6 +163,8 @@ async def show_group(update: Update, context: BotContext, group_id: int) -> None
         if group.slots:
             rows.append([_b(_("📣 Message the helpers"), GroupButton("msgh", group.id))])
         if group.status == "open":
+            # Name, description, rhythm, topic, help tasks; coordinators also the lead.
+            rows.append([_b(_("✏️ Edit"), GroupEditButton("open", group.id))])
             rows.append(
                 [
                     _b(_("📅 Plan a meeting"), GroupButton("meet", group.id)),

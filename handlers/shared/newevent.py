@@ -7,7 +7,7 @@ from typing import cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.buttons import EventComposerButton, SkippableStep
+from bot.buttons import EventComposerButton, EventEditButton, SkippableStep
 from bot.context import BotContext
 from handlers.flow_data import EventStep
 from handlers.flows import EVENT
@@ -29,12 +29,19 @@ async def ask_step(
     prompt: str,
     skip: bool = False,
     extra: list[list[InlineKeyboardButton]] | None = None,
+    editing: bool = False,
 ) -> None:
+    """Wait for ``step``'s input. From the edit screen (``editing``) the step returns there,
+    and offers "Back" to it instead of "Skip"."""
     user = update.effective_user
     assert user is not None
-    await context.services.chat_state.expect(user.id, EVENT.at(step, EventStep(event_id)))
+    await context.services.chat_state.expect(
+        user.id, EVENT.at(step, EventStep(event_id, editing=editing or None))
+    )
     rows = list(extra or [])
-    if skip:  # pack() refuses a step that has no "Skip"
+    if editing:
+        rows.append([_b(context.t.gettext("↩️ Back"), EventEditButton(event_id))])
+    elif skip:  # pack() refuses a step that has no "Skip"
         skipped = EventComposerButton("skip", event_id, step=cast(SkippableStep, step))
         # Translators: leaves out an optional step (not "reject")
         rows.append([_b(context.t.gettext("⏭ Skip"), skipped)])

@@ -8,6 +8,7 @@ back in batches. One module each:
   ``Held`` and the table handles the engine shares;
 - ``engine``: ``DeliveryEngine`` (claiming under leases, heartbeat, rates, batched results,
   finished sources), ``DeliveryLimits`` and ``EngineStats``;
+- ``observing``: ``DeliveryObserver``, what the outbox and engine tell the metrics;
 - ``sending``: the ``Sender`` protocol and the errors a sender raises (``RateLimited``,
   ``RecipientGone``, ``PermanentFailure``, ``TransientFailure``), which
   ``bot/delivery_sender.py`` implements for Telegram.
@@ -16,7 +17,8 @@ back in batches. One module each:
 from storage.models import DeliveryState
 
 from .engine import DeliveryEngine, DeliveryLimits, EngineStats
-from .outbox import DeliveryService, Held, Recipient
+from .observing import DeliveryObserver
+from .outbox import DeliveryService, Depth, Held, Recipient
 from .sending import (
     DeliveryError,
     PermanentFailure,
@@ -30,8 +32,10 @@ __all__ = [
     "DeliveryEngine",
     "DeliveryError",
     "DeliveryLimits",
+    "DeliveryObserver",
     "DeliveryService",
     "DeliveryState",
+    "Depth",
     "EngineStats",
     "Held",
     "PermanentFailure",

@@ -47,6 +47,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from storage.models import DeliveryState, UTCDateTime
 
+from .consent import withdraw_statement
+from .observing import DeliveryObserver
 from .outbox import DELIVERIES, OPEN_STATES, OUTBOX, SOURCES
 from .sending import PermanentFailure, RateLimited, RecipientGone, Sender, TransientFailure
 
@@ -102,6 +104,7 @@ class _Claimed:
     chat_id: int
     message_id: int
     attempts: int  # including this one
+    kind: str = ""
 
 
 @dataclass
@@ -112,6 +115,8 @@ class EngineStats:
     retried: int = 0
     rate_limited: int = 0
     released: int = 0
+    #: Claimed rows dropped because their recipient withdrew consent or was erased.
+    withdrawn: int = 0
     claims: int = 0
     flushes: int = 0
     finished_sources: list[str] = field(default_factory=list)
@@ -161,9 +166,16 @@ class DeliveryEngine:
         worker_id: str | None = None,
         on_recipient_gone: Callable[[int], Awaitable[None]] | None = None,
         on_source_finished: Callable[[str], Awaitable[None]] | None = None,
+        check_consent: bool = False,
+        observer: DeliveryObserver | None = None,
         clock: Clock,
     ) -> None:
+        #: Told of every row sent or failed for good and of every 429 (``observing``).
+        self._observer = observer
         self._sessions = sessions
+        # The bot's engine (bot/runtime.py) checks consent at send time (``consent``); a bare
+        # engine over an outbox without residents (tests, the benchmark) doesn't.
+        self._check_consent = check_consent
         self._clock = clock
         self._sender = sender
         self.limits = limits = limits or DeliveryLimits()
@@ -349,9 +361,21 @@ class DeliveryEngine:
                     DELIVERIES.c.chat_id,
                     DELIVERIES.c.message_id,
                     DELIVERIES.c.attempts,
+                    DELIVERIES.c.kind,
                 )
             )
             rows = sorted((_Claimed(*row) for row in result), key=lambda row: row.id)
+            if rows and self._check_consent:
+                # At send time, in the claim's transaction, one query for the batch: a row
+                # whose recipient opted out of its purpose or was erased since it was queued
+                # is cancelled, not sent (bot/services/delivery/consent.py).
+                dropped = await session.execute(
+                    withdraw_statement([row.id for row in rows], self.worker_id)
+                )
+                gone = {int(row_id) for (row_id,) in dropped}
+                if gone:
+                    self.stats.withdrawn += len(gone)
+                    rows = [row for row in rows if row.id not in gone]
             missing = {row.message_id for row in rows} - self._payloads.keys()
             if missing:
                 if len(self._payloads) > 1000:
@@ -413,6 +437,8 @@ class DeliveryEngine:
             message_id = await self._sender.send(row.chat_id, self._payloads[row.message_id])
         except RateLimited as exc:
             self.stats.rate_limited += 1
+            if self._observer is not None:
+                self._observer.rate_limited(exc.retry_after)
             self._resume_at = max(self._resume_at, loop.time() + exc.retry_after)
             log.warning("delivery: rate limited, pausing all sending for %g s", exc.retry_after)
             self._record_release(
@@ -476,6 +502,12 @@ class DeliveryEngine:
             self.stats.failed += 1
         else:
             self.stats.skipped += 1
+        if self._observer is not None:
+            if state is DeliveryState.SENT:
+                self._observer.sent(row.kind)
+            else:
+                gone = state is not DeliveryState.FAILED
+                self._observer.failed(row.kind, "recipient_gone" if gone else "refused")
         self._push(
             row,
             {

@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.bidi import direct_payload
 from bot.clock import Clock
 from storage.db import after_commit
 from storage.models import Delivery, DeliverySource, DeliveryState, OutboxMessage
 from storage.repositories import insert_ignoring_conflicts, insert_or_update
+
+from .observing import DeliveryObserver
 
 # Core tables: the engine's hot paths skip the ORM's unit of work.
 DELIVERIES = cast(Table, Delivery.__table__)
@@ -39,6 +42,30 @@ class Recipient:
     locale: str
     #: Not before this time (e.g. the end of the resident's quiet hours); None means now.
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Depth:
+    """The open rows of one kind, at one moment (the outbox's depth, for /healthz and
+    /metrics): ``due`` pending and due now, ``waiting`` pending for a later time (quiet hours,
+    a reminder's time, a retry's backoff), ``sending`` claimed by an engine."""
+
+    kind: str
+    due: int = 0
+    waiting: int = 0
+    sending: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """The outbox at a glance (the dashboard's delivery health)."""
+
+    #: Due now (or being sent): the engine's backlog.
+    due: int
+    #: Waiting for their recipients' quiet hours to end.
+    held: int
+    #: Given up on (a 400, or too many transient errors) since the time asked about.
+    failed: int
 
 
 @dataclass(frozen=True)
@@ -62,11 +89,16 @@ class DeliveryService:
         self._sessions = sessions
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
+        self._observers: list[DeliveryObserver] = []
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Called after every committed transaction that enqueued rows (an engine in this
         process wakes up); never for a transaction that rolled back."""
         self._listeners.append(callback)
+
+    def add_observer(self, observer: DeliveryObserver) -> None:
+        """Told (after the commit) how many rows each enqueue added to wait for later."""
+        self._observers.append(observer)
 
     def _wake(self) -> None:
         for listener in self._listeners:
@@ -136,10 +168,21 @@ class DeliveryService:
             }
             for chat_id, recipient in by_chat.items()
         ]
-        statement = insert_ignoring_conflicts(dialect, DELIVERIES).returning(DELIVERIES.c.id)
+        statement = insert_ignoring_conflicts(dialect, DELIVERIES).returning(DELIVERIES.c.chat_id)
+        waiting = 0
         for start in range(0, len(rows), ENQUEUE_CHUNK):
             result = await session.execute(statement, rows[start : start + ENQUEUE_CHUNK])
-            inserted += len(result.all())
+            added = result.scalars().all()
+            inserted += len(added)
+            waiting += sum(1 for chat_id in added if (by_chat[chat_id].not_before or now) > now)
+        if waiting and self._observers:
+            observers = list(self._observers)
+
+            def tell_held() -> None:
+                for observer in observers:
+                    observer.held(kind, waiting)
+
+            after_commit(session, tell_held)
         if inserted:
             # The source is reported finished once its rows are done; one that got new rows
             # after that is open again. A source with no rows is never reported.
@@ -182,6 +225,35 @@ class DeliveryService:
         """Cancel a chat's queued rows of these kinds (``/stop``); returns how many."""
         return await self._cancel_pending(
             session, DELIVERIES.c.chat_id == chat_id, DELIVERIES.c.kind.in_(list(kinds))
+        )
+
+    async def cancel_news_for_chat(
+        self,
+        chat_id: int,
+        kinds: Collection[str],
+        sources_like: Collection[str] = (),
+        *,
+        session: AsyncSession | None = None,
+    ) -> int:
+        """Cancel a chat's news (``/stop``): queued rows of these kinds or of sources matching
+        these LIKE patterns (an event's announcement is kind ``event``, as the notices about
+        one's own sign-up are, so it is told by its source). Rows already claimed by an engine
+        are cancelled too, their claim cleared: the engine writes a result only to a row still
+        claimed by it, so one it gives back (a 429, a shutdown) cannot return to pending and
+        go out after all. (One being sent at this moment still goes, within about a second.)
+        Returns how many."""
+        news: ColumnElement[bool] = DELIVERIES.c.kind.in_(list(kinds))
+        if sources_like:
+            news = or_(news, *(DELIVERIES.c.source.like(pattern) for pattern in sources_like))
+        return await self._write(
+            update(DELIVERIES)
+            .where(
+                DELIVERIES.c.chat_id == chat_id,
+                DELIVERIES.c.state.in_(OPEN_STATES),
+                news,
+            )
+            .values(state=DeliveryState.CANCELLED, claimed_by=None, claimed_until=None),
+            session,
         )
 
     async def cancel_for_chat_in_sources(
@@ -261,6 +333,66 @@ class DeliveryService:
                 )
             ).one()
             return Held(int(count or 0), earliest if count else None)
+
+    async def depth(self) -> list[Depth]:
+        """The outbox's open rows per kind now (one query): due, waiting, being sent."""
+        now = self._clock()
+        later = DELIVERIES.c.not_before > now
+        pending = DELIVERIES.c.state == DeliveryState.PENDING
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(
+                    DELIVERIES.c.kind,
+                    func.count().filter(pending, ~later),
+                    func.count().filter(pending, later),
+                    func.count().filter(DELIVERIES.c.state == DeliveryState.SENDING),
+                )
+                .where(DELIVERIES.c.state.in_(OPEN_STATES))
+                .group_by(DELIVERIES.c.kind)
+                .order_by(DELIVERIES.c.kind)
+            )
+            return [
+                Depth(str(kind), int(due), int(waiting), int(sending))
+                for kind, due, waiting, sending in result
+            ]
+
+    async def health(
+        self, *, failed_since: datetime, scheduled_kinds: Collection[str] = ()
+    ) -> OutboxHealth:
+        """How many rows are due, held for quiet hours and failed since ``failed_since``. Rows
+        of ``scheduled_kinds`` (reminders, due at their own time) don't count as held."""
+        now = self._clock()
+        pending = DELIVERIES.c.state == DeliveryState.PENDING
+        async with self._sessions() as session:
+            due = await session.scalar(
+                select(func.count())
+                .select_from(DELIVERIES)
+                .where(
+                    or_(
+                        DELIVERIES.c.state == DeliveryState.SENDING,
+                        pending & (DELIVERIES.c.not_before <= now),
+                    )
+                )
+            )
+            held = await session.scalar(
+                select(func.count())
+                .select_from(DELIVERIES)
+                .where(
+                    pending,
+                    DELIVERIES.c.not_before > now,
+                    DELIVERIES.c.attempts == 0,
+                    DELIVERIES.c.kind.not_in(list(scheduled_kinds)),
+                )
+            )
+            failed = await session.scalar(
+                select(func.count())
+                .select_from(DELIVERIES)
+                .where(
+                    DELIVERIES.c.state == DeliveryState.FAILED,
+                    DELIVERIES.c.created_at >= failed_since,
+                )
+            )
+        return OutboxHealth(int(due or 0), int(held or 0), int(failed or 0))
 
     async def counts(self, source: str) -> dict[str, dict[DeliveryState, int]]:
         """Rows per recipient locale and state, for live progress and the summary."""

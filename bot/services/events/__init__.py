@@ -23,9 +23,12 @@ from bot.services.events.service import EventService
 from bot.services.events.views import (
     MAX_CAPACITY,
     MAX_PARTY,
+    MAX_REMINDER_HOURS,
     AlreadySignedUp,
     AttendeeSummary,
     CancelResult,
+    CapacityTooLow,
+    EndBeforeStart,
     EventError,
     EventFull,
     EventNotFound,
@@ -42,15 +45,19 @@ from bot.services.events.views import (
     SignupResult,
     SignupView,
     TextTooLong,
+    WindowClosesFirst,
 )
 
 __all__ = [
     "MAX_CAPACITY",
     "MAX_PARTY",
+    "MAX_REMINDER_HOURS",
     "AlreadySignedUp",
     "Announced",
     "AttendeeSummary",
     "CancelResult",
+    "CapacityTooLow",
+    "EndBeforeStart",
     "EventError",
     "EventFull",
     "EventNotFound",
@@ -68,4 +75,5 @@ __all__ = [
     "SignupResult",
     "SignupView",
     "TextTooLong",
+    "WindowClosesFirst",
 ]

@@ -5,7 +5,7 @@ with a conditional UPDATE, like broadcasts), partner proposals, duplicate, cance
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audiences import BROADCAST, audience_statement, quiet_until
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryState, Held, Recipient
 from bot.services.events.signups import WaitingList
 from bot.services.events.views import (
@@ -24,6 +25,8 @@ from bot.services.events.views import (
     MAX_TITLE,
     PLACE_FIELDS,
     UPDATABLE,
+    CapacityTooLow,
+    EndBeforeStart,
     EventNotFound,
     EventView,
     InvalidTime,
@@ -31,6 +34,7 @@ from bot.services.events.views import (
     MissingTitle,
     NotEditable,
     TextTooLong,
+    WindowClosesFirst,
 )
 from bot.services.permissions import Actor, may_edit_event, require, require_staff
 from bot.services.versions import write_version
@@ -78,9 +82,11 @@ class Publishing(WaitingList):
             EventStatus.PUBLISHED,
         ),
         then: Callable[[AsyncSession, Event, EventView], Awaitable[EventView]] | None = None,
+        audit: str | None = None,
     ) -> EventView:
         """Change the event under its row lock; ``then`` queues what the change causes (notices,
-        reminders, promotions) in the same transaction."""
+        reminders, promotions) in the same transaction; ``audit`` names the action for the
+        audit log, written in that transaction too."""
         statuses = set(allowed)
 
         async def work(session: AsyncSession) -> EventView:
@@ -101,6 +107,10 @@ class Publishing(WaitingList):
             view = await self._view(session, row)
             if back_to_approval:
                 await self._tell_staff_of_proposal(session, row, view)
+            if audit is not None:
+                await AuditLog(self._clock).record(
+                    session, actor, audit, "event", row.id, {"status": row.status.value}
+                )
             return view if then is None else await then(session, row, view)
 
         return await self._locked(work)
@@ -202,7 +212,10 @@ class Publishing(WaitingList):
                 raise MissingTitle(str(event_id))
             return EventVersion(locale=locale, title=title)
 
+        renamed: list[bool] = []
+
         def change(row: Event) -> None:
+            shown = next((v.title for v in row.versions if v.locale == row.default_locale), None)
             write_version(
                 row.versions,
                 locale,
@@ -211,8 +224,37 @@ class Publishing(WaitingList):
                 title=title,
                 description=description,
             )
+            renamed.append(
+                row.status == EventStatus.PUBLISHED
+                and locale == row.default_locale
+                and title is not None
+                and shown is not None
+                and title != shown
+            )
 
-        return await self._edit(actor, event_id, change)
+        async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            if renamed[0] and view.status == EventStatus.PUBLISHED:
+                await self._tell_of_changes(session, view, ["title"])
+            return view
+
+        return await self._edit(actor, event_id, change, then=then)
+
+    async def _tell_of_changes(
+        self, session: AsyncSession, view: EventView, changes: Sequence[str]
+    ) -> None:
+        """Whoever signed up (waiting list included) hears what changed, in their language;
+        each change is its own numbered source, so a repeated identical edit (which changes
+        nothing) tells nobody again."""
+        if not changes:
+            return
+        prefix = f"event:{view.id}:changed:"
+        number = await self._reminders.next_number(session, prefix)
+        await self._reminders.tell(
+            session,
+            f"{prefix}{number}",
+            await self._active_signups(session, view.id),
+            lambda locale: self.renderer.changed(view, locale, tuple(changes)),
+        )
 
     async def update(self, actor: Actor, event_id: int, **fields: Any) -> EventView:
         unknown = set(fields) - UPDATABLE
@@ -236,6 +278,8 @@ class Publishing(WaitingList):
                 raise InvalidTime(f"{key} needs an aware datetime")
         if fields.get("starts_at") is not None and fields["starts_at"] <= now:
             raise InvalidTime("the start has passed")
+        if fields.get("signup_closes_at") is not None and fields["signup_closes_at"] <= now:
+            raise InvalidTime("sign-up can't close in the past")
         for key in ("place_name", "organiser"):
             if fields.get(key) is not None and len(str(fields[key])) > 200:
                 raise TextTooLong(200)
@@ -247,8 +291,10 @@ class Publishing(WaitingList):
             before.update(
                 status=row.status,
                 starts_at=row.starts_at,
+                ends_at=row.ends_at,
                 place=tuple(getattr(row, key) for key in PLACE_FIELDS),
                 capacity=row.capacity,
+                reminder_hours=row.reminder_hours,
             )
             old_start = row.starts_at
             for key, value in fields.items():
@@ -264,33 +310,32 @@ class Publishing(WaitingList):
             ):
                 row.ends_at = row.ends_at + (new_start - old_start)  # keep the duration
             if row.ends_at is not None and (new_start is None or row.ends_at <= new_start):
-                raise InvalidTime("the end must come after the start")
+                raise EndBeforeStart("the end must come after the start")
             if (
                 row.signup_opens_at is not None
                 and row.signup_closes_at is not None
                 and row.signup_closes_at <= row.signup_opens_at
             ):
-                raise InvalidTime("the sign-up window closes before it opens")
+                raise WindowClosesFirst("the sign-up window closes before it opens")
 
         async def then(session: AsyncSession, row: Event, view: EventView) -> EventView:
+            if view.capacity != before["capacity"] and 0 < view.capacity < view.seats_taken:
+                # Whoever has a seat keeps it: the seats can't drop below those taken.
+                raise CapacityTooLow(view.seats_taken)
             if before["status"] != EventStatus.PUBLISHED or view.status != EventStatus.PUBLISHED:
                 return view  # only a published event's people are told (a partner's edit waits)
-            moved = view.starts_at != before["starts_at"]
+            moved = (view.starts_at, view.ends_at) != (before["starts_at"], before["ends_at"])
             relocated = tuple(getattr(view, key) for key in PLACE_FIELDS) != before["place"]
-            if moved or relocated:
-                # A moved event gets new sources; a relocated one the same sources, re-rendered.
+            if view.starts_at != before["starts_at"] or (
+                view.reminder_hours != before["reminder_hours"]
+            ):
+                # A moved event gets new sources; a new reminder time the same, re-timed.
                 await self._reminders.cancel(session, view.id, before["starts_at"])
                 signups = await self._active_signups(session, view.id)
                 confirmed = [s for s in signups if s.status == SignupStatus.CONFIRMED]
                 await self._reminders.queue(session, view, confirmed)
-                prefix = f"event:{view.id}:changed:"
-                number = await self._reminders.next_number(session, prefix)
-                await self._reminders.tell(
-                    session,
-                    f"{prefix}{number}",
-                    signups,
-                    lambda locale: self.renderer.changed(view, locale),
-                )
+            changes = [name for name, changed in (("time", moved), ("place", relocated)) if changed]
+            await self._tell_of_changes(session, view, changes)
             if view.capacity != before["capacity"]:
                 promoted = await self._promote(session, row)
                 if promoted:
@@ -313,6 +358,7 @@ class Publishing(WaitingList):
             event_id,
             change,
             (EventStatus.DRAFT, EventStatus.SCHEDULED, EventStatus.PROPOSED),
+            audit="event.publish",
         )
 
     async def schedule_publication(self, actor: Actor, event_id: int, at: datetime) -> EventView:
@@ -328,7 +374,13 @@ class Publishing(WaitingList):
             row.status = EventStatus.SCHEDULED
             row.publish_at = at
 
-        return await self._edit(actor, event_id, change, (EventStatus.DRAFT, EventStatus.SCHEDULED))
+        return await self._edit(
+            actor,
+            event_id,
+            change,
+            (EventStatus.DRAFT, EventStatus.SCHEDULED),
+            audit="event.schedule",
+        )
 
     async def run_due_publications(self) -> list[int]:
         """Publish every scheduled event whose time has come; each is claimed exactly once."""
@@ -550,6 +602,7 @@ class Publishing(WaitingList):
             event_id,
             lambda row: setattr(row, "status", EventStatus.CANCELLED),
             then=then,
+            audit="event.cancel",
         )
         return told
 
@@ -583,7 +636,9 @@ class Publishing(WaitingList):
         async def tell(session: AsyncSession, row: Event, view: EventView) -> EventView:
             return await self._tell_partner(session, row, view, approved=True)
 
-        return await self._edit(actor, event_id, change, (EventStatus.PROPOSED,), then=tell)
+        return await self._edit(
+            actor, event_id, change, (EventStatus.PROPOSED,), then=tell, audit="event.approve"
+        )
 
     async def reject(self, actor: Actor, event_id: int) -> EventView:
         require_staff(actor, "event.approve")
@@ -597,6 +652,7 @@ class Publishing(WaitingList):
             lambda row: setattr(row, "status", EventStatus.REJECTED),
             (EventStatus.PROPOSED,),
             then=tell,
+            audit="event.reject",
         )
 
     async def proposals(self, actor: Actor) -> list[EventView]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.services.events.core import EventCore
 from bot.services.events.views import EventView
-from bot.services.permissions import Actor, may_see_event
+from bot.services.permissions import Actor, may_see_event, require
 from storage.models import Event, EventStatus
 
 
@@ -50,6 +50,35 @@ class Reading(EventCore):
                 rows = [row for row in rows if topic in (row.topics or [])]
             page = rows[max(0, offset) : max(0, offset) + max(0, limit)]
             return await self._views(session, page), len(rows)
+
+    async def desk(self, actor: Actor) -> list[EventView]:
+        """The events a coordinator or partner works on (the dashboard's list): drafts,
+        proposals, scheduled and published ones not yet begun (or without a start), the soonest
+        first. Coordinators see all of them, a partner organisation only its own."""
+        require(
+            actor.telegram_id is not None and (actor.is_staff or actor.is_partner), "event.desk"
+        )
+        statuses = (
+            EventStatus.DRAFT,
+            EventStatus.PROPOSED,
+            EventStatus.SCHEDULED,
+            EventStatus.PUBLISHED,
+        )
+        conditions = [
+            Event.status.in_(statuses),
+            or_(Event.starts_at.is_(None), Event.starts_at > self._clock()),
+        ]
+        if not actor.is_staff:
+            conditions.append(Event.created_by == actor.telegram_id)
+        async with self._sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(Event)
+                    .where(*conditions)
+                    .order_by(Event.starts_at.is_(None), Event.starts_at, Event.id)
+                )
+            )
+            return await self._views(session, rows)
 
     async def published_between(
         self, start: datetime, end: datetime, *, include_cancelled: bool = False

@@ -7,7 +7,7 @@ door. The spreadsheet of who comes is written by ``bot.sheets`` from ``attendees
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -127,7 +127,15 @@ class Signups(WaitingList):
         wheelchair: bool = False,
         note: str | None = None,
         waitlist: bool = False,
+        within: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> SignupResult:
+        """Sign up (or join the waiting list), with the reminders and fill alerts it causes.
+
+        ``within`` is written in the sign-up's own transaction, after the sign-up: this service
+        still opens and commits it, the hook only adds to it (``ChatStateService.ending``
+        ends the flow the sign-up concludes). Both commit together or not at all: a refusal
+        here (full, closed, already signed up) leaves the hook unrun, and a hook that raises
+        rolls the sign-up back."""
         _check_party(adults, children)
         if note is not None and len(note) > 500:
             raise TextTooLong(500)
@@ -190,6 +198,8 @@ class Signups(WaitingList):
             if status == SignupStatus.CONFIRMED:
                 await self._reminders.queue(session, view, [result.signup])
             await self._reminders.alert_organiser(session, view, crossed)
+            if within is not None:
+                await within(session)
             return result
 
         return await self._locked(work)

@@ -3,7 +3,7 @@ renderer it is handed; no queries and no Telegram here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Protocol
@@ -44,6 +44,9 @@ UPDATABLE = frozenset(
     }
 )
 PLACE_FIELDS = ("place_name", "address", "latitude", "longitude")
+#: What a change notice names, in this order: the changes that concern whoever signed up.
+#: (A new description, topic or photo doesn't: nobody is told of those.)
+NOTIFIED_CHANGES = ("title", "time", "place")
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -69,8 +72,24 @@ class InvalidTime(EventError):
     """A start in the past, no start at all, or an end before the start."""
 
 
+class EndBeforeStart(InvalidTime):
+    """The end would come before (or at) the start."""
+
+
+class WindowClosesFirst(InvalidTime):
+    """The sign-up window would close before it opens."""
+
+
 class InvalidValue(EventError):
     """A field out of range (capacity, reminder hours, coordinates, unknown field)."""
+
+
+class CapacityTooLow(EventError):
+    """Fewer seats than the confirmed sign-ups hold already (they keep their seats)."""
+
+    def __init__(self, taken: int) -> None:
+        super().__init__(f"{taken} seats are taken")
+        self.taken = taken
 
 
 class TextTooLong(EventError):
@@ -263,7 +282,9 @@ class EventRenderer(Protocol):
 
     def promoted(self, event: EventView, signup: SignupView, locale: str) -> dict[str, Any]: ...
 
-    def changed(self, event: EventView, locale: str) -> dict[str, Any]: ...
+    def changed(
+        self, event: EventView, locale: str, changes: Sequence[str] = ("time", "place")
+    ) -> dict[str, Any]: ...
 
     def cancelled(self, event: EventView, locale: str) -> dict[str, Any]: ...
 
