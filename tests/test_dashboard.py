@@ -31,6 +31,7 @@ from storage.models import Role
 from tests.conftest import make_settings
 from tests.support.actors import COORDINATOR
 from tests.support.clock import TEST_START, FixedClock
+from tests.support.libretranslate import LibreTranslateStandIn, fake_translation
 from tests.support.live import LiveBot, onboard
 
 WEB = Path(__file__).resolve().parent.parent / "bot" / "web"
@@ -69,8 +70,10 @@ class Dashboard:
         return html.escape(t.pgettext(context, msgid) if context else t.gettext(msgid))
 
 
-async def _dashboard(tmp_path: Path, public_url: str) -> AsyncIterator[Dashboard]:
-    settings = make_settings(tmp_path, public_url=public_url)
+async def _dashboard(
+    tmp_path: Path, public_url: str, **overrides: object
+) -> AsyncIterator[Dashboard]:
+    settings = make_settings(tmp_path, public_url=public_url, **overrides)
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     clock = FixedClock(TEST_START)
@@ -344,3 +347,37 @@ async def test_the_dashboard_command_answers_with_a_login_link(live_bot: LiveBot
     await onboard(resident, "de")
     refused = await resident.say("/dashboard")
     assert "/dashboard/login/" not in refused.text
+
+
+async def test_an_ideas_page_shows_a_machine_translation_beside_the_original(
+    tmp_path: Path,
+) -> None:
+    """With a translation provider (here the LibreTranslate stand-in, over HTTP), a Turkish
+    idea reads in the coordinator's German beside the original, marked as the machine's; a
+    German idea needs none."""
+    async with LibreTranslateStandIn() as server:
+        async for dashboard in _dashboard(
+            tmp_path,
+            "https://quartier.example.org",
+            translation_provider="libretranslate",
+            translation_url=server.url,
+        ):
+            coordinator = await dashboard.person(9101, "de", Role.COORDINATOR)
+            session_id = await dashboard.login(coordinator)
+            turkish = await dashboard.services.ideas.submit(
+                9102, "tr", text="Parka bir bank", topic="children"
+            )
+            status, body = await dashboard.get(f"/dashboard/ideas/{turkish.id}", session_id)
+            assert status == 200 and "Parka bir bank" in body
+            assert html.escape(fake_translation("Parka bir bank", "de", "text")) in body
+            assert dashboard.text("de", "machine translation, not reviewed") in body
+            german = await dashboard.services.ideas.submit(
+                9103, "de", text="Mehr Bänke im Park", topic="children"
+            )
+            status, body = await dashboard.get(f"/dashboard/ideas/{german.id}", session_id)
+            assert status == 200 and "Mehr Bänke im Park" in body
+            assert dashboard.text("de", "machine translation, not reviewed") not in body
+            with pytest.raises(NotAllowed):  # a reading aid for coordinators only
+                await dashboard.services.ideas.machine_translation(
+                    await dashboard.person(9104, "tr", None), turkish.id, "tr"
+                )

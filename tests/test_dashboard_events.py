@@ -120,6 +120,8 @@ ROUTES_POST = (
     "/dashboard/events/{id}/edit",
     "/dashboard/events/{id}/publish",
     "/dashboard/events/{id}/propose",
+    "/dashboard/events/{id}/approve",
+    "/dashboard/events/{id}/reject",
     "/dashboard/events/{id}/announce",
     "/dashboard/events/{id}/cancel",
     "/dashboard/translations/request",
@@ -192,6 +194,20 @@ async def test_a_partner_is_refused_where_the_services_refuse(dashboard: Dashboa
         counts.append(await queued())
     # Each coordinator and admin once (the coordinator here and the settings' admin).
     assert counts[1] - counts[0] == 2 and counts[2] == counts[1]
+    # Another partner doesn't see the proposal at all.
+    other = await _desk(dashboard, OTHER_PARTNER_ID, Role.PARTNER)
+    assert (await other.get(f"/dashboard/events/{own}"))[0] == 404
+    # The partner can't decide on it; a coordinator approves it from the desk, and the
+    # partner hears it (one message more).
+    assert (await partner.post(f"/dashboard/events/{own}/approve"))[0] == 403
+    status, body = await staff_desk.get(f"/dashboard/events/{own}")
+    assert f'action="/dashboard/events/{own}/approve"' in body
+    status, location, _body = await staff_desk.post(f"/dashboard/events/{own}/approve")
+    assert (status, location) == (303, f"/dashboard/events/{own}?done=decided")
+    assert await queued() == counts[2] + 1
+    staff = await dashboard.services.residents.actor(STAFF_ID)
+    decided = await dashboard.services.events.get(staff, own)
+    assert decided is not None and decided.status == "published"
     assert (await partner.get(f"/dashboard/events/{own}/cancel"))[0] == 403
     # The coordinators' event: public, but its sign-ups aren't the partner's.
     assert (await partner.get(f"/dashboard/events/{staff_event}"))[0] == 403
@@ -203,8 +219,8 @@ async def test_a_partner_is_refused_where_the_services_refuse(dashboard: Dashboa
     # Only its own events in the list.
     status, body = await partner.get("/dashboard/events")
     assert status == 200 and "Lesecafé" in body and "Nachbarschaftsfest" not in body
-    other = await _desk(dashboard, OTHER_PARTNER_ID, Role.PARTNER)
-    assert (await other.get(f"/dashboard/events/{own}"))[0] == 404
+    # Published now: public, but its sign-ups are the first partner's and the coordinators'.
+    assert (await other.get(f"/dashboard/events/{own}"))[0] == 403
     _status, body = await other.get("/dashboard/events")
     assert "Lesecafé" not in body
     # Translations are the coordinators'.

@@ -674,6 +674,16 @@ class IdeaService:
                 (view,) = await self._named(session, [view])
         return view
 
+    async def machine_translation(self, actor: Actor, idea_id: int, locale: str) -> str | None:
+        """The idea's text in ``locale`` by the machine translator, for a coordinator reading
+        it beside the original (the dashboard); None without a provider, in the idea's own
+        language, or when the provider fails. Nothing is stored: it is a reading aid."""
+        require_staff(actor, "idea.moderate")
+        view = await self._get(idea_id)
+        if view is None or self._machine is None or not view.text or view.locale == locale:
+            return None
+        return await self._machine.translate(view.text, view.locale, locale)
+
     async def _get(self, idea_id: int) -> IdeaView | None:
         async with self._sessions() as session:
             found = await self._views(session, self._select().where(Idea.id == idea_id))

@@ -427,6 +427,27 @@ async def publish(request: web.Request, page: Page) -> web.StreamResponse:
     return see_other(f"{PREFIX}/events/{event_id}?done=published")
 
 
+@routes.post(f"{PREFIX}/events/{EVENT}/{{decision:approve|reject}}")
+@staff_page("dashboard/event.html", allow=STAFF)
+async def decide(request: web.Request, page: Page) -> web.StreamResponse:
+    """A partner's proposal approved (published) or turned down, as the bot's ✅ / ❌ on a
+    proposal: the partner hears the decision in their language, in the same commit."""
+    event_id = int(request.match_info["event_id"])
+    events = page.services.events
+    try:
+        if request.match_info["decision"] == "approve":
+            await events.approve(page.actor, event_id)
+        else:
+            await events.reject(page.actor, event_id)
+    except MissingTitle:
+        return see_other(f"{PREFIX}/events/{event_id}?done=no-title")
+    except InvalidTime:
+        return see_other(f"{PREFIX}/events/{event_id}?done=no-start")
+    except EventError:
+        return see_other(f"{PREFIX}/events/{event_id}?done=not-now")
+    return see_other(f"{PREFIX}/events/{event_id}?done=decided")
+
+
 @routes.post(f"{PREFIX}/events/{EVENT}/propose")
 @staff_page("dashboard/event.html", allow=STAFF_OR_PARTNER)
 async def propose(request: web.Request, page: Page) -> web.StreamResponse:

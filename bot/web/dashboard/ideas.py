@@ -72,8 +72,10 @@ async def _idea(page: Page, idea_id: int) -> IdeaView:
 @staff_page("dashboard/idea.html", allow=STAFF)
 async def idea(request: web.Request, page: Page) -> dict[str, Any]:
     found = await _idea(page, int(request.match_info["idea_id"]))
+    translated = await page.services.ideas.machine_translation(page.actor, found.id, page.t.locale)
     return {
         "idea": found,
+        "translation": translated,
         "settable": [status for status in SETTABLE if status != found.status],
         "needs_reason": NEEDS_REASON,
         "reasons": REJECT_REASONS,
