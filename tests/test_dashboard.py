@@ -87,6 +87,7 @@ async def _dashboard(
             client.session.cookie_jar.clear()
             yield Dashboard(client, services, clock, i18n)
     finally:
+        await services.translations.close()  # a machine translator's HTTP session, if any
         await engine.dispose()
 
 

@@ -48,9 +48,16 @@ def _changed_prefix(live_bot: LiveBot, locale: str) -> str:
     return tr(live_bot, locale, "🔄 This event has changed ({changes}):").split("{")[0]
 
 
-async def _coordinator_on_edit_screen(live_bot: LiveBot, event: EventView) -> LiveResident:
+async def _coordinator(live_bot: LiveBot) -> LiveResident:
+    """Onboarded before anyone signs up: the organiser's fill alerts, which sign-ups send
+    through the outbox, would otherwise arrive in the middle of the onboarding screens."""
     coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
     await onboard(coordinator, "de")
+    return coordinator
+
+
+async def _coordinator_on_edit_screen(live_bot: LiveBot, event: EventView) -> LiveResident:
+    coordinator = live_bot.resident("Koordination", "de", ADMIN_ID)
     await coordinator.say(f"/start event_{event.id}")
     menu = await coordinator.tap(f"eva:menu:{event.id}")
     assert (tr(live_bot, "de", "✏️ Change the details"), f"eve:{event.id}") in menu.buttons()
@@ -68,6 +75,7 @@ async def test_a_new_title_and_place_reach_everyone_signed_up_in_their_language(
 ) -> None:
     event = await _event(live_bot, capacity=10)
     events = live_bot.runtime.services.events
+    await _coordinator(live_bot)
     omar = live_bot.resident("Omar", "ar", 1801)
     jonas = live_bot.resident("Jonas", "de", 1802)
     await onboard(omar, "ar")
@@ -112,6 +120,7 @@ async def test_fewer_seats_than_taken_is_refused_and_more_seats_move_the_waiting
 ) -> None:
     event = await _event(live_bot, capacity=3)
     events = live_bot.runtime.services.events
+    await _coordinator(live_bot)
     ayse = live_bot.resident("Ayşe", "tr", 1803)
     await onboard(ayse, "tr")
     await events.sign_up(event.id, 1804, "de", adults=3)
@@ -138,6 +147,7 @@ async def test_fewer_seats_than_taken_is_refused_and_more_seats_move_the_waiting
 async def test_reminder_time_and_sign_up_window_from_the_edit_screen(live_bot: LiveBot) -> None:
     event = await _event(live_bot, capacity=0)
     events = live_bot.runtime.services.events
+    await _coordinator(live_bot)
     await events.sign_up(event.id, 1805, "de", adults=1)
     coordinator = await _coordinator_on_edit_screen(live_bot, event)
 
