@@ -126,6 +126,11 @@ async def test_fewer_seats_than_taken_is_refused_and_more_seats_move_the_waiting
     await events.sign_up(event.id, 1804, "de", adults=3)
     waiting = await events.sign_up(event.id, 1803, "tr", adults=1, waitlist=True)
     assert waiting.signup.status == SignupStatus.WAITLISTED
+    # The event is full: its organiser's alert comes through the outbox; let it arrive before
+    # the coordinator's next screen, which it would otherwise interrupt.
+    await live_bot.emulator.wait_until(
+        lambda: any("📈" in t for t in _texts(live_bot, ADMIN_ID)), timeout=15
+    )
     coordinator = await _coordinator_on_edit_screen(live_bot, event)
 
     await coordinator.tap(f"eve:{event.id}:ask:capacity")
