@@ -183,30 +183,59 @@ class Runtime:
             log.info("HTTP server on http://%s:%s", settings.http_host, self.http_port)
 
     async def stop(self) -> None:
+        """Stop everything that was started. Each part stops even when an earlier one failed
+        (a busy database at the last delivery flush must not leave the HTTP server, the
+        application or the connection pool running); the first failure is raised at the end."""
+        failures: list[BaseException] = []
+
+        async def step(part: Callable[[], Awaitable[object]]) -> None:
+            try:
+                await part()
+            except Exception as exc:
+                log.exception("stopping: %s failed", getattr(part, "__name__", part))
+                failures.append(exc)
+
         # Delivery first: sends in flight finish and their results are committed while the
         # database and the application are still there.
-        if self.delivery_engine is not None:
-            await self.delivery_engine.stop()
-            self.delivery_engine = None
-        if self._sender is not None:
-            await self._sender.close()
-            self._sender = None
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
-            self._web_runner = None
-        if self.services is not None:
-            await self.services.translations.close()
-        application = self.application
-        if application is not None:
+        await step(self._stop_delivery)
+        await step(self._stop_web)
+        await step(self._stop_application)
+        if self.engine is not None:
+            await step(self.engine.dispose)
+            self.engine = None
+        if failures:
+            raise failures[0]
+
+    async def _stop_delivery(self) -> None:
+        engine, self.delivery_engine = self.delivery_engine, None
+        sender, self._sender = self._sender, None
+        try:
+            if engine is not None:
+                await engine.stop()
+        finally:
+            if sender is not None:
+                await sender.close()
+
+    async def _stop_web(self) -> None:
+        runner, self._web_runner = self._web_runner, None
+        try:
+            if runner is not None:
+                await runner.cleanup()
+        finally:
+            if self.services is not None:
+                await self.services.translations.close()
+
+    async def _stop_application(self) -> None:
+        application, self.application = self.application, None
+        if application is None:
+            return
+        try:
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             if application.running:
                 await application.stop()
+        finally:
             await application.shutdown()
-            self.application = None
-        if self.engine is not None:
-            await self.engine.dispose()
-            self.engine = None
 
     async def __aenter__(self) -> Runtime:
         try:

@@ -275,8 +275,10 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
         await runtime.start()
         yield LiveBot(emulator, runtime)
     finally:
-        await runtime.stop()
-        await server.stop()
+        try:
+            await runtime.stop()
+        finally:
+            await server.stop()
 
 
 # --- a real browser (Debian's chromium through Playwright) and the bot's web server ---------

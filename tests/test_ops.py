@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_services
@@ -297,3 +298,28 @@ async def test_outbox_depth_per_kind_on_each_backend(
     ]
     await delivery.cancel_source("broadcast:1")
     assert await delivery.depth() == [Depth("reminder", due=0, waiting=1, sending=0)]
+
+
+async def test_a_failing_part_does_not_keep_the_rest_running(
+    ops_bot: LiveBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutdown under a fault: the delivery engine can't write its last results (a broken
+    disk), and still the HTTP server closes its port, the application shuts down and the
+    connection pool is released; the failure is raised, not swallowed."""
+    runtime = ops_bot.runtime
+    port = runtime.http_port
+    assert runtime.delivery_engine is not None
+
+    async def broken_disk() -> None:
+        raise OperationalError("UPDATE deliveries ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(runtime.delivery_engine, "_flush", broken_disk)
+    with pytest.raises(OperationalError, match="disk I/O error"):
+        await runtime.stop()
+    assert runtime.application is None and runtime.engine is None
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            await response.read()

@@ -42,9 +42,11 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import Integer, String, and_, bindparam, exists, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from storage.db import LOCK_RETRIES, is_lock_error
 from storage.models import DeliveryState, UTCDateTime
 
 from .consent import withdraw_statement
@@ -261,12 +263,26 @@ class DeliveryEngine:
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
-        await self._flush()
+        await self._final_flush()
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
         self._tasks, self._senders = [], []
         log.info("delivery engine %s stopped", self.worker_id)
+
+    async def _final_flush(self) -> None:
+        # The last results must not be lost to a busy moment: SQLite may report its write lock
+        # as taken (another writer of this process, a busy machine) past busy_timeout. The rows
+        # stay ours until their lease ends, so trying again for a while is safe.
+        for attempt in range(LOCK_RETRIES):
+            try:
+                await self._flush()
+                return
+            except OperationalError as exc:
+                if not is_lock_error(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                log.warning("delivery: the database is busy; writing the last results again")
+                await asyncio.sleep(0.25 * (attempt + 1))
 
     def wake(self) -> None:
         """Work was enqueued in this process: look now instead of at the next poll."""
