@@ -34,7 +34,15 @@ from bot.services.events import (
     WindowClosesFirst,
 )
 from bot.sheets import attendee_needs, attendee_workbook, signup_state
-from bot.web.dashboard.pages import PREFIX, STAFF, STAFF_OR_PARTNER, Page, see_other, staff_page
+from bot.web.dashboard.pages import (
+    PREFIX,
+    STAFF,
+    STAFF_OR_PARTNER,
+    Page,
+    act,
+    see_other,
+    staff_page,
+)
 from bot.web.events import SETTINGS
 
 routes = web.RouteTableDef()
@@ -412,19 +420,25 @@ async def export(request: web.Request, page: Page) -> web.StreamResponse:
     )
 
 
+def _refusals(event_id: int) -> list[tuple[type[Exception], str]]:
+    """Where a refused action on an event's page goes: the page, saying why."""
+    here = f"{PREFIX}/events/{event_id}?done="
+    return [
+        (MissingTitle, here + "no-title"),
+        (InvalidTime, here + "no-start"),
+        (EventError, here + "not-now"),
+    ]
+
+
 @routes.post(f"{PREFIX}/events/{EVENT}/publish")
 @staff_page("dashboard/event.html", allow=STAFF)
 async def publish(request: web.Request, page: Page) -> web.StreamResponse:
     event_id = int(request.match_info["event_id"])
-    try:
-        await page.services.events.publish(page.actor, event_id)
-    except MissingTitle:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-title")
-    except InvalidTime:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-start")
-    except EventError:
-        return see_other(f"{PREFIX}/events/{event_id}?done=not-now")
-    return see_other(f"{PREFIX}/events/{event_id}?done=published")
+    return await act(
+        page.services.events.publish(page.actor, event_id),
+        f"{PREFIX}/events/{event_id}?done=published",
+        _refusals(event_id),
+    )
 
 
 @routes.post(f"{PREFIX}/events/{EVENT}/{{decision:approve|reject}}")
@@ -434,18 +448,12 @@ async def decide(request: web.Request, page: Page) -> web.StreamResponse:
     proposal: the partner hears the decision in their language, in the same commit."""
     event_id = int(request.match_info["event_id"])
     events = page.services.events
-    try:
-        if request.match_info["decision"] == "approve":
-            await events.approve(page.actor, event_id)
-        else:
-            await events.reject(page.actor, event_id)
-    except MissingTitle:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-title")
-    except InvalidTime:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-start")
-    except EventError:
-        return see_other(f"{PREFIX}/events/{event_id}?done=not-now")
-    return see_other(f"{PREFIX}/events/{event_id}?done=decided")
+    action = (
+        events.approve(page.actor, event_id)
+        if request.match_info["decision"] == "approve"
+        else events.reject(page.actor, event_id)
+    )
+    return await act(action, f"{PREFIX}/events/{event_id}?done=decided", _refusals(event_id))
 
 
 @routes.post(f"{PREFIX}/events/{EVENT}/propose")
@@ -454,15 +462,11 @@ async def propose(request: web.Request, page: Page) -> web.StreamResponse:
     """A partner organisation sends its event to the coordinators, as the bot's "📨 Send for
     approval" does (the service tells every coordinator once per proposed state)."""
     event_id = int(request.match_info["event_id"])
-    try:
-        await page.services.events.propose(page.actor, event_id)
-    except MissingTitle:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-title")
-    except InvalidTime:
-        return see_other(f"{PREFIX}/events/{event_id}?done=no-start")
-    except EventError:
-        return see_other(f"{PREFIX}/events/{event_id}?done=not-now")
-    return see_other(f"{PREFIX}/events/{event_id}?done=proposed")
+    return await act(
+        page.services.events.propose(page.actor, event_id),
+        f"{PREFIX}/events/{event_id}?done=proposed",
+        _refusals(event_id),
+    )
 
 
 @routes.post(f"{PREFIX}/events/{EVENT}/announce")
@@ -470,11 +474,11 @@ async def propose(request: web.Request, page: Page) -> web.StreamResponse:
 async def announce(request: web.Request, page: Page) -> web.StreamResponse:
     event = await _event(page, request)
     audience = {"topics": list(event.topics)} if page.form.get("audience") == "topics" else {}
-    try:
-        await page.services.events.announce(page.actor, event.id, audience)
-    except EventError:
-        return see_other(f"{PREFIX}/events/{event.id}?done=not-now")
-    return see_other(f"{PREFIX}/events/{event.id}?done=announced")
+    return await act(
+        page.services.events.announce(page.actor, event.id, audience),
+        f"{PREFIX}/events/{event.id}?done=announced",
+        _refusals(event.id),
+    )
 
 
 @routes.get(f"{PREFIX}/events/{EVENT}/cancel")
@@ -488,8 +492,8 @@ async def cancel_confirm(request: web.Request, page: Page) -> dict[str, Any]:
 @staff_page("dashboard/event_cancel.html", allow=STAFF)
 async def cancel(request: web.Request, page: Page) -> web.StreamResponse:
     event_id = int(request.match_info["event_id"])
-    try:
-        await page.services.events.cancel(page.actor, event_id)
-    except EventError:
-        return see_other(f"{PREFIX}/events/{event_id}?done=not-now")
-    return see_other(f"{PREFIX}/events/{event_id}?done=cancelled")
+    return await act(
+        page.services.events.cancel(page.actor, event_id),
+        f"{PREFIX}/events/{event_id}?done=cancelled",
+        _refusals(event_id),
+    )

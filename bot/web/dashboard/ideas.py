@@ -6,13 +6,14 @@ call (handlers/ideas.py), with the same actor."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
 from bot.rendering import IDEA_REASON_LABELS, IDEA_STATUS_LABELS
 from bot.services.ideas import REJECT_REASONS, IdeaError, IdeaStatus, IdeaView
-from bot.web.dashboard.pages import PREFIX, STAFF, Page, see_other, staff_page
+from bot.web.dashboard.pages import PREFIX, STAFF, Page, act, see_other, staff_page
 from bot.web.events import APPLICATION
 
 routes = web.RouteTableDef()
@@ -101,20 +102,20 @@ async def voice(request: web.Request, page: Page) -> web.StreamResponse:
     )
 
 
-def _after(idea_id: int, error: str = "") -> web.Response:
-    suffix = f"?error={error}" if error else ""
-    return see_other(f"{PREFIX}/ideas/{idea_id}{suffix}")
+def _here(idea_id: int) -> str:
+    return f"{PREFIX}/ideas/{idea_id}"
+
+
+async def _act(action: Awaitable[object], idea_id: int, done: str) -> web.Response:
+    """An idea's form: to ``done``, or back to its page saying it didn't change."""
+    return await act(action, done, [(IdeaError, _here(idea_id) + "?error=unchanged")])
 
 
 @routes.post(f"{PREFIX}/ideas/{{idea_id:\\d+}}/publish")
 @staff_page("dashboard/idea.html", allow=STAFF)
 async def publish(request: web.Request, page: Page) -> web.StreamResponse:
     idea_id = int(request.match_info["idea_id"])
-    try:
-        await page.services.ideas.publish(page.actor, idea_id)
-    except IdeaError:
-        return _after(idea_id, "unchanged")
-    return _after(idea_id)
+    return await _act(page.services.ideas.publish(page.actor, idea_id), idea_id, _here(idea_id))
 
 
 @routes.post(f"{PREFIX}/ideas/{{idea_id:\\d+}}/status")
@@ -125,17 +126,16 @@ async def status(request: web.Request, page: Page) -> web.StreamResponse:
     wanted = str(page.form.get("status", ""))
     reason = str(page.form.get("reason", "")) or None
     if wanted not in {str(s) for s in SETTABLE}:
-        return _after(idea_id, "unchanged")
+        return see_other(_here(idea_id) + "?error=unchanged")
     status = IdeaStatus(wanted)
     if status in NEEDS_REASON and reason not in REJECT_REASONS:
-        return _after(idea_id, "reason")
-    try:
-        await page.services.ideas.set_status(
-            page.actor, idea_id, status, reason=reason if status in NEEDS_REASON else None
-        )
-    except IdeaError:
-        return _after(idea_id, "unchanged")
-    return _after(idea_id)
+        return see_other(_here(idea_id) + "?error=reason")
+    reason = reason if status in NEEDS_REASON else None
+    return await _act(
+        page.services.ideas.set_status(page.actor, idea_id, status, reason=reason),
+        idea_id,
+        _here(idea_id),
+    )
 
 
 @routes.post(f"{PREFIX}/ideas/{{idea_id:\\d+}}/keep")
@@ -143,11 +143,9 @@ async def status(request: web.Request, page: Page) -> web.StreamResponse:
 async def keep(request: web.Request, page: Page) -> web.StreamResponse:
     """A reported idea stays public: back on the board, its reports cleared."""
     idea_id = int(request.match_info["idea_id"])
-    try:
-        await page.services.ideas.keep_reported(page.actor, idea_id)
-    except IdeaError:
-        return _after(idea_id, "unchanged")
-    return see_other(f"{PREFIX}/ideas")
+    return await _act(
+        page.services.ideas.keep_reported(page.actor, idea_id), idea_id, f"{PREFIX}/ideas"
+    )
 
 
 @routes.post(f"{PREFIX}/ideas/{{idea_id:\\d+}}/hide")
@@ -155,8 +153,6 @@ async def keep(request: web.Request, page: Page) -> web.StreamResponse:
 async def hide(request: web.Request, page: Page) -> web.StreamResponse:
     """A reported (or any public) idea goes off the board for good."""
     idea_id = int(request.match_info["idea_id"])
-    try:
-        await page.services.ideas.hide_reported(page.actor, idea_id)
-    except IdeaError:
-        return _after(idea_id, "unchanged")
-    return see_other(f"{PREFIX}/ideas")
+    return await _act(
+        page.services.ideas.hide_reported(page.actor, idea_id), idea_id, f"{PREFIX}/ideas"
+    )

@@ -17,7 +17,7 @@ them anything, and every service method a page calls checks the actor again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -148,6 +148,21 @@ def render(
 def see_other(location: str) -> web.Response:
     """The answer to a POST that worked (and to a page without a session): go to ``location``."""
     return web.Response(status=303, headers={"Location": location})
+
+
+async def act(
+    action: Awaitable[object],
+    done: str,
+    refused: Sequence[tuple[type[Exception], str]],
+) -> web.Response:
+    """A form's service call, answered POST/redirect/GET: to ``done`` when it worked, or to
+    the location of the first refusal the service's error is an instance of (list the more
+    specific errors first); any other error propagates (as in the bot, the last resort)."""
+    try:
+        await action
+    except tuple(kind for kind, _ in refused) as error:
+        return see_other(next(where for kind, where in refused if isinstance(error, kind)))
+    return see_other(done)
 
 
 def forbidden(request: web.Request, t: Translator, page: Page | None = None) -> web.Response:

@@ -18,7 +18,7 @@ from bot.i18n import Translator
 from bot.services.permissions import NotAllowed
 from bot.services.translations import FIELDS, TaskView, TranslationError
 from bot.web.dashboard.overview import TAG
-from bot.web.dashboard.pages import PREFIX, STAFF, Page, see_other, staff_page
+from bot.web.dashboard.pages import PREFIX, STAFF, Page, act, staff_page
 
 routes = web.RouteTableDef()
 
@@ -129,11 +129,11 @@ async def request_translations(request: web.Request, page: Page) -> web.StreamRe
     subject_id = str(page.form.get("subject_id", ""))
     if subject not in FIELDS or not subject_id.isdigit():
         raise web.HTTPBadRequest()
-    try:
-        await page.services.translations.request(page.actor, subject, int(subject_id))
-    except TranslationError:
-        return see_other(f"{PREFIX}/translations?done=nothing")
-    return see_other(f"{PREFIX}/translations?done=requested")
+    return await act(
+        page.services.translations.request(page.actor, subject, int(subject_id)),
+        f"{PREFIX}/translations?done=requested",
+        [(TranslationError, f"{PREFIX}/translations?done=nothing")],
+    )
 
 
 @routes.get(f"{PREFIX}/translations/{TASK}")
@@ -179,19 +179,19 @@ async def approve(request: web.Request, page: Page) -> web.StreamResponse:
         typed = page.form.get(f"field_{name}")
         if isinstance(typed, str) and typed.strip() and typed.strip() != result.get(name, ""):
             edits[name] = typed.strip()
-    try:
-        await translations.approve(page.actor, task_id, edits or None)
-    except TranslationError:
-        return see_other(f"{PREFIX}/translations/{task_id}?error=approve")
-    return see_other(f"{PREFIX}/translations?done=approved")
+    return await act(
+        translations.approve(page.actor, task_id, edits or None),
+        f"{PREFIX}/translations?done=approved",
+        [(TranslationError, f"{PREFIX}/translations/{task_id}?error=approve")],
+    )
 
 
 @routes.post(f"{PREFIX}/translations/{TASK}/reject")
 @staff_page("dashboard/translation.html", allow=STAFF)
 async def reject(request: web.Request, page: Page) -> web.StreamResponse:
     task_id = int(request.match_info["task_id"])
-    try:
-        await page.services.translations.reject(page.actor, task_id)
-    except TranslationError:
-        return see_other(f"{PREFIX}/translations/{task_id}?error=reject")
-    return see_other(f"{PREFIX}/translations?done=rejected")
+    return await act(
+        page.services.translations.reject(page.actor, task_id),
+        f"{PREFIX}/translations?done=rejected",
+        [(TranslationError, f"{PREFIX}/translations/{task_id}?error=reject")],
+    )
