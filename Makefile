@@ -17,7 +17,7 @@ help:
 	@echo "make i18n-extract  write locales/messages.pot from the code"
 	@echo "make i18n-update   merge messages.pot into every locale's .po file"
 	@echo "make i18n-check    check that every locale is complete and sound"
-	@echo "make bench         run the benchmarks under bench/"
+	@echo "make bench         run every benchmark, one table, into docs/PERFORMANCE.md (BENCH_ARGS=--quick)"
 	@echo "make upgrade       resolve pyproject.toml's ranges anew into the lock files"
 	@echo "make audit         check requirements.lock for known vulnerabilities (pip-audit; online)"
 
@@ -84,7 +84,7 @@ i18n-check: install
 	$(BIN)/quartierbot i18n check
 
 bench: install
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # Upgrading is a reviewed commit: this rewrites the lock files, `git diff` shows what moved.
 upgrade:
