@@ -75,16 +75,19 @@ def machine() -> str:
 
 
 def commit() -> str:
-    try:
+    """The commit measured, and whether the tree had changes on top of it."""
+
+    def git(*args: str) -> str:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return f"{head} with uncommitted changes" if dirty else head
 
 
 def run(script: Path, quick: bool) -> tuple[list[Row], float, str | None]:
@@ -104,7 +107,7 @@ def write_report(rows: list[Row], failures: list[str], quick: bool) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     generated = [
         BEGIN,
-        f"Measured {stamp} at commit `{commit()}`"
+        f"Measured {stamp} at commit {commit()}"
         + (" with `--quick` (small sizes: not the targets' sizes)" if quick else "")
         + f", by `make bench`, on: {machine()}.",
         "",

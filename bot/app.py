@@ -10,7 +10,7 @@ from typing import Any
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, system_clock
@@ -20,6 +20,7 @@ from bot.i18n import I18n, Translator
 from bot.i18n_tools import load_glossary, terms_for
 from bot.locales import is_variety
 from bot.metrics import Metrics
+from bot.outgoing import ReplyRateLimiter
 from bot.rendering import (
     BroadcastRenderer,
     EventDigestWriter,
@@ -31,6 +32,7 @@ from bot.rendering import (
 )
 from bot.services import Services
 from bot.services.broadcasts import WeeklyRule
+from bot.services.delivery.budget import OutgoingBudget
 from bot.services.moderation import RateLimits
 from bot.services.permissions import STAFF_ROLES
 from bot.services.retention import RUN_AT, RetentionPolicy
@@ -56,11 +58,15 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     metrics: Metrics | None = None,
+    budget: OutgoingBudget | None = None,
 ) -> BotApplication:
     """Build the application. ``request`` replaces the HTTP layer (tests record with it);
-    with ``metrics`` every update is counted and timed, and every 429 counted."""
+    with ``metrics`` every update is counted and timed, and every 429 counted. ``budget`` is
+    the outgoing budget the replies share with the delivery engine (one of their own if
+    None)."""
     if not settings.token:
         raise ValueError("a bot token is needed to build the application")
+    budget = budget or outgoing_budget(settings)
     # Built here rather than by the builder: DirectionalBot makes every message to a
     # right-to-left reader begin right to left (bot/telegram_bidi.py). The requests are the
     # builder's own defaults (a pool of 256 connections, one for getUpdates).
@@ -71,9 +77,12 @@ def build_application(
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=request or HTTPXRequest(connection_pool_size=1),
-        # PTB's limiter keeps us under Telegram's flood limits and waits out a RetryAfter.
+        # Replies take their turn from the budget they share with the delivery engine
+        # (bot/outgoing.py), ahead of its bulk sends; a RetryAfter is waited out.
         rate_limiter=(
-            metrics.rate_limiter(max_retries=3) if metrics else AIORateLimiter(max_retries=3)
+            metrics.rate_limiter(budget, max_retries=3)
+            if metrics
+            else ReplyRateLimiter(budget, max_retries=3)
         ),
     )
     application: BotApplication = (
@@ -90,6 +99,14 @@ def build_application(
     state.services = services
     register_handlers(application)
     return application
+
+
+def outgoing_budget(settings: Settings) -> OutgoingBudget:
+    """One process's budget for everything it sends: replies and bulk share the configured
+    delivery rate (paid broadcasts raise it) and the per-chat rate."""
+    return OutgoingBudget(
+        settings.effective_delivery_rate, per_chat_per_second=settings.delivery_per_chat_rate
+    )
 
 
 def build_services(

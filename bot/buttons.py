@@ -333,7 +333,7 @@ class DigestButton(Button):
 
 BroadcastAction = Literal[
     "home", "aud", "al", "at", "ac", "langs", "text", "rmv", "photo", "nophoto", "prev", "pv",
-    "urg", "send", "go", "when", "week", "wd", "del", "cancel", "prog",
+    "urg", "send", "go", "when", "week", "wd", "del", "cancel", "prog", "retry",
 ]  # fmt: skip
 #: The composer's actions that name a language (``at`` names a topic, ``wd`` a weekday).
 BROADCAST_LOCALE_ACTIONS = ("al", "text", "rmv", "pv")

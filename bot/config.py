@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     paid_broadcast_rate: float = Field(default=1000.0, gt=0)
     #: How long a claimed row stays claimed without a heartbeat (a dead worker's rows return).
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    #: Seconds a message is retried through 5xx, timeouts and connection errors before it
+    #: counts as failed (a coordinator can retry failed rows from the progress message).
+    delivery_retry_horizon: float = Field(default=1800.0, ge=0)
     # Machine drafts of translations, reviewed by a person before they go out. "off" (or
     # empty): nothing is built that could send a resident's text anywhere.
     translation_provider: str = "off"

@@ -12,7 +12,7 @@ from bot.i18n import I18n, Translator
 from bot.services import Services
 from bot.services.chat_state import PendingInput
 from bot.services.permissions import ANONYMOUS, Actor
-from bot.services.residents import ResidentProfile
+from bot.services.residents import Arrival, ResidentProfile
 from bot.telegram_bidi import set_reader_direction
 
 
@@ -44,6 +44,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.flow_expired = False
         #: The chat's open flow, as group -2 found it (None once a command or a tap ended it).
         self.pending: PendingInput | None = None
+        #: What group -4 read in its one statement (handlers/resident.load_resident), for the
+        #: gates after it; None before, or when nobody was loaded.
+        self.arrival: Arrival | None = None
         self._locale: str | None = None
         self.locale = None
 

@@ -22,6 +22,7 @@ from bot.services.delivery import (
     RateLimited,
     RecipientGone,
     TransientFailure,
+    UnconfirmedSend,
 )
 
 # A 400 that means the chat is gone for good, not that the message was wrong.
@@ -71,7 +72,9 @@ class TelegramSender:
         self._base = f"{api_url}{token}/"
         self._allow_paid_broadcast = allow_paid_broadcast
         self._connections = connections
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # A connect timeout of its own, so that a hanging connect is told apart from a lost
+        # answer (UnconfirmedSend).
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10.0))
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -113,8 +116,13 @@ class TelegramSender:
             ) as response:
                 status = response.status
                 raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection, so no request: certainly not delivered.
             raise TransientFailure(f"{type(exc).__name__}: {exc}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            # The request may have been read and the message sent before the answer was lost;
+            # the engine re-sends such a row at most once.
+            raise UnconfirmedSend(f"{type(exc).__name__}: {exc}") from None
         except asyncio.CancelledError:
             raise
         try:

@@ -24,8 +24,8 @@ What is measured, and where:
 - ``quartierbot_outbox_depth{kind,state}``: open outbox rows (``due``, ``waiting``,
   ``sending``), asked of ``DeliveryService.depth`` at each scrape (``refresh_depth``).
 - ``quartierbot_telegram_rate_limited_total{path}``: Telegram's 429 answers, to the delivery
-  engine (``path="delivery"``) and to the bot's own replies (``path="replies"``, which PTB's
-  rate limiter waits out and retries).
+  engine (``path="delivery"``) and to the bot's own replies (``path="replies"``, which the
+  replies' rate limiter, ``bot/outgoing.py``, waits out and retries).
 
 A worker process (``quartierbot worker``) serves no HTTP and keeps no metrics.
 """
@@ -33,15 +33,16 @@ A worker process (``quartierbot worker``) serves no HTTP and keeps no metrics.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from telegram import MessageEntity, Update
-from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter, SimpleUpdateProcessor
+from telegram.ext import SimpleUpdateProcessor
 
+from bot.outgoing import ReplyRateLimiter
 from bot.services.delivery import Depth
+from bot.services.delivery.budget import OutgoingBudget
 
 #: Seconds; a reply takes tens of milliseconds, a slow one (a database lock, a long screen)
 #: up to seconds.
@@ -133,9 +134,11 @@ class Metrics:
         """For ``ApplicationBuilder.concurrent_updates``: counts and times every update."""
         return MeasuringUpdateProcessor(self, max_concurrent_updates)
 
-    def rate_limiter(self, **kwargs: Any) -> AIORateLimiter:
-        """PTB's ``AIORateLimiter`` (``kwargs`` are its own) that counts the 429s it meets."""
-        return CountingRateLimiter(self, **kwargs)
+    def rate_limiter(self, budget: OutgoingBudget, **kwargs: Any) -> ReplyRateLimiter:
+        """The replies' rate limiter on the shared budget (``kwargs`` are its own), counting
+        each 429 it meets before it waits it out."""
+        counter = self.rate_limited_total.labels("replies")
+        return ReplyRateLimiter(budget, on_rate_limited=counter.inc, **kwargs)
 
     def observe_update(self, kind: str, seconds: float) -> None:
         self.updates.labels(kind).inc()
@@ -179,33 +182,3 @@ class MeasuringUpdateProcessor(SimpleUpdateProcessor):
             await coroutine
         finally:
             self._metrics.observe_update(update_kind(update), time.perf_counter() - started)
-
-
-class CountingRateLimiter(AIORateLimiter):
-    """PTB's rate limiter for the bot's own requests, counting each 429 before it waits it
-    out (``BaseRateLimiter.process_request`` is PTB's documented hook)."""
-
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._metrics = metrics
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        metrics = self._metrics
-
-        async def counted(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
-                return await callback(*call_args, **call_kwargs)
-            except RetryAfter:
-                # Not its retry_after: PTB 22 warns when that is read without PTB_TIMEDELTA.
-                metrics.rate_limited_total.labels("replies").inc()
-                raise
-
-        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,17 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.ext import TypeHandler
 from telegram.request import BaseRequest
 
-from bot.app import BotApplication, build_application, build_i18n, build_services, on_startup
+from bot.app import (
+    BotApplication,
+    build_application,
+    build_i18n,
+    build_services,
+    on_startup,
+    outgoing_budget,
+)
 from bot.clock import Clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.delivery_sender import TelegramSender
@@ -24,7 +33,10 @@ from bot.logging_setup import protect_logs
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.services.delivery import DeliveryEngine, DeliveryLimits, DeliveryService
+from bot.services.delivery.budget import OutgoingBudget
+from bot.services.updates import UpdateLedger
 from bot.web.app import create_web_app
+from handlers import fallback, once
 from handlers.broadcast import finish_broadcast
 from storage import migrate
 from storage.db import create_engine, create_session_factory
@@ -47,12 +59,21 @@ async def prepare_database(engine: AsyncEngine) -> None:
         )
 
 
+def handles_each_update_once(settings: Settings, engine: AsyncEngine) -> bool:
+    """Whether updates are claimed in the database before they are handled (handlers/once.py):
+    in webhook mode (Telegram retries, replicas behind one address) and on PostgreSQL (what
+    replicas share). One polling process on SQLite is its only consumer: Telegram hands each
+    update to one getUpdates, so it skips the write."""
+    return bool(settings.webhook_url) or engine.dialect.name == "postgresql"
+
+
 def delivery_limits(settings: Settings) -> DeliveryLimits:
     """The engine's limits from the settings (paid broadcasts raise the rate)."""
     return DeliveryLimits.for_rate(
         settings.effective_delivery_rate,
         per_chat_per_second=settings.delivery_per_chat_rate,
         lease_seconds=settings.delivery_lease_seconds,
+        retry_horizon=settings.delivery_retry_horizon,
     )
 
 
@@ -65,6 +86,7 @@ def build_delivery_engine(
     worker_id: str | None = None,
     on_source_finished: Callable[[str], Awaitable[None]] | None = None,
     metrics: Metrics | None = None,
+    budget: OutgoingBudget | None = None,
 ) -> DeliveryEngine:
     async def recipient_gone(chat_id: int) -> None:
         # Telegram answered 403 (blocked, deactivated): no more messages until they write.
@@ -79,6 +101,7 @@ def build_delivery_engine(
         on_source_finished=on_source_finished,
         check_consent=True,  # news and lead contact only to who still consents and exists
         observer=metrics,
+        budget=budget,
         clock=services.clock,
     )
     services.delivery.add_listener(delivery_engine.wake)
@@ -111,6 +134,8 @@ class Runtime:
         self.on_source_finished: Callable[[str], Awaitable[None]] | None = None
         #: This runtime's metrics, in a registry of its own (/metrics; bot/metrics.py).
         self.metrics = Metrics()
+        #: What this process sends: its replies first, its delivery engine the rest.
+        self.budget: OutgoingBudget | None = None
 
     @property
     def delivery(self) -> DeliveryService | None:
@@ -137,10 +162,23 @@ class Runtime:
         self.services = services
         services.delivery.add_observer(self.metrics)
         self.metrics.delivery_rate_limit.set(settings.effective_delivery_rate)
+        self.budget = budget = outgoing_budget(settings)
         application = build_application(
-            settings, services, build_i18n(settings), request=self._request, metrics=self.metrics
+            settings,
+            services,
+            build_i18n(settings),
+            request=self._request,
+            metrics=self.metrics,
+            budget=budget,
         )
         self.application = application
+        if handles_each_update_once(settings, self.engine):
+            ledger = UpdateLedger(self.engine, clock=self.clock)
+            application.add_handler(TypeHandler(Update, once.handle_once(ledger)), group=once.GROUP)
+        # What each reader was last answered in, for a "try again" while the database is away.
+        application.add_handler(
+            TypeHandler(Update, fallback.remember_locale), group=fallback.REMEMBER_GROUP
+        )
         await application.initialize()
         await on_startup(application)
         await application.start()
@@ -164,6 +202,7 @@ class Runtime:
             self._sender,
             on_source_finished=self._source_finished,
             metrics=self.metrics,
+            budget=budget,
         )
         self.delivery_engine.start()
         if self._serve_http:
@@ -266,6 +305,10 @@ async def wait_for_shutdown_signal() -> None:
 
 async def run(settings: Settings) -> None:
     async with Runtime(settings):
+        # What start-up built (modules, catalogs, the application) lives as long as the
+        # process: out of the collector's sight, full collections stop walking it on every
+        # update, which made the event list's tail (bench/bench_scale.py).
+        gc.freeze()
         await wait_for_shutdown_signal()
 
 

@@ -1,9 +1,10 @@
 """Telegram handlers: read the update, call a service, render translated text and keyboards.
 
 ``register_handlers`` is the one ordered list of handlers; before them, group -4 applies the
-rate limit and bans (handlers/abuse.py), group -3 loads the resident, group -2 applies the
-rules every multi-step flow obeys (handlers/flows.py) and group -1 asks a resident behind the
-newest privacy notice to agree to it first (handlers/notice.py).
+rate limit, loads the resident with their ban in one read and stops a banned person
+(handlers/abuse.py), group -2 applies the rules every multi-step flow obeys (handlers/flows.py)
+and group -1 asks a resident behind the newest privacy notice to agree to it first
+(handlers/notice.py).
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ def handler_list() -> list[BaseHandler[Any, Any, Any]]:
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Before any handler: the rate limit and bans (group -4, handlers/abuse.py), who is
-    # acting (-3), the rules every flow obeys (-2), then the newest privacy notice (-1).
+    # Before any handler: the rate limit, then who is acting and their ban, in one read
+    # (group -4, handlers/abuse.py), the rules every flow obeys (-2), then the newest
+    # privacy notice (-1).
     application.add_handler(TypeHandler(Update, abuse.gate), group=-4)
-    application.add_handler(TypeHandler(Update, resident.load_resident), group=-3)
     application.add_handler(TypeHandler(Update, flows.end_stale_flows), group=-2)
     application.add_handler(TypeHandler(Update, notice.gate), group=-1)
     application.add_handlers(handler_list())

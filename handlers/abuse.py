@@ -1,11 +1,12 @@
 """Abuse protection before any handler: the per-person limit on updates, and bans.
 
-Group -4, before the resident is loaded (-3): the limit is counted in memory first
-(``ModerationService.limiter``), so a flood is dropped before anything is read; then one read
-tells whether the person is banned. A banned person's update gets one translated answer and
-nothing else; an update past the limit gets one "slow down" (the first one) or nothing; during
-a pause nothing at all, but a button's tap is still acknowledged so it doesn't spin. Both stop
-the update with ``ApplicationHandlerStop``.
+Group -4, the first: the limit is counted in memory first (``ModerationService.limiter``), so
+a flood is dropped before anything is read; then one read (``ResidentService.arrive``) loads the
+resident, who they act as and whether they are banned, for this gate and every handler after.
+A banned person's update gets one translated answer and nothing else; an update past the limit
+gets one "slow down" (the first one) or nothing; during a pause nothing at all, but a button's
+tap is still acknowledged so it doesn't spin. Both stop the update with
+``ApplicationHandlerStop``.
 
 Nobody is exempt from the limit, coordinators included: knowing who is staff would take a read
 before the limit, which is what it protects, and its numbers (20 updates in 10 seconds by
@@ -28,6 +29,7 @@ from bot.i18n import Translator
 from bot.services.moderation import CannotBan, Verdict
 from bot.services.permissions import NotAllowed
 from handlers.render import refuse
+from handlers.resident import load_resident
 
 
 def banned_text(t: Translator) -> str:
@@ -54,23 +56,24 @@ async def _answer(update: Update, text: str | None) -> None:
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    """Group -4: the rate limit, then bans; stops the update when either says so."""
+    """Group -4: the rate limit, then the resident's load with their ban; stops the update
+    when the limit or a ban says so."""
     user = update.effective_user
     if user is None or user.is_bot or update.my_chat_member is not None:
-        return  # Telegram's own news of a block or unblock is always taken
-    moderation = context.services.moderation
-    verdict = moderation.limiter.check(user.id)
+        # Telegram's own news of a block or unblock is always taken; its handler needs nobody
+        # loaded (handlers/resident.track_block).
+        return
+    verdict = context.services.moderation.limiter.check(user.id)
     if verdict is Verdict.DROP:
         await _answer(update, None)
         raise ApplicationHandlerStop
-    standing = await moderation.standing(user.id)
-    # Set here already, so the answer reads in the person's direction (bot/telegram_bidi.py).
-    context.locale = context.i18n.resolve(standing.locale, user.language_code)
+    # Also sets the language, so the answer reads in the person's direction.
+    banned = await load_resident(update, context, touch=verdict is Verdict.PASS)
     t = context.t
     if verdict is Verdict.SLOW_DOWN:
         await _answer(update, slow_down_text(t))
         raise ApplicationHandlerStop
-    if standing.banned:
+    if banned:
         await _answer(update, banned_text(t))
         raise ApplicationHandlerStop
 

@@ -240,7 +240,13 @@ async def end_stale_flows(update: Update, context: BotContext) -> None:
     if query is None and update.effective_message is None:
         return
     chat_state = context.services.chat_state
-    found = await chat_state.current(user.id)
+    arrival = context.arrival
+    found = await (
+        # Read with the resident in group -4 already: no second read.
+        chat_state.opened(user.id, arrival.flow)
+        if arrival is not None and arrival.actor.is_person(user.id)
+        else chat_state.current(user.id)
+    )
     context.flow_expired = found.expired
     pending = found.pending
     if pending is None:

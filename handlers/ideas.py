@@ -85,14 +85,18 @@ async def board(
     if topic is not None and topic not in context.settings.topics:
         await answer_expired(update, t)
         return
+    user = update.effective_user
     ideas, total = await context.services.ideas.board(
-        topic=topic, order=order, offset=offset, limit=PAGE_SIZE
+        topic=topic,
+        order=order,
+        offset=offset,
+        limit=PAGE_SIZE,
+        reader=user.id if user is not None else None,
     )
     blocks = [_("📋 <b>Idea board</b>")]
     rows: list[list[InlineKeyboardButton]] = []
-    user = update.effective_user
     for idea in ideas:
-        supporting = user is not None and await context.services.ideas.supports(idea.id, user.id)
+        supporting = idea.supported
         count = t.ngettext("{count} supporter", "{count} supporters", idea.supporters).format(
             count=t.format_number(idea.supporters)
         )

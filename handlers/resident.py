@@ -1,4 +1,5 @@
-"""Group -1: load the resident and their language once per update, for every handler after."""
+"""Load the resident and their language once per update (group -4, handlers/abuse.py), for
+every handler after; and Telegram's news of a block or unblock."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from bot.context import BotContext
 from bot.services.residents import ResidentStatus
 
 
-async def load_resident(update: Update, context: BotContext) -> None:
+async def load_resident(update: Update, context: BotContext, *, touch: bool = True) -> bool:
+    """Set the context's resident, actor and language in one read; True when the person is
+    banned. ``touch`` False writes nothing (see ``ResidentService.arrive``)."""
     user = update.effective_user
     if user is None or user.is_bot:
-        return
-    context.resident, context.actor = await context.services.residents.seen(
-        user.id, user.first_name
-    )
-    saved = context.resident.locale if context.resident else None
+        return False
+    arrival = await context.services.residents.arrive(user.id, user.first_name, touch=touch)
+    context.arrival = arrival
+    context.resident, context.actor = arrival.profile, arrival.actor
+    saved = arrival.profile.locale if arrival.profile else None
     context.locale = context.i18n.resolve(saved, user.language_code)
+    return arrival.banned
 
 
 async def track_block(update: Update, context: BotContext) -> None:

@@ -75,6 +75,21 @@ class Resident(Base):
     """A resident who agreed to the privacy notice. Nobody else gets a row."""
 
     __tablename__ = "residents"
+    __table_args__ = (
+        # Recipient selection (bot/services/audiences.py): status, then language, then the
+        # news opt-in; the columns a broadcast reads come along, so even "everyone" is read
+        # from the index alone (on SQLite, reading rows through a non-covering index was
+        # slower than scanning the table).
+        Index(
+            "ix_residents_recipients",
+            "status",
+            "locale",
+            "broadcast_opt_in",
+            "telegram_id",
+            "quiet_start",
+            "quiet_end",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -336,6 +351,10 @@ class EventStatus(enum.StrEnum):
 
 class Event(Base):
     __tablename__ = "events"
+    __table_args__ = (
+        # The event list: published events from now on, the soonest first, paged in SQL.
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[EventStatus] = mapped_column(
@@ -446,6 +465,30 @@ class Idea(Base):
     """
 
     __tablename__ = "ideas"
+    __table_args__ = (
+        # The idea board's two orders, read backwards (most supported / newest first), so a
+        # page stops after its rows instead of sorting every public idea; the board's other
+        # filters come along, so its total is counted in the index alone.
+        Index(
+            "ix_ideas_board_supported",
+            "published",
+            "supporters_count",
+            "created_at",
+            "id",
+            "status",
+            "hidden_at",
+            "topic",
+        ),
+        Index(
+            "ix_ideas_board_newest",
+            "published",
+            "created_at",
+            "id",
+            "status",
+            "hidden_at",
+            "topic",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -469,6 +512,10 @@ class Idea(Base):
     # The highest supporter milestone (10, 25, ...) the author was told about; claimed with a
     # conditional UPDATE, so each milestone is announced once.
     milestone: Mapped[int] = mapped_column(Integer, default=0)
+    # The rows of ``idea_supports`` for this idea, kept in step by every write to that table
+    # (an UPDATE ... + 1 / - n in the same transaction), so the board reads it instead of
+    # counting per idea.
+    supporters_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when enough residents reported it (bot/services/ideas.py, REPORTS_TO_HIDE): off the
@@ -695,3 +742,17 @@ class DashboardSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- Replicas: each update handled once (issue 15) -----------------------------------------
+
+
+class HandledUpdate(Base):
+    """A Telegram update some process has taken on: the primary key and an insert that ignores
+    conflicts let exactly one replica handle it, however often it is delivered (Telegram's
+    retries, the same update given to two replicas). Pruned after a day."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

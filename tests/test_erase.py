@@ -130,6 +130,16 @@ async def sign_up_with_note(resident: LiveResident, event_id: int) -> None:
     await resident.tap(f"ev:note:{event_id}:2:0:{needs}")
     await resident.say(NOTE)
     await resident.tap(f"ev:ok:{event_id}:2:0:{needs}")
+    # The ticket comes as a message of its own after the confirmation: wait for it, so that
+    # it isn't taken for the answer to whatever the resident does next.
+    await resident.emulator.wait_until(
+        lambda: any(
+            data == f"ev:ics:{event_id}"
+            for m in resident.emulator.bot_messages(resident.user_id)
+            for _, data in m.buttons()
+        ),
+        timeout=10,
+    )
 
 
 async def in_the_past(live_bot: LiveBot, event_id: int) -> None:

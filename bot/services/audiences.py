@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
@@ -55,17 +56,35 @@ GROUP_KEYS = ("group_members", "slot_holders")
 
 AudienceFilter = Callable[[Select[Any], Any], Select[Any]]
 
+# The tables' own columns, not the ORM's attributes: a statement made of these runs without
+# the ORM's row loading, which cost more than the query itself for a broadcast to everyone
+# (bench/bench_scale.py). The rows read the same (tuples by position and name).
+_residents = Resident.__table__.c
+_topics = ResidentTopic.__table__.c
+_signups = Signup.__table__.c
+_supports = IdeaSupport.__table__.c
+_members = GroupMember.__table__.c
+_holders = SlotHolder.__table__.c
+_slots = HelpSlot.__table__.c
+_bans = Ban.__table__.c
+
+
+def _core(column: Any) -> Any:
+    """A resident's column as the table's (``Resident.locale`` -> ``residents.locale``);
+    anything else (``func.count()``) as it is."""
+    if getattr(column, "class_", None) is Resident:
+        return _residents[column.key]
+    return column
+
 
 def _by_locales(statement: Select[Any], locales: Any) -> Select[Any]:
-    return statement.where(Resident.locale.in_(list(locales))) if locales else statement
+    return statement.where(_residents.locale.in_(list(locales))) if locales else statement
 
 
 def _by_topics(statement: Select[Any], topics: Any) -> Select[Any]:
     if not topics:
         return statement
-    follows = exists().where(
-        ResidentTopic.resident_id == Resident.id, ResidentTopic.topic.in_(list(topics))
-    )
+    follows = exists().where(_topics.resident_id == _residents.id, _topics.topic.in_(list(topics)))
     return statement.where(follows)
 
 
@@ -79,9 +98,9 @@ def _by_signup(status: SignupStatus) -> AudienceFilter:
 
     def apply(statement: Select[Any], value: Any) -> Select[Any]:
         signed_up = exists().where(
-            Signup.telegram_id == Resident.telegram_id,
-            Signup.event_id.in_(_event_ids(value)),
-            Signup.status == status,
+            _signups.telegram_id == _residents.telegram_id,
+            _signups.event_id.in_(_event_ids(value)),
+            _signups.status == status,
         )
         return statement.where(signed_up)
 
@@ -91,8 +110,8 @@ def _by_signup(status: SignupStatus) -> AudienceFilter:
 def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
     """Residents who support the idea(s) given as the value."""
     supports = exists().where(
-        IdeaSupport.telegram_id == Resident.telegram_id,
-        IdeaSupport.idea_id.in_(_event_ids(value)),
+        _supports.telegram_id == _residents.telegram_id,
+        _supports.idea_id.in_(_event_ids(value)),
     )
     return statement.where(supports)
 
@@ -100,8 +119,8 @@ def _by_idea_support(statement: Select[Any], value: Any) -> Select[Any]:
 def _by_group_membership(statement: Select[Any], value: Any) -> Select[Any]:
     """Members of the group(s) given as the value."""
     member = exists().where(
-        GroupMember.telegram_id == Resident.telegram_id,
-        GroupMember.group_id.in_(_event_ids(value)),
+        _members.telegram_id == _residents.telegram_id,
+        _members.group_id.in_(_event_ids(value)),
     )
     return statement.where(member)
 
@@ -109,9 +128,9 @@ def _by_group_membership(statement: Select[Any], value: Any) -> Select[Any]:
 def _by_slot_holding(statement: Select[Any], value: Any) -> Select[Any]:
     """Residents holding any help slot of the group(s) given as the value."""
     holds = exists().where(
-        SlotHolder.telegram_id == Resident.telegram_id,
-        SlotHolder.slot_id == HelpSlot.id,
-        HelpSlot.group_id.in_(_event_ids(value)),
+        _holders.telegram_id == _residents.telegram_id,
+        _holders.slot_id == _slots.id,
+        _slots.group_id.in_(_event_ids(value)),
     )
     return statement.where(holds)
 
@@ -166,12 +185,12 @@ async def broadcast_kind(
 
 def _opted_in(kind: str) -> Any:
     if kind == DIGEST:
-        return Resident.digest_opt_in
+        return _residents.digest_opt_in
     if kind == LEAD:
-        return Resident.lead_contact_opt_in
+        return _residents.lead_contact_opt_in
     if kind == SERVICE:
-        return Resident.service_opt_in
-    return Resident.broadcast_opt_in
+        return _residents.service_opt_in
+    return _residents.broadcast_opt_in
 
 
 def audience_statement(
@@ -180,9 +199,11 @@ def audience_statement(
     """Who receives a message of ``kind`` (a delivery kind, or ``BROADCAST`` for any
     broadcast: see ``purpose_kind``), each with the consent its purpose needs."""
     opted_in = _opted_in(purpose_kind(kind, audience))
-    statement = select(*columns).where(Resident.status == ResidentStatus.ACTIVE, opted_in)
+    statement = select(*(_core(column) for column in columns)).where(
+        _residents.status == ResidentStatus.ACTIVE, opted_in
+    )
     # A banned person gets no news while the ban lasts (bot/services/moderation.py).
-    statement = statement.where(~exists().where(Ban.telegram_id == Resident.telegram_id))
+    statement = statement.where(~exists().where(_bans.telegram_id == _residents.telegram_id))
     for key, value in audience.items():
         if key in AUDIENCE_FILTERS:
             statement = AUDIENCE_FILTERS[key](statement, value)
@@ -192,6 +213,10 @@ def audience_statement(
 # --- quiet hours ---------------------------------------------------------------------------
 
 
+# Pure, and asked once per recipient of a broadcast with nearly always the same arguments (the
+# moment, the zone, the default hours): converting the moment 100,000 times cost more than
+# selecting the recipients.
+@lru_cache(maxsize=1024)
 def quiet_until(
     moment: datetime, tz: tzinfo, start_minute: int, end_minute: int
 ) -> datetime | None:

@@ -34,6 +34,7 @@ from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryService, DeliveryState, Recipient
 from bot.services.permissions import Actor, may_compose_to, require
 from bot.services.versions import Versioned, write_version
+from storage.db import in_transaction, lock_row
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -513,6 +514,33 @@ class BroadcastService:
                 session, actor, "broadcast.cancel", "broadcast", broadcast_id
             )
             return await self._delivery.cancel_source(f"broadcast:{broadcast_id}", session=session)
+
+    async def retry_failed(self, actor: Actor, broadcast_id: int) -> int:
+        """Send a running or finished broadcast's failed messages again (whoever may see and
+        stop it may); returns how many rows were put back, 0 when none had failed (a second
+        tap). A finished broadcast is sending again until those rows are done."""
+
+        async def work(session: AsyncSession) -> int:
+            # Under the row lock (SQLite: the write lock, taken first): of two taps at once,
+            # the second finds nothing failed.
+            row = await lock_row(session, Broadcast, broadcast_id)
+            if row is None:
+                raise NotEditable(str(broadcast_id))
+            require(_may_handle(actor, row.created_by), "broadcast.retry")
+            if row.status not in (BroadcastStatus.SENDING, BroadcastStatus.DONE):
+                return 0
+            source = f"broadcast:{broadcast_id}"
+            retried = await self._delivery.retry_failed(source, session=session)
+            if not retried:
+                return 0
+            row.status = BroadcastStatus.SENDING
+            row.finished_at = None
+            await AuditLog(self._clock).record(
+                session, actor, "broadcast.retry", "broadcast", broadcast_id, {"rows": retried}
+            )
+            return retried
+
+        return await in_transaction(self._sessions, work)
 
     async def _require_handler(self, actor: Actor, broadcast_id: int, action: str) -> None:
         view = await self._get(broadcast_id)

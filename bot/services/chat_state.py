@@ -49,6 +49,15 @@ class OpenFlow:
     expired: bool = False
 
 
+@dataclass(frozen=True)
+class StoredFlow:
+    """A chat's row as read, fresh or not: ``ResidentService.arrive`` reads it with the
+    resident, and ``ChatStateService.opened`` judges it."""
+
+    pending: PendingInput
+    updated_at: datetime
+
+
 class ChatStateService:
     def __init__(
         self,
@@ -70,12 +79,19 @@ class ChatStateService:
             row = await session.scalar(
                 select(ChatState).where(ChatState.telegram_id == telegram_id)
             )
-            if row is None:
-                return OpenFlow(None)
-            pending = PendingInput(row.flow, row.step, dict(row.data))
-            fresh = row.updated_at >= self._fresh_since()
-        if fresh:
-            return OpenFlow(pending)
+            stored = (
+                None
+                if row is None
+                else StoredFlow(PendingInput(row.flow, row.step, dict(row.data)), row.updated_at)
+            )
+        return await self.opened(telegram_id, stored)
+
+    async def opened(self, telegram_id: int, stored: StoredFlow | None) -> OpenFlow:
+        """``current`` for a row already read: an expired one is removed and reported."""
+        if stored is None:
+            return OpenFlow(None)
+        if stored.updated_at >= self._fresh_since():
+            return OpenFlow(stored.pending)
         async with self._sessions.begin() as session:
             await session.execute(
                 delete(ChatState).where(

@@ -22,7 +22,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -151,13 +162,15 @@ class IdeaView:
     author_name: str | None = None
     #: Off the board after residents' reports, until a coordinator keeps or hides it.
     hidden: bool = False
+    #: The reader supports it: only the board fills it in (for the reader it is given).
+    supported: bool = False
 
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED
 
     @classmethod
-    def of(cls, row: Idea, supporters: int = 0) -> IdeaView:
+    def of(cls, row: Idea, supporters: int | None = None, *, supported: bool = False) -> IdeaView:
         hidden = row.anonymous or row.author_telegram_id == FORGOTTEN
         return cls(
             id=row.id,
@@ -175,9 +188,10 @@ class IdeaView:
             published=row.published,
             reason=row.reason,
             merged_into_id=row.merged_into_id,
-            supporters=supporters,
+            supporters=(row.supporters_count or 0) if supporters is None else supporters,
             created_at=row.created_at,
             hidden=row.hidden_at is not None,
+            supported=supported,
         )
 
 
@@ -251,14 +265,32 @@ def similarity(a: str, b: str) -> float:
 T = TypeVar("T")
 
 
-def _supporters() -> Any:
-    """A correlated count of an idea's supporters."""
-    return (
-        select(func.count())
-        .select_from(IdeaSupport)
-        .where(IdeaSupport.idea_id == Idea.id)
-        .scalar_subquery()
+async def _add_supporters(session: AsyncSession, idea_ids: Collection[int], delta: int) -> None:
+    """Keep ``ideas.supporters_count`` in step with ``idea_supports``, in the transaction that
+    changed the supports: a relative UPDATE, so concurrent supporters of one idea queue on its
+    row lock and none is lost (a count read and written back would lose one)."""
+    if not idea_ids or not delta:
+        return
+    await session.execute(
+        update(Idea)
+        .where(Idea.id.in_(sorted(set(idea_ids))))
+        .values(supporters_count=Idea.supporters_count + delta)
+        .execution_options(synchronize_session=False)
     )
+
+
+async def withdraw_supports(session: AsyncSession, telegram_id: int) -> list[int]:
+    """Delete everything a resident supports (erase, forget), each idea's count one lower, in
+    the caller's transaction; returns the ideas' ids."""
+    removed = await session.execute(
+        delete(IdeaSupport)
+        .where(IdeaSupport.telegram_id == telegram_id)
+        .returning(IdeaSupport.idea_id)
+    )
+    idea_ids = [int(idea_id) for idea_id in removed.scalars()]
+    # The primary key is (idea, resident): at most one row per idea went.
+    await _add_supporters(session, idea_ids, -1)
+    return idea_ids
 
 
 def _clean_text(text: str | None) -> str | None:
@@ -295,17 +327,14 @@ class IdeaService:
         return await in_transaction(self._sessions, work)
 
     async def _count(self, session: AsyncSession, idea_id: int) -> int:
-        count = await session.scalar(
-            select(func.count()).select_from(IdeaSupport).where(IdeaSupport.idea_id == idea_id)
-        )
+        count = await session.scalar(select(Idea.supporters_count).where(Idea.id == idea_id))
         return int(count or 0)
 
     async def _views(self, session: AsyncSession, statement: Select[Any]) -> list[IdeaView]:
-        rows = (await session.execute(statement)).all()
-        return [IdeaView.of(row, int(count or 0)) for row, count in rows]
+        return [IdeaView.of(row) for row in await session.scalars(statement)]
 
     def _select(self) -> Select[Any]:
-        return select(Idea, _supporters())
+        return select(Idea)
 
     async def _row(self, session: AsyncSession, idea_id: int) -> Idea:
         row = await session.get(Idea, idea_id, populate_existing=True)
@@ -314,7 +343,7 @@ class IdeaService:
         return row
 
     async def _view_of(self, session: AsyncSession, row: Idea) -> IdeaView:
-        return IdeaView.of(row, await self._count(session, row.id))
+        return IdeaView.of(row)
 
     async def _reported(
         self,
@@ -584,9 +613,12 @@ class IdeaService:
         order: str = "supported",
         offset: int = 0,
         limit: int = 3,
+        reader: int | None = None,
     ) -> tuple[list[IdeaView], int]:
         """A page of the idea board and the number of ideas on it. ``order`` is "supported"
-        (most supporters, then newest) or "newest"; anything else counts as "supported"."""
+        (most supporters, then newest) or "newest"; anything else counts as "supported".
+        With ``reader`` (a Telegram id) each idea says whether they support it (``supported``),
+        read in the page's query."""
         conditions: list[ColumnElement[bool]] = [
             Idea.published.is_(True),
             Idea.hidden_at.is_(None),
@@ -594,21 +626,37 @@ class IdeaService:
         ]
         if topic:
             conditions.append(Idea.topic == topic)
-        supporters = _supporters()
+        # The order of ix_ideas_board_supported / ix_ideas_board_newest, read backwards.
         ordering: list[Any] = [Idea.created_at.desc(), Idea.id.desc()]
         if order != "newest":
-            ordering.insert(0, supporters.desc())
+            ordering.insert(0, Idea.supporters_count.desc())
+        supported: ColumnElement[bool] = (
+            exists().where(IdeaSupport.idea_id == Idea.id, IdeaSupport.telegram_id == reader)
+            if reader is not None
+            else false()
+        )
+        # One statement: the page, whether the reader supports each idea, and the total
+        # (counted once; a statement's round trip costs more than the counting).
+        total = (
+            select(func.count()).select_from(Idea).where(*conditions).correlate(None)
+        ).scalar_subquery()
         async with self._sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(Idea).where(*conditions))
-            page = await self._views(
-                session,
-                select(Idea, supporters)
-                .where(*conditions)
-                .order_by(*ordering)
-                .offset(max(0, offset))
-                .limit(max(0, limit)),
-            )
-        return page, int(total or 0)
+            rows = (
+                await session.execute(
+                    select(Idea, supported, total)
+                    .where(*conditions)
+                    .order_by(*ordering)
+                    .offset(max(0, offset))
+                    .limit(max(0, limit))
+                )
+            ).all()
+            if not rows:  # past the end, or an empty board: the total on its own
+                count = await session.scalar(
+                    select(func.count()).select_from(Idea).where(*conditions)
+                )
+                return [], int(count or 0)
+        page = [IdeaView.of(row, supported=bool(mine)) for row, mine, _total in rows]
+        return page, int(rows[0][2] or 0)
 
     async def toggle_support(self, idea_id: int, telegram_id: int) -> tuple[bool, int]:
         """Support or stop supporting; returns (supporting now?, supporters).
@@ -629,17 +677,22 @@ class IdeaService:
             if row.hidden_at is not None:
                 raise IdeaNotFound(str(idea_id))
             if removed.rowcount:  # type: ignore[attr-defined]
+                await _add_supporters(session, [idea_id], -1)
                 supporting = False
             else:
                 if row.status in CLOSED:
                     raise InvalidChange(f"idea {idea_id} is {row.status}")
                 if row.author_telegram_id == telegram_id:
                     raise InvalidChange("one's own idea")
-                await insert_ignoring_conflict(
+                added = await insert_ignoring_conflict(
                     session,
                     IdeaSupport,
                     {"idea_id": idea_id, "telegram_id": telegram_id, "created_at": self._clock()},
                 )
+                # Counted only when this insert made the row: a concurrent tap of the same
+                # resident inserted it otherwise, and counted it.
+                if added:
+                    await _add_supporters(session, [idea_id], 1)
                 # Inserted now, or by a concurrent tap of the same resident: supporting either way.
                 supporting = True
             return supporting
@@ -837,28 +890,28 @@ class IdeaService:
                 published=False,
                 reason="duplicate",
             )
-            moved = list(
-                await session.scalars(
-                    select(IdeaSupport).where(
+            # One INSERT ... SELECT, so its row count is exactly the supports ``into`` gained
+            # (those who supported both count once).
+            dialect = session.get_bind().dialect.name
+            moved = await session.execute(
+                insert_ignoring_conflicts(dialect, IdeaSupport.__table__).from_select(
+                    ["idea_id", "telegram_id", "created_at"],
+                    select(
+                        literal(into_id, Integer), IdeaSupport.telegram_id, IdeaSupport.created_at
+                    ).where(
                         IdeaSupport.idea_id == idea_id,
                         IdeaSupport.telegram_id != into.author_telegram_id,
-                    )
+                    ),
                 )
             )
-            if moved:
-                dialect = session.get_bind().dialect.name
-                await session.execute(
-                    insert_ignoring_conflicts(dialect, IdeaSupport.__table__),
-                    [
-                        {
-                            "idea_id": into_id,
-                            "telegram_id": support.telegram_id,
-                            "created_at": support.created_at,
-                        }
-                        for support in moved
-                    ],
-                )
+            await _add_supporters(session, [into_id], int(moved.rowcount or 0))  # type: ignore[attr-defined]
             await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
+            await session.execute(
+                update(Idea)
+                .where(Idea.id == idea_id)
+                .values(supporters_count=0)
+                .execution_options(synchronize_session=False)
+            )
             named = await self._reported(
                 session, idea_id, f"idea:{idea_id}:status:{number}", self.renderer.status_changed
             )
@@ -1017,7 +1070,7 @@ class IdeaService:
                 .values(author_telegram_id=FORGOTTEN, anonymous=True)
                 .execution_options(synchronize_session=False)
             )
-            await session.execute(delete(IdeaSupport).where(IdeaSupport.telegram_id == telegram_id))
+            await withdraw_supports(session, telegram_id)
             await session.execute(
                 delete(IdeaReport).where(IdeaReport.reporter_telegram_id == telegram_id)
             )

@@ -8,8 +8,9 @@ per replica; the point is to keep one person's flood from the database and the o
 replies, which an in-memory count does before anything is read.
 
 ``ModerationService`` bans and unbans people by Telegram id (coordinators only; never a
-coordinator or admin) and tells the update gate whether someone is banned, with their saved
-language for the one answer they get. A ban cancels the person's queued news (broadcasts and
+coordinator or admin) and tells whether someone is banned (``standing``; the update gate reads
+the ban with the resident instead, in ``ResidentService.arrive``'s one statement, so a ban
+counts at the next update). A ban cancels the person's queued news (broadcasts and
 the digest) in the same transaction, and audiences never select them while it lasts (see
 ``bot.services.audiences``); messages about their own sign-ups and groups still go, since those
 concern seats and tasks they hold.

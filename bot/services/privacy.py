@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.services.events import EventService
 from bot.services.events.views import ACTIVE
-from bot.services.ideas import FORGOTTEN
+from bot.services.ideas import FORGOTTEN, withdraw_supports
 from bot.services.permissions import Actor, require
 from storage.db import in_transaction
 from storage.models import (
@@ -332,7 +332,8 @@ class PrivacyService:
                 gone += 1
             else:
                 kept += 1
-        await session.execute(delete(IdeaSupport).where(IdeaSupport.telegram_id == telegram_id))
+        # Each idea they supported counts one fewer (ideas.supporters_count).
+        await withdraw_supports(session, telegram_id)
         await session.execute(
             delete(IdeaReport).where(IdeaReport.reporter_telegram_id == telegram_id)
         )

@@ -5,21 +5,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from bot.clock import Clock
 from bot.services.audiences import BROADCAST, DIGEST, LEAD, quiet_until
+from bot.services.chat_state import PendingInput, StoredFlow
 from bot.services.delivery import DeliveryService
 from bot.services.events.views import REMINDER_KIND
 from bot.services.notices import BUILT_IN_VERSION, current_notice_version
 from bot.services.permissions import Actor, require_staff
-from storage.models import Group, GroupStatus, Resident, ResidentStatus, Role, RoleAssignment
+from storage.models import (
+    Ban,
+    ChatState,
+    Group,
+    GroupStatus,
+    PrivacyNotice,
+    Resident,
+    ResidentStatus,
+    ResidentTopic,
+    Role,
+    RoleAssignment,
+)
 from storage.repositories import ResidentRepository, RoleRepository
 
 __all__ = [
     "PRIVACY_NOTICE_VERSION",
+    "Arrival",
     "ResidentProfile",
     "ResidentService",
     "ResidentStatus",
@@ -103,6 +130,104 @@ def _clean_name(first_name: str | None) -> str | None:
     return name or None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """What the gates before any handler need about the person behind an update: their
+    profile (None: not registered), who they act as, whether they are banned, and their
+    chat's flow as stored (fresh or expired: ``ChatStateService.opened`` judges it)."""
+
+    profile: ResidentProfile | None
+    actor: Actor
+    banned: bool
+    flow: StoredFlow | None = None
+
+
+#: Separates the values that ``_arrival_query`` folds into one column each.
+_SEPARATOR = ","
+_RESIDENT_COLUMNS = tuple(Resident.__table__.c)
+
+
+def _joined(column: SQLCoreOperations[Any]) -> ColumnElement[str]:
+    return func.aggregate_strings(cast(column, String), _SEPARATOR)
+
+
+def _arrival_query() -> Select[Any]:
+    """One statement, each part through an index: the resident's row, their topics, roles,
+    the open groups they lead (through the status index: ``lead_telegram_id`` has none, and
+    open groups are few), the newest privacy notice, their ban and their chat's flow
+    (handlers/flows.py). Topic keys, role names and ids hold no ``_SEPARATOR``.
+
+    It starts from a one-row table so that a person without a row (not registered, or
+    erased) still gets the row with their roles and ban. The person is the bound parameter
+    ``telegram_id``."""
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    one = select(literal(1).label("one")).subquery("one")
+    topics = (
+        select(_joined(ResidentTopic.topic))
+        .where(ResidentTopic.resident_id == Resident.id)
+        .scalar_subquery()
+    )
+    roles = (
+        select(_joined(RoleAssignment.role))
+        .where(RoleAssignment.telegram_id == telegram_id)
+        .scalar_subquery()
+    )
+    led = (
+        select(_joined(Group.id))
+        .where(Group.lead_telegram_id == telegram_id, Group.status == GroupStatus.OPEN)
+        .scalar_subquery()
+    )
+    notice = select(func.max(PrivacyNotice.version)).scalar_subquery()
+    banned = exists().where(Ban.telegram_id == telegram_id)
+    return (
+        select(
+            *_RESIDENT_COLUMNS,
+            topics.label("arrival_topics"),
+            roles.label("arrival_roles"),
+            led.label("arrival_led"),
+            notice.label("arrival_notice"),
+            banned.label("arrival_banned"),
+            ChatState.flow.label("arrival_flow"),
+            ChatState.step.label("arrival_step"),
+            ChatState.data.label("arrival_data"),
+            ChatState.updated_at.label("arrival_flow_at"),
+        )
+        .select_from(one)
+        .outerjoin(Resident, Resident.telegram_id == telegram_id)
+        .outerjoin(ChatState, ChatState.telegram_id == telegram_id)
+    )
+
+
+#: Built once: building it took as much CPU as running it (ORM coercions on every update).
+_ARRIVAL = _arrival_query()
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(_SEPARATOR) if joined else []
+
+
+def _profile_of_row(row: Row[Any], current_notice: int) -> ResidentProfile:
+    values = row._mapping
+    return ResidentProfile(
+        telegram_id=values["telegram_id"],
+        locale=values["locale"],
+        consent_version=values["consent_version"],
+        consent_at=values["consent_at"],
+        broadcast_opt_in=values["broadcast_opt_in"],
+        digest_opt_in=values["digest_opt_in"],
+        quiet_start=values["quiet_start"],
+        quiet_end=values["quiet_end"],
+        status=values["status"],
+        topics=frozenset(_split(values["arrival_topics"])),
+        created_at=values["created_at"],
+        last_seen_at=values["last_seen_at"],
+        first_name=values["first_name"],
+        service_opt_in=values["service_opt_in"],
+        lead_contact_opt_in=values["lead_contact_opt_in"],
+        current_notice=current_notice,
+    )
+
+
 class UnknownTopicError(ValueError):
     pass
 
@@ -135,22 +260,53 @@ class ResidentService:
     async def seen(
         self, telegram_id: int, first_name: str | None = None
     ) -> tuple[ResidentProfile | None, Actor]:
-        """The resident behind an incoming update and who they are acting as, loaded once.
+        """The resident behind an incoming update and who they are acting as (``arrive``)."""
+        arrival = await self.arrive(telegram_id, first_name)
+        return arrival.profile, arrival.actor
+
+    async def arrive(
+        self, telegram_id: int, first_name: str | None = None, *, touch: bool = True
+    ) -> Arrival:
+        """The person behind an incoming update, read in one statement: their profile, who
+        they act as (roles read fresh, so a revoked role counts at once) and their ban.
 
         A read: ``last_seen_at`` is written only when it is older than a few minutes, and a
         ``blocked`` status is lifted (a resident who writes to us has unblocked the bot).
         ``first_name`` (Telegram's) is stored when it differs from the stored one, with
-        ``last_seen_at`` (or at once while none is stored yet), never on every update.
+        ``last_seen_at`` (or at once while none is stored yet), never on every update. None
+        of that is written for a banned person, nor with ``touch`` False (an update the rate
+        limit turns away).
         """
         now = self._clock()
         async with self._sessions() as session:
-            resident = await ResidentRepository(session).by_telegram_id(telegram_id)
-            actor = await self._actor(session, telegram_id, registered=resident is not None)
-            if resident is None:
-                return None, actor
-            profile = replace(
-                ResidentProfile.of(resident), current_notice=await current_notice_version(session)
+            # On the session's connection: a plain statement needs none of the ORM's
+            # execution work.
+            connection = await session.connection()
+            row = (await connection.execute(_ARRIVAL, {"telegram_id": telegram_id})).one()
+        values = row._mapping
+        registered = values["id"] is not None
+        roles = {Role(role) for role in _split(values["arrival_roles"])}
+        if telegram_id in self._admin_ids:
+            roles.add(Role.ADMIN)
+        led = frozenset(int(group) for group in _split(values["arrival_led"]))
+        actor = Actor(telegram_id, frozenset(roles), led, registered)
+        banned = bool(values["arrival_banned"])
+        flow = (
+            None
+            if values["arrival_flow"] is None
+            else StoredFlow(
+                PendingInput(
+                    values["arrival_flow"], values["arrival_step"], dict(values["arrival_data"])
+                ),
+                values["arrival_flow_at"],
             )
+        )
+        if not registered:
+            return Arrival(None, actor, banned, flow)
+        current = max(int(values["arrival_notice"] or 0), BUILT_IN_VERSION)
+        profile = _profile_of_row(row, current)
+        if banned or not touch:
+            return Arrival(profile, actor, banned, flow)
         stale = profile.last_seen_at < now - SEEN_RESOLUTION
         name = _clean_name(first_name)
         rename = name is not None and name != profile.first_name
@@ -170,7 +326,7 @@ class ResidentService:
                 status=ResidentStatus.ACTIVE,
                 first_name=name if rename else profile.first_name,
             )
-        return profile, actor
+        return Arrival(profile, actor, banned, flow)
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this person acts as right now (roles read fresh: a revoked role counts at once)."""

@@ -290,6 +290,29 @@ async def _cancel(
         await show(update, _("⛔ This broadcast was cancelled."))
 
 
+async def _retry(
+    update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
+) -> None:
+    assert update.callback_query is not None
+    t = context.t
+    retried = await context.services.broadcasts.retry_failed(context.actor, view.id)
+    if not retried:
+        # A second tap, or a button from before the failed messages were sent again.
+        await update.callback_query.answer(
+            t.gettext("Nothing to retry: no message of this broadcast has failed."),
+            show_alert=True,
+        )
+    else:
+        await update.callback_query.answer(
+            t.ngettext(
+                "🔁 {count} message will be sent again.",
+                "🔁 {count} messages will be sent again.",
+                retried,
+            ).format(count=t.format_number(retried))
+        )
+    await show_progress(update, context, view.id)
+
+
 async def _discard(
     update: Update, context: BotContext, view: BroadcastView, _tap: BroadcastButton
 ) -> None:
@@ -344,6 +367,7 @@ _ACTIONS: dict[str, Action] = {
     "go": _send,
     "prog": _refresh,
     "cancel": _cancel,
+    "retry": _retry,
     "del": _discard,
     "when": _ask_when,
     "week": _opens(show_weekdays, drafts_only=True),

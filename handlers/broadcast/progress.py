@@ -63,18 +63,20 @@ def progress_text(
 def progress_keyboard(
     t: Translator, view: BroadcastView, progress: Progress
 ) -> InlineKeyboardMarkup | None:
-    if view.finished_at is not None:
-        return None
     _ = t.gettext
-    return InlineKeyboardMarkup(
-        [
+    rows = []
+    if view.finished_at is None:
+        rows.append(
             [
                 action_button(_("🔄 Refresh"), "prog", view.id),
                 # Translators: stops a broadcast that is being sent or is scheduled
                 action_button(_("⛔ Cancel"), "cancel", view.id),
             ]
-        ]
-    )
+        )
+    if progress.total(DeliveryState.FAILED) and view.status in ("sending", "done"):
+        # Translators: sends again the messages of a broadcast that could not be delivered
+        rows.append([action_button(_("🔁 Retry failed"), "retry", view.id)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def show_progress(update: Update, context: BotContext, broadcast_id: int) -> None:

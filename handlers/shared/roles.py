@@ -38,6 +38,7 @@ def audit_action(t: Translator, item: AuditItem) -> str:
         "broadcast.schedule": _("scheduled a broadcast"),
         "broadcast.schedule_weekly": _("scheduled a weekly broadcast"),
         "broadcast.cancel": _("cancelled a broadcast"),
+        "broadcast.retry": _("sent a broadcast's failed messages again"),
         "idea.publish": _("published an idea"),
         "idea.status": _("changed an idea's status"),
         "idea.merge": _("merged a duplicate idea"),

@@ -324,11 +324,42 @@ async def test_flood_limits(bot, emulator: BotApiEmulator, ptb_timedelta) -> Non
         await bot.send_message(u["id"], "burst")
     with pytest.raises(RetryAfter):
         await bot.send_message(users[3]["id"], "over the global limit")
-    await asyncio.sleep(0.4)  # 3/s refills one token in ~0.33 s
+    await asyncio.sleep(1.05)  # a sliding window of 1 s: the first of the three has left it
     await bot.send_message(users[3]["id"], "after refill")
     emulator.set_flood_limits()
     assert emulator.stats["answered_429"] == 2
     assert emulator.stats["sent"] == 6
+
+
+async def _send_paced(bot, emulator: BotApiEmulator, chats: list[int], per_second: float) -> int:
+    """Send one message to each chat, the n-th at n / per_second on the flood clock (no real
+    waiting: the emulator's flood windows read that clock); returns how many got a 429."""
+    now = [0.0]
+    emulator.flood_clock = lambda: now[0]
+    refused = 0
+    for n, chat_id in enumerate(chats):
+        now[0] = n / per_second
+        try:
+            await bot.send_message(chat_id, "paced")
+        except RetryAfter:
+            refused += 1
+    return refused
+
+
+async def test_flood_window_catches_a_sender_ten_percent_too_fast(
+    bot, emulator: BotApiEmulator, ptb_timedelta
+) -> None:
+    users = [emulator.add_user(f"U{i}")["id"] for i in range(64)]
+    emulator.set_flood_limits(global_per_second=16)
+    # 1/16 s steps are exact in binary: an exact sender sits right on the limit.
+    assert await _send_paced(bot, emulator, users, 16) == 0
+    assert emulator.max_sends_within(1.0) == 16
+
+    emulator.set_flood_limits(global_per_second=16)
+    emulator.accepted_sends.clear()
+    # A bucket of 16 refilled at 16/s would accept every one of these; the window doesn't.
+    assert await _send_paced(bot, emulator, users, 16 * 1.1) > 0
+    assert emulator.max_sends_within(1.0) == 16
 
 
 async def test_blocked_user_gets_forbidden(bot, emulator: BotApiEmulator) -> None:

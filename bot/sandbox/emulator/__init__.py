@@ -17,6 +17,7 @@ point the bot at ``http://127.0.0.1:8080/bot`` (any token like ``123456:TEST``) 
 - ``callbacks``: inline button presses and ``answerCallbackQuery``;
 - ``messages``, ``media``, ``settings``: the Bot API methods (``_api_<method>``);
 - ``faults``: flood limits, ``inject_429``, ``block_user``;
+- ``network_faults``: outages (429 storms, 5xx, timeouts, dropped connections), ``network``;
 - ``page``: the browser chat page and its JSON endpoints;
 - ``server``: ``SandboxServer`` (a real port) and ``app_factory``.
 """

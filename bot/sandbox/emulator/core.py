@@ -24,6 +24,7 @@ from .faults import FaultInjection
 from .media import MediaMethods
 from .messages import MessageMethods
 from .models import ApiError, _bad, _Upload
+from .network_faults import NetworkFaults, drop
 from .page import SandboxPage
 from .settings import BotSettings
 from .state import EmulatorState
@@ -52,6 +53,8 @@ class BotApiEmulator(
 
     def _init_part(self) -> None:
         super()._init_part()
+        #: Outages switched on per test or benchmark (network_faults.py).
+        self.network = NetworkFaults(self._clock)
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
         for name in [
             "getMe",
@@ -125,13 +128,14 @@ class BotApiEmulator(
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self._closing = True
+        self.network.release()
         self._notify()
         await self._stop_webhook_task()
 
     # ======================================================================================
     # Bot API HTTP handler
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info.get("token", "")
         method = request.match_info.get("method", "")
         match = _TOKEN_RE.fullmatch(token)
@@ -141,6 +145,9 @@ class BotApiEmulator(
             self.bot_id = int(match.group(1))
         entry = self._methods.get(method.lower())
         name = entry[0] if entry else method
+        fault = self.network.take(name)
+        if fault is not None and fault.kind != "drop_after":
+            return await self.network.answer(request, fault)
         params: dict[str, Any] = {}
         try:
             try:
@@ -166,6 +173,8 @@ class BotApiEmulator(
                 ApiError(500, f"Internal Server Error: {type(exc).__name__}: {exc}")
             )
         self._notify()
+        if fault is not None:  # handled, and the answer lost
+            drop(request)
         return response
 
     async def _parse_params(self, request: web.Request) -> dict[str, Any]:

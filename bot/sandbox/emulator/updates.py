@@ -11,7 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
+import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
@@ -41,7 +44,9 @@ class UpdateQueue(EmulatorState):
         super()._init_part()
         # updates
         self._updates: list[dict[str, Any]] = []
-        self._next_update_id = 1
+        # Like Telegram's, ids don't start at 1: a bot remembers the ids it handled (in its
+        # database, bot/services/updates.py), and a restarted sandbox must not reuse them.
+        self._next_update_id = 1 + secrets.randbelow(1 << 30)
         self._allowed_updates: list[str] = []
         self._poll_generation = 0
         # webhook
@@ -49,6 +54,12 @@ class UpdateQueue(EmulatorState):
         self._webhook_secret: str | None = None
         self._webhook_info: dict[str, Any] = {}
         self._webhook_task: asyncio.Task[None] | None = None
+        # replicas behind one address (deliver_webhooks_to)
+        self._replica_urls: list[str] = []
+        self._replica_repeat = 0.0
+        self._replica_random = random.Random(0)
+        self._replica_turn = 0
+        self.stats["webhook_repeated"] = 0  # extra copies sent to the other replicas
 
     # ======================================================================================
     # the queue
@@ -151,6 +162,32 @@ class UpdateQueue(EmulatorState):
                     info[key] = self._webhook_info[key]
         return info
 
+    def deliver_webhooks_to(
+        self, urls: Sequence[str], *, repeat: float = 1.0, seed: int = 0
+    ) -> None:
+        """A test option: replicas of the bot, each at its own address. Each update is POSTed
+        to one of ``urls`` in turn and, with probability ``repeat``, to every other one as well
+        at the same moment (the same update twice: a retrying Telegram, a careless balancer).
+        Delivery still waits for ``setWebhook``; the URL given there is then not used (each
+        replica sets its own). No URLs: back to the one set by ``setWebhook``."""
+        if not 0 <= repeat <= 1:
+            raise ValueError("repeat is a probability")
+        self._replica_urls = list(urls)
+        self._replica_repeat = repeat
+        self._replica_random = random.Random(seed)
+        self._replica_turn = 0
+
+    def _webhook_targets(self, url: str) -> list[str]:
+        if not self._replica_urls:
+            return [url]
+        urls = self._replica_urls
+        first = urls[self._replica_turn % len(urls)]
+        self._replica_turn += 1
+        if self._replica_random.random() < self._replica_repeat:
+            self.stats["webhook_repeated"] += len(urls) - 1
+            return [first] + [other for other in urls if other != first]
+        return [first]
+
     def _ensure_webhook_task(self) -> None:
         if self._webhook_task is not None and not self._webhook_task.done():
             self._notify()
@@ -191,23 +228,15 @@ class UpdateQueue(EmulatorState):
         headers = {"Content-Type": "application/json"}
         if secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-        error = ""
-        delivered = False
-        for attempt in range(WEBHOOK_ATTEMPTS):
-            try:
-                async with session.post(url, data=json.dumps(update), headers=headers) as resp:
-                    await resp.read()
-                    if 200 <= resp.status < 300:
-                        delivered = True
-                        break
-                    error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                error = f"Connection failed: {type(exc).__name__}: {exc}"
-            if self._webhook_url != url or self._closing:
-                return
-            await asyncio.sleep(0.1 * (attempt + 1))
+        body = json.dumps(update)
+        targets = self._webhook_targets(url)
+        outcomes = await asyncio.gather(
+            *(self._post_update(session, url, target, body, headers) for target in targets)
+        )
+        if self._webhook_url != url or self._closing:
+            return
+        delivered = any(ok for ok, _ in outcomes)
+        error = next((error for ok, error in outcomes if not ok), "")
         if self._updates and self._updates[0] is update:
             self._updates.pop(0)
         if delivered:
@@ -218,3 +247,30 @@ class UpdateQueue(EmulatorState):
             self._webhook_info["last_error_message"] = error
             log.warning("sandbox: dropped update %s: %s", update.get("update_id"), error)
         self._notify()
+
+    async def _post_update(
+        self,
+        session: ClientSession,
+        webhook_url: str,
+        target: str,
+        body: str,
+        headers: dict[str, str],
+    ) -> tuple[bool, str]:
+        """POST one update to ``target``, tried up to ``WEBHOOK_ATTEMPTS`` times: (delivered,
+        the last error)."""
+        error = ""
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            try:
+                async with session.post(target, data=body, headers=headers) as resp:
+                    await resp.read()
+                    if 200 <= resp.status < 300:
+                        return True, ""
+                    error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = f"Connection failed: {type(exc).__name__}: {exc}"
+            if self._webhook_url != webhook_url or self._closing:
+                break
+            await asyncio.sleep(0.1 * (attempt + 1))
+        return False, error

@@ -10,7 +10,7 @@ back in batches. One module each:
   finished sources), ``DeliveryLimits`` and ``EngineStats``;
 - ``observing``: ``DeliveryObserver``, what the outbox and engine tell the metrics;
 - ``sending``: the ``Sender`` protocol and the errors a sender raises (``RateLimited``,
-  ``RecipientGone``, ``PermanentFailure``, ``TransientFailure``), which
+  ``RecipientGone``, ``PermanentFailure``, ``TransientFailure``, ``UnconfirmedSend``), which
   ``bot/delivery_sender.py`` implements for Telegram.
 """
 
@@ -26,6 +26,7 @@ from .sending import (
     RecipientGone,
     Sender,
     TransientFailure,
+    UnconfirmedSend,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "RecipientGone",
     "Sender",
     "TransientFailure",
+    "UnconfirmedSend",
 ]

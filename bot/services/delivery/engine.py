@@ -11,6 +11,34 @@ heartbeat keeps pushing forward while the process lives. A row whose lease ran o
 worker crashed or was killed) goes back to ``pending`` and is sent by whoever claims it next.
 An engine stops starting sends once its own lease could have run out (no heartbeat).
 
+Retries
+-------
+A transient failure (a 5xx, a timeout, a connection error) sends the row back to pending with
+an exponential backoff and some jitter; it fails once its waits add up to
+``DeliveryLimits.retry_horizon`` (30 minutes by default), so an outage shorter than that fails
+nothing. The count needs no extra column: a retry is never claimed before its time, so the
+horizon has passed since the row's first try when it fails (later, when the engine is busy).
+429s don't count, and a failed row can be put back by ``DeliveryService.retry_failed``.
+
+Duplicates: the bound
+---------------------
+The Bot API has no idempotency key, so a request whose answer was lost can't be told from one
+that never arrived. A message goes out twice in two cases only:
+
+1. A lost answer. The sender raises ``UnconfirmedSend`` when the request may have been read
+   but no answer came (the connection dropped after the request went out, or the answer timed
+   out). Such a row is sent again once: while it is pending its ``sent_at`` keeps the time of
+   that unconfirmed try, and a second unconfirmed try fails the row ("unconfirmed twice")
+   instead of sending a third copy. So a lost answer costs a recipient at most one duplicate.
+   The price: in an outage that drops connections or hangs (rather than refusing them or
+   answering 5xx, which are retried for the whole horizon) a row fails after its second
+   unconfirmed try; "Retry failed" sends it again, knowingly (at most one more copy).
+2. A hard kill, below: at most ``duplicate_bound`` rows in total per kill.
+
+So one recipient gets at most 1 duplicate of a message, plus 1 for each hard kill that caught
+their row in flight; in total at most one per row whose answer was lost, plus
+``duplicate_bound`` per hard kill. A graceful stop adds none.
+
 Duplicates after a hard kill
 ----------------------------
 A row is marked ``sent`` only when its result batch is committed. Before each send the engine
@@ -22,8 +50,11 @@ SIGKILL those rows are sent again once their lease runs out, so no recipient is 
 most ``duplicate_bound`` recipients of the killed process get a message twice. A graceful stop
 (SIGTERM) finishes the sends in flight and flushes, so it causes no duplicate.
 
-Rates: one ``AsyncLimiter`` (aiolimiter) for the engine's overall rate and one per chat. The
-rate is per engine; run N workers against one bot with ``DELIVERY_RATE`` divided by N.
+Rates: an ``OutgoingBudget`` (``budget.py``: overall, per chat, per group, sliding windows).
+The bot process hands its engine the budget its replies take from, so that together they stay
+within Telegram's limits and replies go first; an engine without one (a bare ``quartierbot
+worker``, tests, the benchmark) has a budget of its own at its rate. That rate is per engine:
+run N workers against one bot with ``DELIVERY_RATE`` divided by N.
 """
 
 from __future__ import annotations
@@ -33,6 +64,7 @@ import contextlib
 import logging
 import math
 import os
+import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,7 +72,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Integer, String, and_, bindparam, exists, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,10 +80,18 @@ from bot.clock import Clock
 from storage.db import LOCK_RETRIES, is_lock_error
 from storage.models import DeliveryState, UTCDateTime
 
+from .budget import OutgoingBudget, Priority, Slot
 from .consent import withdraw_statement
 from .observing import DeliveryObserver
 from .outbox import DELIVERIES, OPEN_STATES, OUTBOX, SOURCES
-from .sending import PermanentFailure, RateLimited, RecipientGone, Sender, TransientFailure
+from .sending import (
+    PermanentFailure,
+    RateLimited,
+    RecipientGone,
+    Sender,
+    TransientFailure,
+    UnconfirmedSend,
+)
 
 # The package's name, as before the split into modules: log lines keep their logger name.
 log = logging.getLogger("bot.services.delivery")
@@ -62,11 +101,18 @@ log = logging.getLogger("bot.services.delivery")
 class DeliveryLimits:
     messages_per_second: float = 30.0
     per_chat_per_second: float = 1.0
-    #: Tries per row before it is marked failed (transient errors only; 429s don't count).
-    max_attempts: int = 5
-    #: A transient failure waits backoff_base * 2**(attempt - 1) seconds, at most backoff_max.
+    #: Seconds a row is retried after transient failures (5xx, timeouts, connection errors)
+    #: before it is marked failed: it fails once its backoff waits add up to this (so at
+    #: least this long after its first try). 429s never count. ``DELIVERY_RETRY_HORIZON``.
+    retry_horizon: float = 1800.0
+    #: An extra cap on tries per row (transient errors only); None: the horizon alone.
+    max_attempts: int | None = None
+    #: A transient failure waits backoff_base * 2**(attempt - 1) seconds, at most backoff_max,
+    #: lengthened by up to backoff_jitter of itself at random, so that the rows that failed
+    #: together in an outage don't all come back in the same instant.
     backoff_base: float = 2.0
     backoff_max: float = 300.0
+    backoff_jitter: float = 0.25
     #: Rows claimed ahead: about a second of sending, so a cancel takes effect within ~1 s.
     claim_batch_size: int = 30
     #: How long a claim lasts without a heartbeat (a crashed worker's rows return after it).
@@ -92,6 +138,23 @@ class DeliveryLimits:
         )
         return replace(sized, **overrides)
 
+    def backoff(self, attempt: int) -> float:
+        """The wait (before jitter) after a row's ``attempt``-th try failed."""
+        return min(self.backoff_max, self.backoff_base * 2.0 ** min(attempt - 1, 64))
+
+    def waited_before(self, attempt: int) -> float:
+        """The backoff a row has waited, at least, before its ``attempt``-th try: the waits
+        after tries 1 .. attempt-1, the last one cut so that the sum ends at the horizon."""
+        total, tried = 0.0, 1
+        while tried < attempt and total < self.retry_horizon:
+            step = self.backoff(tried)
+            if step >= self.backoff_max:  # capped from here on: the rest in one step
+                total += step * (attempt - tried)
+                break
+            total += step
+            tried += 1
+        return min(total, self.retry_horizon)
+
     @property
     def duplicate_bound(self) -> int:
         """At most this many rows are sent but not yet recorded as sent at any instant, so a
@@ -107,6 +170,9 @@ class _Claimed:
     message_id: int
     attempts: int  # including this one
     kind: str = ""
+    #: When an earlier try of this row may have been delivered (an unconfirmed send), if one
+    #: was; stored in ``sent_at`` while the row is pending.
+    maybe_sent: datetime | None = None
 
 
 @dataclass
@@ -115,6 +181,8 @@ class EngineStats:
     failed: int = 0
     skipped: int = 0
     retried: int = 0
+    #: Sends that may have been delivered but got no answer (``UnconfirmedSend``).
+    unconfirmed: int = 0
     rate_limited: int = 0
     released: int = 0
     #: Claimed rows dropped because their recipient withdrew consent or was erased.
@@ -170,6 +238,7 @@ class DeliveryEngine:
         on_source_finished: Callable[[str], Awaitable[None]] | None = None,
         check_consent: bool = False,
         observer: DeliveryObserver | None = None,
+        budget: OutgoingBudget | None = None,
         clock: Clock,
     ) -> None:
         #: Told of every row sent or failed for good and of every 429 (``observing``).
@@ -188,9 +257,10 @@ class DeliveryEngine:
         self._on_source_finished = on_source_finished
         self.stats = EngineStats()
 
-        burst = max(1.0, limits.messages_per_second * 0.1)  # smooth: at most 100 ms of burst
-        self._limiter = AsyncLimiter(burst, burst / limits.messages_per_second)
-        self._chat_limiters: dict[int, tuple[AsyncLimiter, float]] = {}
+        # Shared with the bot's replies, which go first (bot/runtime.py); else our own.
+        self._budget = budget or OutgoingBudget(
+            limits.messages_per_second, per_chat_per_second=limits.per_chat_per_second
+        )
         self._gone: dict[int, float] = {}  # chat -> loop time it answered "gone"
         self._gone_unsaved: set[int] = set()  # chats whose pending rows to skip at next flush
         self._payloads: dict[int, dict[str, Any]] = {}
@@ -378,6 +448,7 @@ class DeliveryEngine:
                     DELIVERIES.c.message_id,
                     DELIVERIES.c.attempts,
                     DELIVERIES.c.kind,
+                    DELIVERIES.c.sent_at,
                 )
             )
             rows = sorted((_Claimed(*row) for row in result), key=lambda row: row.id)
@@ -431,32 +502,37 @@ class DeliveryEngine:
 
     async def _deliver(self, row: _Claimed) -> None:
         loop = asyncio.get_running_loop()
-        chat_limiter = self._chat_limiter(row.chat_id, loop.time())
-        if chat_limiter is not None:
-            await chat_limiter.acquire()
-        await self._limiter.acquire()
-        # The permit first: from the pause check to the request there must be no await, so
-        # that nothing starts while a 429 pause is on.
+        # The permit and the pause first, the budget's slot last: it is held from its grant
+        # (the request goes at once: no await between) until the answer.
         await self._unconfirmed.acquire()
         await self._wait_out_pause(loop)
+        slot = await self._budget.acquire(row.chat_id, priority=Priority.BULK)
         if self._stopping or loop.time() > self._lease_deadline - self.limits.lease_seconds / 3:
             # Without a recent heartbeat another worker may take this row: don't send it.
+            slot.cancel()
             self._unconfirmed.release()
             self._record_release(row, refund=1)
             return
         if row.chat_id in self._gone:
+            slot.cancel()
             self._unconfirmed.release()
             self._record(row, DeliveryState.SKIPPED, error="recipient gone", permit=False)
             return
         self._in_flight += 1
         try:
-            message_id = await self._sender.send(row.chat_id, self._payloads[row.message_id])
+            message_id = await self._send(row, slot)
         except RateLimited as exc:
             self.stats.rate_limited += 1
             if self._observer is not None:
                 self._observer.rate_limited(exc.retry_after)
-            self._resume_at = max(self._resume_at, loop.time() + exc.retry_after)
-            log.warning("delivery: rate limited, pausing all sending for %g s", exc.retry_after)
+            # The budget pauses what the 429 concerns (all sending, or a group), replies too.
+            if self._budget.rate_limited(row.chat_id, exc.retry_after):
+                self._resume_at = max(self._resume_at, loop.time() + exc.retry_after)
+                log.warning("delivery: rate limited, pausing all sending for %g s", exc.retry_after)
+            else:
+                log.warning(
+                    "delivery: rate limited in a group, pausing it for %g s", exc.retry_after
+                )
             self._record_release(
                 row, refund=1, not_before=self._clock() + timedelta(seconds=exc.retry_after)
             )
@@ -472,6 +548,8 @@ class DeliveryEngine:
                     log.exception("delivery: on_recipient_gone(%s) failed", row.chat_id)
         except PermanentFailure as exc:
             self._record(row, DeliveryState.FAILED, error=str(exc))
+        except UnconfirmedSend as exc:
+            self._record_unconfirmed(row, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # TransientFailure, or a sender bug: retry later
             if not isinstance(exc, TransientFailure):
                 log.exception("delivery: unexpected error sending row %s", row.id)
@@ -481,6 +559,12 @@ class DeliveryEngine:
         finally:
             self._in_flight -= 1
 
+    async def _send(self, row: _Claimed, slot: Slot) -> int:
+        try:
+            return await self._sender.send(row.chat_id, self._payloads[row.message_id])
+        finally:
+            slot.done()  # answered, or failed: Telegram has counted it if it ever will
+
     async def _wait_out_pause(self, loop: asyncio.AbstractEventLoop) -> None:
         """After a 429 nothing is sent until Telegram's retry_after has passed; another 429
         answered meanwhile may extend the pause, hence the second look."""
@@ -489,17 +573,6 @@ class DeliveryEngine:
             if pause <= 0:
                 return
             await asyncio.sleep(pause)
-
-    def _chat_limiter(self, chat_id: int, now: float) -> AsyncLimiter | None:
-        if not self.limits.per_chat_per_second:
-            return None
-        entry = self._chat_limiters.get(chat_id)
-        if entry is None:
-            limiter = AsyncLimiter(1, 1 / self.limits.per_chat_per_second)
-        else:
-            limiter = entry[0]
-        self._chat_limiters[chat_id] = (limiter, now)
-        return limiter
 
     # results --------------------------------------------------------------------------
 
@@ -529,7 +602,7 @@ class DeliveryEngine:
             {
                 "b_state": state,
                 "b_tmid": telegram_message_id,
-                "b_sent_at": self._clock() if state is DeliveryState.SENT else None,
+                "b_sent_at": self._clock() if state is DeliveryState.SENT else row.maybe_sent,
                 "b_error": error[:500] if error else None,
                 "b_not_before": None,
                 "b_refund": 0,
@@ -538,18 +611,38 @@ class DeliveryEngine:
             permit,
         )
 
+    def _record_unconfirmed(self, row: _Claimed, error: str) -> None:
+        """No answer to a send that may have gone out: sent again once, never twice, so a
+        recipient gets at most one duplicate this way (the module docstring)."""
+        self.stats.unconfirmed += 1
+        if row.maybe_sent is not None:
+            self._record(
+                row,
+                DeliveryState.FAILED,
+                error=f"unconfirmed twice, not sent a third time: {error}",
+            )
+            return
+        row.maybe_sent = self._clock()
+        self._record_retry(row, error)
+
     def _record_retry(self, row: _Claimed, error: str) -> None:
-        if row.attempts >= self.limits.max_attempts:
+        limits = self.limits
+        waited = limits.waited_before(row.attempts)
+        if waited >= limits.retry_horizon or (
+            limits.max_attempts is not None and row.attempts >= limits.max_attempts
+        ):
             self._record(row, DeliveryState.FAILED, error=error)
             return
         self.stats.retried += 1
-        backoff = min(self.limits.backoff_max, self.limits.backoff_base * 2 ** (row.attempts - 1))
+        backoff = min(limits.backoff(row.attempts), limits.retry_horizon - waited)
+        # Jitter only lengthens a wait, so the horizon is never reached early.
+        backoff *= 1 + limits.backoff_jitter * random.random()
         self._push(
             row,
             {
                 "b_state": DeliveryState.PENDING,
                 "b_tmid": None,
-                "b_sent_at": None,
+                "b_sent_at": row.maybe_sent,
                 "b_error": error[:500],
                 "b_not_before": self._clock() + timedelta(seconds=backoff),
                 "b_refund": 0,
@@ -568,7 +661,7 @@ class DeliveryEngine:
             {
                 "b_state": DeliveryState.PENDING,
                 "b_tmid": None,
-                "b_sent_at": None,
+                "b_sent_at": row.maybe_sent,
                 "b_error": None,
                 "b_not_before": not_before,
                 "b_refund": refund,
@@ -694,10 +787,6 @@ class DeliveryEngine:
         return recovered
 
     def _forget_old_chats(self, now: float) -> None:
-        idle = 2 / self.limits.per_chat_per_second if self.limits.per_chat_per_second else 0
-        self._chat_limiters = {
-            chat: entry for chat, entry in self._chat_limiters.items() if now - entry[1] < idle
-        }
         # A resident who blocked us may unblock and write again; forget them after a lease.
         self._gone = {
             chat: t for chat, t in self._gone.items() if now - t < self.limits.lease_seconds

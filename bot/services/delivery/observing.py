@@ -22,7 +22,8 @@ class DeliveryObserver(Protocol):
 
     def failed(self, kind: str, reason: str) -> None:
         """One row of ``kind`` will not go out: ``reason`` is ``refused`` (Telegram refused
-        it, or it failed ``max_attempts`` times) or ``recipient_gone`` (blocked, deleted)."""
+        it, or transient errors outlasted the retry horizon) or ``recipient_gone`` (blocked,
+        deleted)."""
         ...
 
     def rate_limited(self, retry_after: float) -> None:

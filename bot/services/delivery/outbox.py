@@ -286,6 +286,36 @@ class DeliveryService:
             session,
         )
 
+    async def retry_failed(self, source: str, *, session: AsyncSession | None = None) -> int:
+        """Put a source's failed rows back to pending, due now, with a fresh retry horizon,
+        and open the source again; returns how many (0 for a second call). A row whose last
+        tries went unanswered keeps that mark (``sent_at``), so the engine sends it once more
+        at most (engine.py's duplicate bound). With ``session`` the engines are woken once
+        that transaction has committed."""
+        if session is None:
+            async with self._sessions.begin() as own:
+                return await self.retry_failed(source, session=own)
+        now = self._clock()
+        moved = await self._write(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.source == source, DELIVERIES.c.state == DeliveryState.FAILED)
+            .values(
+                state=DeliveryState.PENDING,
+                attempts=0,
+                not_before=now,
+                claimed_by=None,
+                claimed_until=None,
+            ),
+            session,
+        )
+        if moved:
+            # Reported finished again once these rows are done.
+            await session.execute(
+                update(SOURCES).where(SOURCES.c.source == source).values(finished_at=None)
+            )
+            after_commit(session, self._wake)
+        return moved
+
     async def retime_held(
         self,
         chat_id: int,

@@ -1,7 +1,8 @@
 """What the engine asks of a sender, and what a sender raises when a message did not go out.
 
 The engine knows nothing about Telegram: the sender (``bot/delivery_sender.py``) maps the Bot
-API's answers to the four errors below.
+API's answers to the errors below (``UnconfirmedSend`` is the ``TransientFailure`` whose message
+may have gone out).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ class PermanentFailure(DeliveryError):
 
 class TransientFailure(DeliveryError):
     """Network error, timeout or 5xx: worth retrying later."""
+
+
+class UnconfirmedSend(TransientFailure):
+    """The request may have reached Telegram but no answer came back (the connection dropped
+    after the request went out, or the answer timed out): the message may have been delivered.
+    The engine sends such a row again at most once (``engine``'s docstring)."""
 
 
 class Sender(Protocol):

@@ -3,14 +3,29 @@ of a period (the weekly overview, the calendar feed)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from bot.services.events.core import EventCore
-from bot.services.events.views import EventView
+from bot.services.events.views import VIEW_FIELDS, EventVersionView, EventView
 from bot.services.permissions import Actor, may_see_event, require
-from storage.models import Event, EventStatus
+from storage.models import Event, EventStatus, EventVersion, Signup, SignupStatus
+
+
+def has_topic(dialect: str, topic: str) -> ColumnElement[bool]:
+    """The event's ``topics`` (a JSON list) holds ``topic``: asked of the database, which
+    has no portable JSON containment, so in each one's words. A substring test on the stored
+    text (the topic as the JSON column writes it, ``"housing"``) comes first: it is cheap and
+    never drops a match, so the JSON is parsed only for the events that may hold it."""
+    written = cast(Event.topics, Text).contains(json.dumps(topic), autoescape=True)
+    if dialect == "postgresql":
+        return and_(written, cast(Event.topics, JSONB).contains([topic]))
+    each: Any = func.json_each(Event.topics).table_valued("value")
+    return and_(written, exists().where(each.c.value == topic))
 
 
 class Reading(EventCore):
@@ -42,14 +57,74 @@ class Reading(EventCore):
         conditions = [Event.status == EventStatus.PUBLISHED, Event.starts_at > now]
         if this_week:
             conditions.append(Event.starts_at < self.end_of_week(now))
+        offset, limit = max(0, offset), max(0, limit)
         async with self._sessions() as session:
-            rows = list(
-                await session.scalars(select(Event).where(*conditions).order_by(Event.starts_at))
-            )
             if topic:
-                rows = [row for row in rows if topic in (row.topics or [])]
-            page = rows[max(0, offset) : max(0, offset) + max(0, limit)]
-            return await self._views(session, page), len(rows)
+                conditions.append(has_topic(session.get_bind().dialect.name, topic))
+            # One statement for the page, its versions, its seats and the total (a statement's
+            # round trip to the database's thread or server cost more than the reading): the
+            # page's ids come along ix_events_status_starts_at, the seats are counted for its
+            # rows only, the total once.
+            page = (
+                select(Event.id)
+                .where(*conditions)
+                .order_by(Event.starts_at, Event.id)
+                .offset(offset)
+                .limit(limit)
+                .subquery()
+            )
+            total = (
+                select(func.count()).select_from(Event).where(*conditions).correlate(None)
+            ).scalar_subquery()
+            taken = (
+                select(func.coalesce(func.sum(Signup.adults + Signup.children), 0))
+                .where(Signup.event_id == Event.id, Signup.status == SignupStatus.CONFIRMED)
+                .scalar_subquery()
+            )
+            waiting = (
+                select(func.count())
+                .select_from(Signup)
+                .where(Signup.event_id == Event.id, Signup.status == SignupStatus.WAITLISTED)
+                .scalar_subquery()
+            )
+            rows = (
+                await session.execute(
+                    select(
+                        *(getattr(Event, name) for name in VIEW_FIELDS),
+                        taken.label("seats_taken"),
+                        waiting.label("waitlisted"),
+                        total.label("total"),
+                        EventVersion.locale.label("version_locale"),
+                        EventVersion.title,
+                        EventVersion.description,
+                        EventVersion.needs_review,
+                    )
+                    .select_from(Event)
+                    .join(page, page.c.id == Event.id)
+                    .outerjoin(EventVersion, EventVersion.event_id == Event.id)
+                    .order_by(Event.starts_at, Event.id)
+                )
+            ).all()
+            if not rows:  # past the end, or nothing to come: the total on its own
+                count = await session.scalar(
+                    select(func.count()).select_from(Event).where(*conditions)
+                )
+                return [], int(count or 0)
+        # One row per version: the page's events in order, each with its versions.
+        events: dict[int, tuple[Any, list[EventVersionView]]] = {}
+        for row in rows:
+            versions = events.setdefault(row.id, (row, []))[1]
+            if row.version_locale is not None:
+                versions.append(
+                    EventVersionView(
+                        row.version_locale, row.title, row.description, bool(row.needs_review)
+                    )
+                )
+        views = [
+            EventView.of_values(row._mapping, versions, row.seats_taken, row.waitlisted)
+            for row, versions in events.values()
+        ]
+        return views, int(rows[0].total)
 
     async def desk(self, actor: Actor) -> list[EventView]:
         """The events a coordinator or partner works on (the dashboard's list): drafts,

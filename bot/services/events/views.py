@@ -3,7 +3,7 @@ renderer it is handed; no queries and no Telegram here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Protocol
@@ -172,33 +172,54 @@ class EventView(Versioned[EventVersionView]):
 
     @classmethod
     def of(cls, row: Event, seats_taken: int = 0, waitlisted: int = 0) -> EventView:
-        return cls(
-            id=row.id,
-            status=row.status,
-            created_by=row.created_by,
-            organiser=row.organiser,
-            default_locale=row.default_locale,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            place_name=row.place_name,
-            address=row.address,
-            latitude=row.latitude,
-            longitude=row.longitude,
-            topics=tuple(row.topics or ()),
-            capacity=row.capacity,
-            signup_opens_at=row.signup_opens_at,
-            signup_closes_at=row.signup_closes_at,
-            publish_at=row.publish_at,
-            photo_file_id=row.photo_file_id,
-            reminder_hours=row.reminder_hours,
-            announce_at=row.announce_at,
-            versions={
-                v.locale: EventVersionView(v.locale, v.title, v.description, bool(v.needs_review))
-                for v in row.versions
-            },
-            seats_taken=seats_taken,
-            waitlisted=waitlisted,
+        versions = (
+            EventVersionView(v.locale, v.title, v.description, bool(v.needs_review))
+            for v in row.versions
         )
+        values = {name: getattr(row, name) for name in VIEW_FIELDS}
+        return cls.of_values(values, versions, seats_taken, waitlisted)
+
+    @classmethod
+    def of_values(
+        cls,
+        values: Mapping[Any, Any],
+        versions: Iterable[EventVersionView],
+        seats_taken: int = 0,
+        waitlisted: int = 0,
+    ) -> EventView:
+        """From the ``VIEW_FIELDS`` columns as read (a row of a list, no ORM object)."""
+        fields = {name: values[name] for name in VIEW_FIELDS}
+        fields["topics"] = tuple(fields["topics"] or ())
+        return cls(
+            **fields,
+            versions={version.locale: version for version in versions},
+            seats_taken=int(seats_taken or 0),
+            waitlisted=int(waitlisted or 0),
+        )
+
+
+#: The event's columns a view shows, by name: a list reads only these.
+VIEW_FIELDS = (
+    "id",
+    "status",
+    "created_by",
+    "organiser",
+    "default_locale",
+    "starts_at",
+    "ends_at",
+    "place_name",
+    "address",
+    "latitude",
+    "longitude",
+    "topics",
+    "capacity",
+    "signup_opens_at",
+    "signup_closes_at",
+    "publish_at",
+    "photo_file_id",
+    "reminder_hours",
+    "announce_at",
+)
 
 
 @dataclass(frozen=True)
