@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,12 @@ class AppState:
     settings: Settings
     i18n: I18n
     services: Services
+
+    def __init__(self) -> None:
+        #: The language each recent reader was last answered in, newest last (at most
+        #: ``handlers.fallback.KNOWN_READERS``): what "please try again" is written in while
+        #: the database, which knows it, is away. Per application, so per process.
+        self.reader_locales: OrderedDict[int, str] = OrderedDict()
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 REMEMBER_GROUP = 100
 #: How many readers' languages are kept in memory (per process), the least recent dropped.
 KNOWN_READERS = 10_000
-_last_locales: OrderedDict[int, str] = OrderedDict()
 
 
 async def unknown_message(update: Update, context: BotContext) -> None:
@@ -92,10 +90,11 @@ async def remember_locale(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or context.locale is None:
         return
-    _last_locales[user.id] = context.locale
-    _last_locales.move_to_end(user.id)
-    if len(_last_locales) > KNOWN_READERS:
-        _last_locales.popitem(last=False)
+    known = context.bot_data.reader_locales
+    known[user.id] = context.locale
+    known.move_to_end(user.id)
+    if len(known) > KNOWN_READERS:
+        known.popitem(last=False)
 
 
 async def _load_reader(update: Update, context: BotContext) -> None:
@@ -106,7 +105,9 @@ async def _load_reader(update: Update, context: BotContext) -> None:
     if context.locale is not None or user is None or user.is_bot:
         return
     if database_unavailable(context.error):  # asking it again would only fail again
-        context.locale = context.i18n.resolve(_last_locales.get(user.id), user.language_code)
+        context.locale = context.i18n.resolve(
+            context.bot_data.reader_locales.get(user.id), user.language_code
+        )
         return
     try:
         await load_resident(update, context)
