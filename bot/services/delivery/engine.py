@@ -192,6 +192,15 @@ class EngineStats:
     finished_sources: list[str] = field(default_factory=list)
 
 
+async def _finish(task: asyncio.Task[None], grace: float) -> None:
+    """Wait for ``task`` to end by itself; cancel it only if it hasn't within ``grace``."""
+    _, late = await asyncio.wait({task}, timeout=grace)
+    if late:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -274,6 +283,7 @@ class DeliveryEngine:
         self._lease_deadline = 0.0  # loop time our claims are safe until (renewed by heartbeat)
         self._wake = asyncio.Event()
         self._need_rows = asyncio.Event()
+        self._heartbeat_stop = asyncio.Event()
         self._results_ready = asyncio.Event()
         self._batch_full = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -292,6 +302,7 @@ class DeliveryEngine:
         if self._tasks:
             return
         self._stopping = False
+        self._heartbeat_stop.clear()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="delivery-claimer"),
             asyncio.create_task(self._flush_loop(), name="delivery-flusher"),
@@ -316,10 +327,12 @@ class DeliveryEngine:
             return
         self._stopping = True
         self._wake.set()
+        self._need_rows.set()
         claimer, flusher, heartbeat = self._tasks
-        claimer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await claimer
+        # The claimer and the heartbeat are let go on their own, not cancelled: a task cancelled
+        # inside its transaction can leave its aiosqlite connection checked out with SQLite's
+        # write lock held, and every later write (the last results) fails "database is locked".
+        await _finish(claimer, grace)
         for _ in self._senders:
             self._queue.put_nowait(None)
         _, late = await asyncio.wait(self._senders, timeout=grace)
@@ -334,9 +347,8 @@ class DeliveryEngine:
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await self._final_flush()
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+        self._heartbeat_stop.set()
+        await _finish(heartbeat, grace)
         self._tasks, self._senders = [], []
         log.info("delivery engine %s stopped", self.worker_id)
 
@@ -396,6 +408,8 @@ class DeliveryEngine:
                 room = target - self._queue.qsize()
                 if room < max(1, target // 2):
                     self._need_rows.clear()
+                    if self._stopping:  # stop() set it before: no await between
+                        break
                     await self._need_rows.wait()
                     continue
                 rows = await self._claim(room)
@@ -408,6 +422,8 @@ class DeliveryEngine:
                     await self._report_finished_sources()
                 delay = await self._seconds_until_due()
                 self._wake.clear()
+                if self._stopping:
+                    break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
             except asyncio.CancelledError:
@@ -738,7 +754,7 @@ class DeliveryEngine:
     async def _heartbeat_loop(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.limits.lease_seconds / 3
-        while True:
+        while not self._heartbeat_stop.is_set():
             try:
                 await self._recover_stale()
                 started = loop.time()
@@ -755,7 +771,8 @@ class DeliveryEngine:
                 raise
             except Exception:
                 log.exception("delivery: heartbeat failed")
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heartbeat_stop.wait(), interval)
 
     async def _renew_leases(self) -> None:
         now = self._clock()
