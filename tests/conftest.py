@@ -19,6 +19,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from storage import migrate
 from storage.db import create_engine
 from tests.support import updates
 from tests.support.clock import RunningClock
+from tests.support.net import free_port
 from tests.support.recording import TOKEN, RecordingRequest
 
 POSTGRES_URL = os.environ.get(
@@ -89,6 +91,20 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
+def webhook_settings(tmp_path: Path, sandbox_url: str, secret: str, **overrides: Any) -> Settings:
+    """Settings for webhook mode on a free local port: the sandbox posts updates to
+    ``settings.webhook_url``, signed with ``secret``."""
+    port = free_port()
+    return make_settings(
+        tmp_path,
+        telegram_api_url=sandbox_url,
+        webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+        webhook_secret=secret,
+        http_port=port,
+        **overrides,
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
@@ -123,11 +139,16 @@ class BotHarness:
             return list(result)
 
 
-@pytest.fixture
-async def harness(settings: Settings) -> AsyncIterator[BotHarness]:
+@asynccontextmanager
+async def open_harness(
+    settings: Settings, *, request: RecordingRequest | None = None, migrated: bool = False
+) -> AsyncIterator[BotHarness]:
+    """The application on ``settings``' database (migrated here unless ``migrated``), with
+    Telegram's side recorded by ``request`` (a plain ``RecordingRequest`` by default)."""
     engine = create_engine(settings.database_url)
-    await migrate.upgrade(engine)
-    request = RecordingRequest()
+    if not migrated:
+        await migrate.upgrade(engine)
+    request = request or RecordingRequest()
     services = build_services(settings, engine, clock=RunningClock())
     application = build_application(settings, services, build_i18n(settings), request=request)
     await application.initialize()
@@ -136,6 +157,12 @@ async def harness(settings: Settings) -> AsyncIterator[BotHarness]:
     finally:
         await application.shutdown()
         await engine.dispose()
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[BotHarness]:
+    async with open_harness(settings) as opened:
+        yield opened
 
 
 # --- PostgreSQL ------------------------------------------------------------------------
@@ -255,8 +282,10 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
 # --- the real bot against the sandbox ---------------------------------------------------
 
 
-@pytest.fixture
-async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
+@asynccontextmanager
+async def running_bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
+    """``quartierbot run``'s runtime (polling, no HTTP server) against a fresh sandbox, on a
+    running clock; ``overrides`` go to the settings."""
     from bot.runtime import Runtime
     from bot.sandbox.emulator import BotApiEmulator, SandboxServer
     from tests.support.live import LiveBot
@@ -265,20 +294,26 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
     emulator = BotApiEmulator(clock=clock)
     server = SandboxServer(emulator)
     await server.start()
-    settings = make_settings(
-        tmp_path,
-        telegram_api_url=server.base_url,
-        telegram_bot_token="654321:LIVE",
-    )
-    runtime = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
     try:
-        await runtime.start()
-        yield LiveBot(emulator, runtime)
-    finally:
+        settings = make_settings(
+            tmp_path,
+            telegram_api_url=server.base_url,
+            **{"telegram_bot_token": "654321:LIVE", **overrides},
+        )
+        runtime = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
         try:
-            await runtime.stop()
+            await runtime.start()
+            yield LiveBot(emulator, runtime)
         finally:
-            await server.stop()
+            await runtime.stop()
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def live_bot(tmp_path: Path) -> AsyncIterator[Any]:
+    async with running_bot(tmp_path) as bot:
+        yield bot
 
 
 # --- a real browser (Debian's chromium through Playwright) and the bot's web server ---------

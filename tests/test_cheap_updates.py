@@ -17,16 +17,13 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_application, build_i18n, build_services
 from bot.services import Services
 from bot.services.chat_state import PendingInput
-from storage.db import create_engine, create_session_factory
+from storage.db import create_session_factory
 from storage.models import Group, GroupKind, GroupStatus, Role
-from tests.conftest import BotHarness, make_settings
+from tests.conftest import BotHarness, make_settings, open_harness
 from tests.support import updates
 from tests.support.actors import COORDINATOR, STAFF
-from tests.support.clock import RunningClock
-from tests.support.recording import RecordingRequest
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -49,16 +46,8 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
 @pytest.fixture
 async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     settings = make_settings(tmp_path, database_url=database_url)
-    engine = create_engine(settings.database_url)
-    request = RecordingRequest()
-    services = build_services(settings, engine, clock=RunningClock())
-    application = build_application(settings, services, build_i18n(settings), request=request)
-    await application.initialize()
-    try:
-        yield BotHarness(application, request, engine)
-    finally:
-        await application.shutdown()
-        await engine.dispose()
+    async with open_harness(settings, migrated=True) as harness:  # database_url is migrated
+        yield harness
 
 
 def _services(bot: BotHarness) -> Services:

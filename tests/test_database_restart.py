@@ -14,7 +14,6 @@ import asyncio
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from tests.conftest import ADMIN_ID, make_settings
 from tests.support.actors import STAFF
 from tests.support.clock import RunningClock
 from tests.support.live import LiveResident, onboard
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -42,12 +42,6 @@ REMINDER = "⏰ Reminder: you are signed up for"
 RESIDENTS = {811: ("Omar", "ar"), 812: ("Jonas", "de"), 813: ("Ayşe", "tr")}
 #: The language each one's Telegram app reports: Omar reads Arabic on a phone set to German.
 PHONES = {811: "de", 812: "de", 813: "tr"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -94,7 +88,7 @@ async def own_postgres() -> AsyncIterator[OwnPostgres]:
     folder = Path(tempfile.mkdtemp(prefix="quartierbot-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    server = OwnPostgres(Path(found[-1]).parent, folder, _free_port())
+    server = OwnPostgres(Path(found[-1]).parent, folder, free_port())
     try:
         await server.init()
         await server.start()

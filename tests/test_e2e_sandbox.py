@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from aiohttp import ClientSession
 
 from bot.runtime import Runtime
 from bot.sandbox.emulator import BotApiEmulator, SandboxServer
-from tests.conftest import make_settings
+from tests.conftest import webhook_settings
 from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, LiveResident, onboard, tr
 
@@ -141,32 +140,17 @@ async def test_command_menus_in_every_language(live_bot: LiveBot) -> None:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_webhook_mode_receives_updates_with_the_secret(tmp_path: Path) -> None:
     emulator = BotApiEmulator()
-    port = _free_port()
     async with SandboxServer(emulator) as server:
-        settings = make_settings(
-            tmp_path,
-            telegram_api_url=server.base_url,
-            webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
-            webhook_secret="webhook-secret-123",
-            http_port=port,
-        )
+        settings = webhook_settings(tmp_path, server.base_url, "webhook-secret-123")
         async with Runtime(settings, clock=RunningClock()) as runtime:
             resident = LiveResident(emulator, 900)
             emulator.add_user("Giulia", "it", user_id=900)
             picker = await resident.say("/start")
             assert picker.buttons()[0] == ("Italiano", "lang:it")
             async with ClientSession() as http:
-                forged = await http.post(
-                    f"http://127.0.0.1:{port}/telegram/webhook", json={"update_id": 1}
-                )
+                forged = await http.post(str(settings.webhook_url), json={"update_id": 1})
                 assert forged.status == 403
                 health = await http.get(f"http://127.0.0.1:{runtime.http_port}/health")
                 assert health.status == 200

@@ -4,7 +4,6 @@ database being away (handlers/fallback.py)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,10 @@ from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from bot.services.updates import UpdateLedger
 from handlers.fallback import database_unavailable
 from storage.db import create_engine
-from tests.conftest import make_settings
+from tests.conftest import webhook_settings
 from tests.support.clock import TEST_START, FixedClock, RunningClock
 from tests.support.live import LiveResident
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.net import free_port
 
 
 async def test_an_update_is_taken_on_once_and_its_id_forgotten_after_a_day(
@@ -50,16 +44,9 @@ async def test_the_same_update_delivered_twice_by_webhook_is_answered_once(
     tmp_path: Path,
 ) -> None:
     emulator = BotApiEmulator()
-    port = _free_port()
-    hook = f"http://127.0.0.1:{port}/telegram/webhook"
     async with SandboxServer(emulator) as server:
-        settings = make_settings(
-            tmp_path,
-            telegram_api_url=server.base_url,
-            webhook_url=hook,
-            webhook_secret="twice-secret",
-            http_port=port,
-        )
+        settings = webhook_settings(tmp_path, server.base_url, "twice-secret")
+        hook = str(settings.webhook_url)
         async with Runtime(settings, clock=RunningClock()):
             # Telegram retrying a delivery it thinks was lost: the same update, same address.
             emulator.deliver_webhooks_to([hook, f"{hook}?retry"], repeat=1.0)
@@ -75,7 +62,7 @@ async def test_the_same_update_delivered_twice_by_webhook_is_answered_once(
 
 
 async def _refused() -> BaseException:
-    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{_free_port()}/none")
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

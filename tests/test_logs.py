@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from bot.runtime import Runtime
 from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from bot.web.app import SECRET_HEADER, create_web_app
 from storage.db import create_engine
-from tests.conftest import BotHarness, make_settings
+from tests.conftest import BotHarness, make_settings, webhook_settings
 from tests.support import updates
 from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, LiveResident, onboard, tr
@@ -85,12 +84,6 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[Captured]:
         root.removeHandler(handler)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 MALFORMED = [
     b"{not json",
     b"\xff\xfe\x00 not even text",
@@ -117,18 +110,11 @@ async def test_the_bot_at_debug_logs_no_secret_and_no_residents_words(
     tmp_path: Path, debug_logs: Captured
 ) -> None:
     emulator = BotApiEmulator()
-    port = _free_port()
-    hook = f"http://127.0.0.1:{port}/telegram/webhook"
     async with SandboxServer(emulator) as server:
-        settings = make_settings(
-            tmp_path,
-            telegram_api_url=server.base_url,
-            telegram_bot_token=TOKEN,
-            webhook_url=hook,
-            webhook_secret=SECRET,
-            http_port=port,
-            log_level="DEBUG",
+        settings = webhook_settings(
+            tmp_path, server.base_url, SECRET, telegram_bot_token=TOKEN, log_level="DEBUG"
         )
+        hook = str(settings.webhook_url)
         async with Runtime(settings, clock=RunningClock()) as runtime:
             # Every update below reaches the bot through the webhook route.
             resident = LiveResident(emulator, 901)

@@ -14,18 +14,14 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, build_i18n, build_services
 from bot.bidi import RLM
 from bot.config import Settings
 from bot.sandbox.telegram_html import parse_html, utf16_len
 from bot.services.events import EventView
 from handlers.render import MESSAGE_LIMIT, fit
-from storage import migrate
-from storage.db import create_engine
-from tests.conftest import ADMIN_ID, BotHarness
+from tests.conftest import ADMIN_ID, BotHarness, open_harness
 from tests.support import updates
 from tests.support.actors import STAFF
-from tests.support.clock import RunningClock
 from tests.support.live import LiveBot, onboard, tr
 from tests.support.recording import Call, RecordingRequest
 
@@ -258,17 +254,8 @@ class FailingRequest(RecordingRequest):
 
 @pytest.fixture
 async def failing_harness(settings: Settings) -> AsyncIterator[BotHarness]:
-    engine = create_engine(settings.database_url)
-    await migrate.upgrade(engine)
-    request = FailingRequest()
-    services = build_services(settings, engine, clock=RunningClock())
-    application = build_application(settings, services, build_i18n(settings), request=request)
-    await application.initialize()
-    try:
-        yield BotHarness(application, request, engine)
-    finally:
-        await application.shutdown()
-        await engine.dispose()
+    async with open_harness(settings, request=FailingRequest()) as harness:
+        yield harness
 
 
 @pytest.mark.parametrize(("locale", "user_id"), [("ar", 8501), ("tr", 8502)])

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Runtime
-from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from bot.services.delivery import Recipient
 from bot.services.delivery.budget import OutgoingBudget, Priority
-from tests.conftest import make_settings
-from tests.support.clock import RunningClock
+from tests.conftest import running_bot
 from tests.support.live import LiveBot
 
 RATE = 30  # Telegram's, and the settings' default DELIVERY_RATE
@@ -27,23 +24,10 @@ WORK_KIND = "translation"
 
 @pytest.fixture
 async def limited_bot(tmp_path: Path) -> AsyncIterator[LiveBot]:
-    clock = RunningClock()
-    emulator = BotApiEmulator(clock=clock)
-    server = SandboxServer(emulator)
-    await server.start()
-    settings = make_settings(
-        tmp_path, telegram_api_url=server.base_url, telegram_bot_token="654321:BUDGET"
-    )
-    assert settings.delivery_rate == RATE and settings.delivery_per_chat_rate == 1
-    runtime = Runtime(settings, serve_http=False, poll_timeout=1, clock=clock)
-    try:
-        await runtime.start()
-        yield LiveBot(emulator, runtime)
-    finally:
-        try:
-            await runtime.stop()
-        finally:
-            await server.stop()
+    async with running_bot(tmp_path, telegram_bot_token="654321:BUDGET") as bot:
+        settings = bot.runtime.settings
+        assert settings.delivery_rate == RATE and settings.delivery_per_chat_rate == 1
+        yield bot
 
 
 async def test_residents_are_answered_during_a_broadcast_and_the_sum_keeps_the_limits(

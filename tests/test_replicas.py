@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from bot.services.events import EventView
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import HandledUpdate, Signup
-from tests.conftest import ADMIN_ID, make_settings
+from tests.conftest import ADMIN_ID, webhook_settings
 from tests.support.actors import STAFF
 from tests.support.clock import RunningClock
 from tests.support.live import LiveResident, onboard
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.postgres
 
 SECRET = "replica-secret-1"
 TICKET = re.compile(r"\b[A-Z2-9]{6}\b")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -63,18 +56,11 @@ async def replicas(empty_postgres: str, tmp_path: Path) -> AsyncIterator[Replica
         server = await stack.enter_async_context(SandboxServer(emulator))
         runtimes, urls = [], []
         for _ in range(2):
-            port = _free_port()
-            url = f"http://127.0.0.1:{port}/telegram/webhook"
-            settings = make_settings(
-                tmp_path,
-                database_url=empty_postgres,
-                telegram_api_url=server.base_url,
-                webhook_url=url,
-                webhook_secret=SECRET,
-                http_port=port,
+            settings = webhook_settings(
+                tmp_path, server.base_url, SECRET, database_url=empty_postgres
             )
             runtimes.append(await stack.enter_async_context(Runtime(settings, clock=clock)))
-            urls.append(url)
+            urls.append(str(settings.webhook_url))
         yield Replicas(emulator, runtimes[0], runtimes[1], urls)
 
 
