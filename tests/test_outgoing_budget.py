@@ -160,3 +160,21 @@ async def test_bulk_waits_its_interval_after_a_reply_in_the_same_chat() -> None:
     assert other.done() and not same.done()
     same.cancel()
     await asyncio.gather(same, return_exceptions=True)
+
+
+async def test_a_slot_granted_just_before_a_429_waits_out_the_pause() -> None:
+    # A waiter granted a slot, and a 429 answered before it woke up: its request has not left
+    # yet, so it waits out the pause like the rest (seen as a send 1 ms after a 429).
+    budget = OutgoingBudget(1, reserve=0)
+    held = await budget.acquire(1, priority=Priority.BULK)
+    waiting = asyncio.create_task(budget.acquire(2, priority=Priority.BULK))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    held.cancel()  # frees the only slot: the waiter is granted at once...
+    assert budget.rate_limited(3, 0.3) is True  # ...and a 429 arrives before it runs
+    loop = asyncio.get_running_loop()
+    paused_at = loop.time()
+    slot = await waiting
+    assert loop.time() - paused_at >= 0.29
+    slot.done()
+    assert budget.waiting == 0

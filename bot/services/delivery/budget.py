@@ -220,23 +220,36 @@ class OutgoingBudget:
         ahead = self._replies if priority is Priority.REPLY else (self._replies or self._bulk)
         if not ahead and self._ready_at(chat, message, priority, now) <= now:
             return self._grant(chat, message, priority, now)
-        waiter = _Waiter(loop.create_future(), chat, message, priority)
-        (self._replies if priority is Priority.REPLY else self._bulk).append(waiter)
         if priority is Priority.REPLY:
             self.stats.replies_waited += 1
         else:
             self.stats.bulk_waited += 1
-        self._dispatch()
-        try:
-            return await waiter.future
-        except asyncio.CancelledError:
-            future = waiter.future
-            if future.done() and not future.cancelled():
-                future.result().cancel()  # granted just before the cancellation: give it back
-            queue = self._replies if priority is Priority.REPLY else self._bulk
-            if waiter in queue:
-                queue.remove(waiter)
-            raise
+        waiter = _Waiter(loop.create_future(), chat, message, priority)
+        queue = self._replies if priority is Priority.REPLY else self._bulk
+        queue.append(waiter)
+        while True:
+            self._dispatch()
+            try:
+                slot = await waiter.future
+            except asyncio.CancelledError:
+                future = waiter.future
+                if future.done() and not future.cancelled():
+                    future.result().cancel()  # granted just before the cancellation: give it back
+                if waiter in queue:
+                    queue.remove(waiter)
+                raise
+            if not self._paused(chat, loop.time()):
+                return slot
+            # A 429 was answered between this grant and the waiter waking up: the request has
+            # not left yet, so it waits out the pause, first in line again.
+            slot.cancel()
+            waiter.future = loop.create_future()
+            queue.appendleft(waiter)
+
+    def _paused(self, chat: ChatKey | None, now: float) -> bool:
+        if now < self._paused_until:
+            return True
+        return chat is not None and self._chat_paused.get(chat, 0.0) > now
 
     def rate_limited(self, chat: ChatKey | None, retry_after: float) -> bool:
         """Telegram answered 429 for a request to ``chat``: pause what that concerns. True if
