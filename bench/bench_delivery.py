@@ -38,7 +38,6 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -50,12 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from bench.databases import POSTGRES_URL, scratch_postgres  # noqa: E402
 from bench.results import Row, add_common_arguments, median, ratio, table, write_rows  # noqa: E402
 
 BENCHMARK = "delivery"
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
 ADMIN_ID = 42
 
 TOKEN = "123456:BENCH"
@@ -149,17 +146,6 @@ async def run_ptb(base_url: str, chats: list[int], rate: float) -> tuple[float, 
         return await measure(lambda: bare_send(send, chats, rate))
 
 
-async def _postgres_admin(statement: str) -> None:
-    import asyncpg
-
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @asynccontextmanager
 async def database(kind: str) -> AsyncIterator[str]:
     """A new database of ``kind`` ("sqlite" or "postgres") at the newest revision, removed
@@ -179,12 +165,8 @@ async def database(kind: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield await migrated(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
         return
-    name = f"quartierbot_bench_delivery_{uuid.uuid4().hex[:10]}"
-    await _postgres_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield await migrated(POSTGRES_URL.rpartition("/")[0] + "/" + name)
-    finally:
-        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with scratch_postgres("quartierbot_bench_delivery") as url:
+        yield await migrated(url)
 
 
 async def add_residents(url: str, chats: list[int]) -> None:

@@ -40,8 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import POSTGRES_URL, asyncpg_dsn, scratch_postgres  # noqa: E402
 from bench.results import (  # noqa: E402
     Row,
     add_common_arguments,
@@ -64,9 +65,6 @@ BENCHMARK = "scale"
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 FIRST_RESIDENT = 10_000_000
 TOKEN = "123456789:SANDBOX"
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
 #: Roughly a German neighbourhood: most read German, then Turkish, Arabic, Ukrainian, ...
 LOCALE_WEIGHTS = {
     "de": 40,
@@ -374,7 +372,7 @@ async def fill_postgres(url: str, sizes: Sizes) -> None:
     import asyncpg  # type: ignore[import-untyped]
 
     rng = random.Random(15)
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         for table, make in TABLES:
             names, rows = _batches(make(sizes, rng))
@@ -391,24 +389,6 @@ async def fill_postgres(url: str, sizes: Sizes) -> None:
                 f"(SELECT max(id) FROM {table}))"
             )
         await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-def _with_database(url: str, name: str) -> str:
-    return url.rpartition("/")[0] + "/" + name
-
-
-async def _postgres_admin(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=5)
-    try:
-        await connection.execute(statement)
     finally:
         await connection.close()
 
@@ -575,7 +555,7 @@ class Measured:
                 connection.close()
         import asyncpg
 
-        pg = await asyncpg.connect(_asyncpg_dsn(self.url))
+        pg = await asyncpg.connect(asyncpg_dsn(self.url))
         try:
             return len(await pg.fetch(self.FLOOR_SQL))
         finally:
@@ -691,9 +671,9 @@ async def on_sqlite(folder: Path, sizes: Sizes) -> tuple[list[Row], str]:
 
 
 async def on_postgres(sizes: Sizes) -> list[Row]:
-    name = f"quartierbot_bench_{uuid.uuid4().hex[:10]}"
+    scratch = AsyncExitStack()
     try:
-        await _postgres_admin(f'CREATE DATABASE "{name}"')
+        url = await scratch.enter_async_context(scratch_postgres("quartierbot_bench"))
     except Exception as exc:  # no server: the rows say so instead of failing the whole run
         print(f"postgresql: unreachable ({type(exc).__name__}: {exc})", flush=True)
         return [
@@ -710,7 +690,6 @@ async def on_postgres(sizes: Sizes) -> list[Row]:
                 f"not measured: PostgreSQL unreachable at {POSTGRES_URL}",
             )
         ]
-    url = _with_database(POSTGRES_URL, name)
     try:
         started = time.perf_counter()
         await migrate_database(url)
@@ -719,7 +698,7 @@ async def on_postgres(sizes: Sizes) -> list[Row]:
         print(f"postgresql: built in {built:.1f} s", flush=True)
         return await measure("PostgreSQL", url, sizes, built)
     finally:
-        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await scratch.aclose()
 
 
 # --- peak RSS of quartierbot run ---------------------------------------------------------------
