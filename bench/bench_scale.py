@@ -158,13 +158,24 @@ def bans(sizes: Sizes) -> Iterator[dict[str, Any]]:
         }
 
 
+def event_topics_of(e: int) -> list[str]:
+    topics = [TOPICS[e % len(TOPICS)]] + ([TOPICS[(e // 7) % len(TOPICS)]] if e % 4 else [])
+    return sorted(set(topics))
+
+
+def event_topics(sizes: Sizes) -> Iterator[dict[str, Any]]:
+    """The rows the service writes with each event's topics (migration 0017)."""
+    for e in range(sizes.events):
+        for topic in event_topics_of(e):
+            yield {"topic": topic, "event_id": e + 1}
+
+
 def events(sizes: Sizes, rng: random.Random) -> Iterator[dict[str, Any]]:
     # Over 600 days around now, 240 of them past: about 60 % are still to come.
     span = 600 * 24 * 60
     for e in range(sizes.events):
         status = "published" if e % 10 < 8 else "cancelled" if e % 10 == 8 else "draft"
         starts = NOW + timedelta(minutes=rng.randrange(span) - 240 * 24 * 60)
-        topics = [TOPICS[e % len(TOPICS)]] + ([TOPICS[(e // 7) % len(TOPICS)]] if e % 4 else [])
         yield {
             "id": e + 1,
             "status": status,
@@ -175,7 +186,7 @@ def events(sizes: Sizes, rng: random.Random) -> Iterator[dict[str, Any]]:
             "ends_at": starts + timedelta(hours=2),
             "place_name": "Stadtteiltreff",
             "address": "Berliner Straße 1",
-            "topics": sorted(set(topics)),
+            "topics": event_topics_of(e),
             "capacity": 0 if e % 3 == 0 else 40 + e % 160,
             "reminder_hours": 24,
             "alerted_levels": [],
@@ -313,6 +324,7 @@ TABLES: list[tuple[str, Callable[[Sizes, random.Random], Iterable[dict[str, Any]
     ("resident_topics", lambda sizes, rng: resident_topics(sizes)),
     ("bans", lambda sizes, rng: bans(sizes)),
     ("events", events),
+    ("event_topics", lambda sizes, rng: event_topics(sizes)),
     ("event_versions", lambda sizes, rng: event_versions(sizes)),
     ("signups", lambda sizes, rng: signups(sizes)),
     ("ideas", lambda sizes, rng: ideas(sizes)),

@@ -411,6 +411,19 @@ class EventVersion(Base):
     event: Mapped[Event] = relationship(back_populates="versions")
 
 
+class EventTopic(Base):
+    """One of an event's topics, so that the events of a topic are found along an index
+    (migration 0017). The ``topics`` column stays what an event's view reads; these rows are
+    written with it, in the same transaction (bot/services/events/core.py)."""
+
+    __tablename__ = "event_topics"
+
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class SignupStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"

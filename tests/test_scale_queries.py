@@ -20,6 +20,7 @@ from storage.models import (
     Delivery,
     DeliverySource,
     Event,
+    EventTopic,
     Idea,
     IdeaReport,
     IdeaSupport,
@@ -192,6 +193,66 @@ async def test_the_event_list_filters_topics_exactly_and_pages_in_sql(
     assert page == [] and total == 5
     page, total = await service.upcoming(topic="culture", offset=1, limit=1)
     assert [event.id for event in page] == [ids[1]] and total == 2
+
+
+async def test_the_list_by_topic_follows_every_change_of_an_events_topics(
+    clean: AsyncEngine,
+) -> None:
+    service = build_events(clean, FixedClock(EVENTS_NOW))
+    event = await published(service, topics=["children"])
+    assert [e.id for e in (await service.upcoming(topic="children"))[0]] == [event.id]
+    await service.update(COORDINATOR, event.id, topics=["seniors", "culture", "seniors"])
+    assert await service.upcoming(topic="children") == ([], 0)
+    assert [e.id for e in (await service.upcoming(topic="seniors"))[0]] == [event.id]
+    copy = await service.duplicate(COORDINATOR, event.id, START + timedelta(days=7))
+    await service.publish(COORDINATOR, copy.id)
+    found, total = await service.upcoming(topic="culture", limit=5)
+    assert [e.id for e in found] == [event.id, copy.id] and total == 2
+    await service.update(COORDINATOR, event.id, topics=[])
+    found, total = await service.upcoming(topic="culture", limit=5)
+    assert [e.id for e in found] == [copy.id] and total == 1
+    async with clean.connect() as connection:
+        rows = await connection.execute(
+            select(EventTopic.event_id, EventTopic.topic).order_by(EventTopic.topic)
+        )
+        assert list(rows) == [(copy.id, "culture"), (copy.id, "seniors")]
+
+
+async def _topics_backfilled(url: str) -> list[tuple[str, int]]:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine, "0016")
+        async with engine.begin() as connection:
+            for event_id, topics in ((1, '["children", "culture"]'), (2, "[]"), (3, '["culture"]')):
+                await connection.execute(
+                    text(
+                        "INSERT INTO events (id, status, created_by, default_locale, topics,"
+                        " capacity, reminder_hours, alerted_levels, created_at, updated_at)"
+                        " VALUES (:id, 'published', 1, 'de', :topics, 0, 24, '[]', :at, :at)"
+                    ),
+                    {"id": event_id, "topics": topics, "at": EVENTS_NOW},
+                )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT topic, event_id FROM event_topics ORDER BY topic, event_id")
+            )
+            return [(str(topic), int(event_id)) for topic, event_id in found]
+    finally:
+        await engine.dispose()
+
+
+BACKFILLED_TOPICS = [("children", 1), ("culture", 1), ("culture", 3)]
+
+
+async def test_the_migration_fills_event_topics_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'topics.sqlite3'}"
+    assert await _topics_backfilled(url) == BACKFILLED_TOPICS
+
+
+@pytest.mark.postgres
+async def test_the_migration_fills_event_topics_on_postgresql(empty_postgres: str) -> None:
+    assert await _topics_backfilled(empty_postgres) == BACKFILLED_TOPICS
 
 
 async def _backfilled(url: str) -> list[tuple[int, int]]:

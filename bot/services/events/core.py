@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import tzinfo
 from typing import TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -21,7 +21,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.events.reminders import Reminders
 from bot.services.events.views import ACTIVE, EventNotFound, EventRenderer, EventView, SignupView
 from storage.db import in_transaction, lock_row
-from storage.models import Event, Signup, SignupStatus
+from storage.models import Event, EventTopic, Signup, SignupStatus
 
 T = TypeVar("T")
 
@@ -90,6 +90,16 @@ class EventCore:
     async def _lock_event(self, session: AsyncSession, event_id: int) -> Event | None:
         """The event row, locked for this transaction (see the module docstring)."""
         return await lock_row(session, Event, event_id)
+
+    async def _index_topics(self, session: AsyncSession, row: Event) -> None:
+        """Write the event's ``event_topics`` rows from its ``topics``, which the event list
+        by topic reads along an index (migration 0017); in the caller's transaction."""
+        await session.execute(delete(EventTopic).where(EventTopic.event_id == row.id))
+        topics = list(dict.fromkeys(str(topic) for topic in row.topics or ()))
+        if topics:
+            await session.execute(
+                insert(EventTopic), [{"topic": topic, "event_id": row.id} for topic in topics]
+            )
 
     async def _locked(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return await in_transaction(self._sessions, work)

@@ -96,7 +96,10 @@ class Publishing(WaitingList):
             if row.status not in statuses:
                 raise NotEditable(str(event_id))
             require(may_edit_event(actor, row.created_by, row.status), "event.edit")
+            topics = list(row.topics or ())
             change(row)
+            if list(row.topics or ()) != topics:
+                await self._index_topics(session, row)
             back_to_approval = not actor.is_staff and row.status == EventStatus.PUBLISHED
             if back_to_approval:
                 # A partner changed a published event: it goes back to the coordinators.
@@ -576,6 +579,7 @@ class Publishing(WaitingList):
             )
             session.add(row)
             await session.flush()
+            await self._index_topics(session, row)
             await session.refresh(row, ["versions"])
             return EventView.of(row)
 
