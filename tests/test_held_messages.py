@@ -247,6 +247,12 @@ async def test_the_coordinator_hears_what_waits_and_quiet_hours_off_releases_it(
     await live.emulator.wait_until(lambda: _told(live, emre, "Hallo Nachbarn") == 1, timeout=10)
     text = await _press(admin, BroadcastButton("prog", draft_bc.id).pack())
     assert "🌙" not in text
+    # The broadcast's end edits its progress message, whenever the engine sees it: wait for
+    # that edit, so that it isn't taken for the answer to the next tap (seen in CI).
+    refresh = BroadcastButton("prog", draft_bc.id).pack()
+    await live.emulator.wait_until(
+        lambda: refresh not in [data for _, data in admin.last.buttons()], timeout=10
+    )
 
     # A new neighbour; announced again (the coordinator now reads German): only she is told,
     # and the answer gives both numbers.

@@ -86,16 +86,23 @@ async def show_progress(update: Update, context: BotContext, broadcast_id: int) 
     assert view is not None
     progress = await service.progress(broadcast_id)
     held = await context.services.delivery.held(view.source)
+    message = update.callback_query.message if update.callback_query else None
+    if message is not None and update.effective_chat is not None:
+        # Named before it is shown: the engine's final summary goes to this message from now.
+        await service.set_progress_message(
+            broadcast_id, update.effective_chat.id, message.message_id
+        )
     await show(
         update,
         progress_text(context.t, view, progress, held),
         progress_keyboard(context.t, view, progress),
     )
-    message = update.callback_query.message if update.callback_query else None
-    if message is not None and update.effective_chat is not None:
-        await service.set_progress_message(
-            broadcast_id, update.effective_chat.id, message.message_id
-        )
+    if view.finished_at is None and message is not None:
+        now = await service.load(broadcast_id)
+        if now is not None and now.finished_at is not None:
+            # It ended while this was shown: the summary may have been written before this
+            # edit, which showed it still sending. Show the summary.
+            await refresh_progress(context.bot, context.bot_data, broadcast_id)
 
 
 async def refresh_progress(bot: Bot, state: AppState, broadcast_id: int) -> None:
