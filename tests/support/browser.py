@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from bot.runtime import Runtime
 from bot.sandbox.emulator import BotApiEmulator, SandboxServer
 from tests.support.clock import RunningClock
 from tests.support.live import LiveBot
+from tests.support.net import free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -107,14 +107,6 @@ class LiveSite:
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on now. The bot's links name its port (``HTTP_PORT``), so it must
-    be known before the server starts: port 0 would make links to ``:0``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
